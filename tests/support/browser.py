@@ -1,0 +1,1 @@
+"""Session fixture for a headless Chromium driven by Playwright."""

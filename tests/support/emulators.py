@@ -1,0 +1,1 @@
+"""Session fixtures that start the Twilio (Prism) and Telegram (telegram-test-api) emulators."""
