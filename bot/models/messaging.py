@@ -1,0 +1,76 @@
+"""Every message in and out, and the outbox that delivers the outgoing ones."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from bot.models.base import Base, Timestamped, UTCDateTime, utcnow
+
+
+class Direction(StrEnum):
+    IN = "in"
+    OUT = "out"
+
+
+class OutboxStatus(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"  # claimed by a dispatcher; its lease says until when
+    SENT = "sent"
+    DEAD = "dead"  # gave up after the retry limit, or a permanent error
+    CANCELLED = "cancelled"  # e.g. the tenant opted out before it went
+
+
+class Message(Timestamped, Base):
+    """The log of every inbound and outbound message (also the inbound dedup record)."""
+
+    __tablename__ = "messages"
+    # Providers retry webhooks; the same MessageSid / update_id must be processed once.
+    __table_args__ = (UniqueConstraint("channel", "provider_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    direction: Mapped[str] = mapped_column(String(3))
+    channel: Mapped[str] = mapped_column(String(16))  # sms, telegram, email, webhook, console
+    provider_id: Mapped[str | None] = mapped_column(String(64))
+    sender: Mapped[str] = mapped_column(String(254), default="")
+    recipient: Mapped[str] = mapped_column(String(254), default="")
+    body: Mapped[str] = mapped_column(Text, default="")
+    tenant_id: Mapped[int | None] = mapped_column(ForeignKey("tenants.id"), index=True)
+    caseworker_id: Mapped[int | None] = mapped_column(ForeignKey("caseworkers.id"))
+    landlord_id: Mapped[int | None] = mapped_column(ForeignKey("landlords.id"))
+    intent: Mapped[str | None] = mapped_column(String(32))
+    # Inbound: received -> processed. Outbound: provider's status (queued, sent, delivered, ...).
+    status: Mapped[str] = mapped_column(String(16), default="received")
+    error_code: Mapped[str | None] = mapped_column(String(16))
+    # The reply given for an inbound message, so a provider retry gets the same answer.
+    reply: Mapped[str | None] = mapped_column(Text)
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class OutboxItem(Timestamped, Base):
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Same key, same message: enqueueing twice is a no-op, and the provider sees it once.
+    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    recipient: Mapped[str] = mapped_column(String(254))
+    body: Mapped[str] = mapped_column(Text, default="")
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    kind: Mapped[str] = mapped_column(String(32), default="reply")
+    tenant_id: Mapped[int | None] = mapped_column(ForeignKey("tenants.id"), index=True)
+    caseworker_id: Mapped[int | None] = mapped_column(ForeignKey("caseworkers.id"))
+    landlord_id: Mapped[int | None] = mapped_column(ForeignKey("landlords.id"))
+    status: Mapped[str] = mapped_column(String(16), default=OutboxStatus.PENDING)
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    provider_id: Mapped[str | None] = mapped_column(String(64))
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,0 +1,32 @@
+"""Phone numbers: everything stored is E.164, parsed with Google's libphonenumber rules."""
+
+from __future__ import annotations
+
+import phonenumbers
+
+DEFAULT_REGION = "DK"
+
+
+class InvalidPhone(ValueError):
+    pass
+
+
+def normalise_phone(raw: str, region: str = DEFAULT_REGION) -> str:
+    """Return the E.164 form of `raw` ("20 12 34 56" -> "+4520123456") or raise InvalidPhone."""
+    text = (raw or "").strip()
+    if not text:
+        raise InvalidPhone("phone number is empty")
+    if text.startswith("00"):
+        text = "+" + text[2:]
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException as exc:
+        raise InvalidPhone(f"{raw!r} is not a phone number ({exc._msg})") from None
+    if not phonenumbers.is_valid_number(number):
+        raise InvalidPhone(f"{raw!r} is not a valid phone number")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def mask_phone(e164: str) -> str:
+    """Show only the last two digits, for logs and roles that must not see the number."""
+    return e164[:3] + "*" * max(0, len(e164) - 5) + e164[-2:] if len(e164) > 5 else "***"
