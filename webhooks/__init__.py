@@ -1,0 +1,75 @@
+"""Flask application factory: webhooks, caseworker dashboard, JSON API, health."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import structlog
+from flask import Flask, Response, g, jsonify, request
+from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import HTTPException
+
+from bot.db import DatabaseUnavailable
+from bot.logs import get_logger
+from bot.runtime import Runtime, build_runtime
+
+log = get_logger("webhooks")
+
+
+def create_app(runtime: Runtime | None = None) -> Flask:
+    runtime = runtime or build_runtime()
+    app = Flask(__name__)
+    app.config["SECRET_KEY"] = runtime.settings.secret_key or uuid.uuid4().hex
+    app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
+    app.extensions["trygthjem"] = runtime
+
+    from webhooks.health import bp as health_bp
+
+    app.register_blueprint(health_bp)
+    _install_request_logging(app)
+    _install_error_handlers(app)
+    return app
+
+
+def get_runtime() -> Runtime:
+    from flask import current_app
+
+    runtime: Runtime = current_app.extensions["trygthjem"]
+    return runtime
+
+
+def _install_request_logging(app: Flask) -> None:
+    @app.before_request
+    def _start() -> None:
+        g.started = time.perf_counter()
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(request_id=request.headers.get(
+            "X-Request-Id", uuid.uuid4().hex[:12]))
+
+    @app.after_request
+    def _log(response: Response) -> Response:
+        elapsed = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
+        if request.path not in ("/healthz",):
+            log.info("http.request", method=request.method, path=request.path,
+                     status=response.status_code, ms=round(elapsed, 1))
+        return response
+
+
+def _install_error_handlers(app: Flask) -> None:
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException) -> tuple[Response, int]:
+        return jsonify(error=exc.name, detail=exc.description), exc.code or 500
+
+    @app.errorhandler(DatabaseUnavailable)
+    @app.errorhandler(OperationalError)
+    def _db(exc: Exception) -> tuple[Response, int, dict[str, str]]:
+        # 503 makes Twilio and Telegram retry later: the message is not lost.
+        log.error("db.unavailable", error=str(exc).splitlines()[0])
+        return (jsonify(error="Service Unavailable", detail="database unavailable, retry later"),
+                503, {"Retry-After": "30"})
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> tuple[Response, int]:
+        log.exception("http.unhandled", path=request.path)
+        return jsonify(error="Internal Server Error", detail="unexpected error, logged"), 500

@@ -1,0 +1,226 @@
+"""The `trygthjem` command line.
+
+This is a composition root: it may import the Flask app and the scheduler (lazily, inside the
+commands), which the rest of `bot/` never does.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from bot.config import ConfigError, Settings, load_settings
+from bot.db import DatabaseUnavailable
+
+DEMO_DB = "trygthjem-demo.sqlite3"
+
+
+def _settings(env_overrides: dict[str, str] | None = None) -> Settings:
+    env = dict(os.environ)
+    env.update(env_overrides or {})
+    try:
+        return load_settings(env)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _runtime(settings: Settings) -> Any:
+    from bot.logs import configure_logging
+    from bot.runtime import build_runtime
+
+    configure_logging(settings.log_format, settings.log_level)
+    return build_runtime(settings)
+
+
+def _guard(fn: Callable[[], Any]) -> Any:
+    """Turn expected operational failures into one clear line and a non-zero exit."""
+    try:
+        return fn()
+    except DatabaseUnavailable as exc:
+        raise click.ClickException(f"{exc}. Check DATABASE_URL.") from None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="trygthjem")
+def main() -> None:
+    """Trygt Hjem: SMS check-ins for tenants, a Telegram bot for landlords, alerts for
+    caseworkers.
+
+    Configuration comes from environment variables (see README.md); without DATABASE_URL an
+    SQLite file in the current directory is used.
+    """
+
+
+@main.group()
+def db() -> None:
+    """Database schema commands."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True, help="Target migration.")
+def db_upgrade(revision: str) -> None:
+    """Apply migrations (safe to run on every release)."""
+    from bot.db import current_revision, make_engine, upgrade
+
+    settings = _settings()
+    engine = make_engine(settings.database_url)
+    _guard(lambda: upgrade(engine, revision))
+    click.echo(f"Database at migration {current_revision(engine)}.")
+
+
+@db.command("current")
+def db_current() -> None:
+    """Show the database's migration and the newest one."""
+    from bot.db import current_revision, head_revision, make_engine
+
+    engine = make_engine(_settings().database_url)
+    current = _guard(lambda: current_revision(engine))
+    click.echo(f"current: {current or '(empty database)'}\nnewest:  {head_revision(engine)}")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+def web(host: str, port: int) -> None:
+    """Run the web app with Flask's development server (production: gunicorn, see Procfile)."""
+    from webhooks import create_app
+
+    app = create_app(_runtime(_settings()))
+    app.run(host=host, port=port)
+
+
+@main.command()
+@click.option("--once", is_flag=True, help="Run every job once and exit (cron-style hosting).")
+def worker(once: bool) -> None:
+    """Run the scheduler: check-ins, reminders, escalation timers, outbox delivery."""
+    from scheduler.runner import build_scheduler, run_once
+
+    runtime = _runtime(_settings())
+    if once:
+        results = _guard(lambda: run_once(runtime))
+        for name, result in results.items():
+            click.echo(f"{name}: {result or 'nothing due'}")
+        return
+    click.echo("Worker running; press Ctrl+C to stop.", err=True)
+    with contextlib.suppress(KeyboardInterrupt, SystemExit):
+        build_scheduler(runtime, background=False).start()
+
+
+@main.command()
+@click.option("--once", is_flag=True, required=True, help="Send what is due now, then exit.")
+def dispatch(once: bool) -> None:
+    """Deliver due outbox messages (the worker does this continuously)."""
+    from scheduler.jobs import dispatch_outbox
+
+    stats = _guard(lambda: dispatch_outbox(_runtime(_settings())))
+    click.echo(f"sent {stats.sent}, retried {stats.retried}, dead {stats.dead}, "
+               f"cancelled {stats.cancelled}" if stats else "nothing due")
+
+
+@main.command("import")
+@click.argument("kind", type=click.Choice(["caseworkers", "landlords", "homes", "tenants"]))
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--skip-invalid", is_flag=True,
+              help="Write the valid rows even when some rows are bad (they are listed).")
+@click.option("--organisation", metavar="NAME",
+              help="Municipality the rows belong to (created if new; default: the only one).")
+def import_(kind: str, file: Path, skip_invalid: bool, organisation: str | None) -> None:
+    """Import KIND from a CSV file (comma or semicolon, UTF-8 with or without BOM).
+
+    \b
+    Columns:
+      caseworkers  email,name,phone,team,role        (role: caseworker, team_lead, admin)
+      landlords    email,name,company,phone
+      homes        reference,address,postcode,city,landlord_email
+      tenants      name,phone,language,home_reference,caseworker_email,
+                   checkin_weekday,checkin_time
+    Every row is checked first; nothing is written if any row is bad, unless --skip-invalid.
+    Importing the same file again changes nothing.
+    """
+    from tqdm import tqdm
+
+    from bot.db import make_engine, make_session_factory
+    from bot.importer import ImportFileError, import_csv
+
+    settings = _settings()
+    engine = make_engine(settings.database_url)
+    _guard(lambda: _require_schema(engine))
+
+    def progress(rows: Any) -> Any:
+        # Only worth a bar on big files; it goes to stderr so stdout stays parseable.
+        return tqdm(rows, desc=f"checking {kind}", unit="row", file=sys.stderr,
+                    disable=len(rows) < 300)
+
+    with make_session_factory(engine)() as session:
+        try:
+            report = import_csv(session, kind, file, organisation=organisation,
+                                skip_invalid=skip_invalid, progress=progress)
+        except ImportFileError as exc:
+            raise click.ClickException(str(exc)) from None
+        for error in report.errors:
+            click.echo(f"{file.name}: {error}", err=True)
+        if not report.written:
+            session.rollback()
+            raise click.ClickException(
+                f"{len(report.errors)} bad row(s) of {report.rows}; nothing was written. "
+                "Fix them, or use --skip-invalid to import the valid rows.")
+        session.commit()
+    skipped = f", {len(report.errors)} skipped" if report.errors else ""
+    click.echo(f"{kind}: {report.created} created, {report.updated} updated, "
+               f"{report.unchanged} unchanged{skipped}.")
+
+
+def _require_schema(engine: Any) -> None:
+    from bot.db import check_connection, is_current
+
+    check_connection(engine)
+    if not is_current(engine):
+        raise click.ClickException("the database schema is not current: run "
+                                   "`trygthjem db upgrade` first")
+
+
+@main.command()
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--db-file", default=DEMO_DB, show_default=True, type=click.Path(dir_okay=False),
+              help="SQLite file for the demo (created if missing).")
+def demo(port: int, db_file: str) -> None:
+    """Run everything on this machine: SQLite, console channels, worker and web app."""
+    from bot.db import transaction, upgrade
+    from bot.demo_data import load_demo_data
+    from scheduler.runner import build_scheduler
+    from webhooks import create_app
+
+    settings = _settings({
+        "DATABASE_URL": f"sqlite:///{Path(db_file).resolve()}",
+        "CONSOLE_CHANNELS": "1",
+        "LOG_FORMAT": os.environ.get("LOG_FORMAT", "console"),
+        "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL", f"http://127.0.0.1:{port}"),
+    })
+    runtime = _runtime(settings)
+    click.echo(f"Preparing demo database {db_file} ...")
+    upgrade(runtime.engine)
+    with transaction(runtime.sessions) as session:
+        created = load_demo_data(session)
+    click.echo("Loaded the Odense demo data (5 homes, 5 tenants)." if created
+               else "Demo data already present.")
+    scheduler = build_scheduler(runtime, background=True)
+    scheduler.start()
+    base = f"http://127.0.0.1:{port}"
+    click.echo(f"\nTrygt Hjem demo is running.\n  Web app:  {base}/\n  Health:   {base}/healthz\n"
+               "Outgoing messages are printed here instead of being sent.\n"
+               "Stop with Ctrl+C.\n")
+    app = create_app(runtime)
+    try:
+        app.run(host="127.0.0.1", port=port, use_reloader=False)
+    finally:
+        scheduler.shutdown(wait=False)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,110 @@
+"""The outbox: every outbound message is a row written in the cause's own transaction.
+
+Enqueueing is idempotent on `idempotency_key`; the dispatcher claims due rows with a lease, so a
+crashed sender's rows are picked up again when the lease runs out and nothing is lost.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from bot.models import OutboxItem, OutboxStatus, utcnow
+
+DEFAULT_LEASE = timedelta(minutes=2)
+MAX_ATTEMPTS = 8
+
+
+def enqueue(
+    session: Session,
+    *,
+    channel: str,
+    recipient: str,
+    body: str,
+    key: str,
+    kind: str = "reply",
+    not_before: datetime | None = None,
+    tenant_id: int | None = None,
+    caseworker_id: int | None = None,
+    landlord_id: int | None = None,
+    payload: dict[str, Any] | None = None,
+) -> bool:
+    """Add a message to the outbox unless one with `key` exists; True if this call added it.
+
+    Uses INSERT .. ON CONFLICT DO NOTHING so two workers enqueueing the same key race safely.
+    """
+    values = dict(
+        idempotency_key=key, channel=channel, recipient=recipient, body=body, kind=kind,
+        next_attempt_at=not_before or utcnow(), tenant_id=tenant_id, caseworker_id=caseworker_id,
+        landlord_id=landlord_id, payload=payload or {}, status=OutboxStatus.PENDING, attempts=0,
+        created_at=utcnow(),
+    )
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    stmt = insert(OutboxItem).values(**values).on_conflict_do_nothing(
+        index_elements=["idempotency_key"]).returning(OutboxItem.id)
+    return session.execute(stmt).scalar() is not None
+
+
+def claim(
+    session: Session,
+    *,
+    now: datetime | None = None,
+    limit: int = 50,
+    lease: timedelta = DEFAULT_LEASE,
+    channels: tuple[str, ...] | None = None,
+) -> list[OutboxItem]:
+    """Claim due rows for this process and commit the claim before anything is sent.
+
+    PostgreSQL: FOR UPDATE SKIP LOCKED lets any number of dispatchers share the queue. SQLite has
+    one writer at a time, and the conditional UPDATE below only succeeds for still-unclaimed rows.
+    """
+    now = now or utcnow()
+    due = or_(
+        (OutboxItem.status == OutboxStatus.PENDING) & (OutboxItem.next_attempt_at <= now),
+        # A sender that died mid-send: its lease has run out, so the row is due again.
+        (OutboxItem.status == OutboxStatus.SENDING) & (OutboxItem.locked_until <= now),
+    )
+    query = select(OutboxItem.id).where(due).order_by(OutboxItem.next_attempt_at,
+                                                      OutboxItem.id).limit(limit)
+    if channels:
+        query = query.where(OutboxItem.channel.in_(channels))
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    ids = list(session.scalars(query))
+    if not ids:
+        session.commit()
+        return []
+    session.execute(
+        update(OutboxItem)
+        .where(OutboxItem.id.in_(ids), due)
+        .values(status=OutboxStatus.SENDING, locked_until=now + lease,
+                attempts=OutboxItem.attempts + 1)
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+    items = list(session.scalars(
+        select(OutboxItem).where(OutboxItem.id.in_(ids), OutboxItem.status == OutboxStatus.SENDING,
+                                 OutboxItem.locked_until == now + lease)
+        .order_by(OutboxItem.next_attempt_at, OutboxItem.id)
+        .execution_options(populate_existing=True)))
+    return items
+
+
+def backoff(attempts: int, *, base: float = 15.0, cap: float = 3600.0,
+            rng: random.Random | None = None) -> timedelta:
+    """Exponential backoff with full jitter around the exponential value (0.5x to 1.5x)."""
+    rng = rng or random.Random()
+    delay = min(cap, base * 2 ** max(0, attempts - 1))
+    return timedelta(seconds=delay * rng.uniform(0.5, 1.5))
+
+
+def pending_count(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(OutboxItem).where(
+        OutboxItem.status.in_([OutboxStatus.PENDING, OutboxStatus.SENDING]))) or 0

@@ -1,0 +1,34 @@
+"""The composition root: settings, database and channels, built once per process."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.channels.base import Channel
+from bot.channels.registry import build_channels
+from bot.config import Settings, load_settings
+from bot.db import make_engine, make_session_factory
+from bot.logs import get_logger
+
+log = get_logger(__name__)
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    channels: dict[str, Channel] = field(default_factory=dict)
+
+
+def build_runtime(settings: Settings | None = None, engine: Engine | None = None) -> Runtime:
+    settings = settings or load_settings()
+    engine = engine or make_engine(settings.database_url)
+    channels = build_channels(settings)
+    if not settings.console_channels:
+        for reason in settings.disabled_channels():
+            log.warning("channel.disabled", reason=reason)
+    return Runtime(settings, engine, make_session_factory(engine), channels)

@@ -1,0 +1,12 @@
+"""The worker's jobs; each is a thin call into bot/ with the process's runtime."""
+
+from __future__ import annotations
+
+from bot.dispatch import Dispatcher, DispatchStats
+from bot.runtime import Runtime
+
+
+def dispatch_outbox(runtime: Runtime) -> DispatchStats | None:
+    stats = Dispatcher(runtime.sessions, runtime.channels,
+                       rates={"sms": runtime.settings.sms_rate_per_second}).run_once()
+    return stats if stats.handled else None
