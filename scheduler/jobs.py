@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from bot import delivery_failures
 from bot.dispatch import Dispatcher, DispatchStats
 from bot.runtime import Runtime
 
 
 def dispatch_outbox(runtime: Runtime) -> DispatchStats | None:
     stats = Dispatcher(runtime.sessions, runtime.channels,
-                       rates={"sms": runtime.settings.sms_rate_per_second}).run_once()
+                       rates={"sms": runtime.settings.sms_rate_per_second},
+                       on_permanent_failure=delivery_failures.handle).run_once()
     return stats if stats.handled else None

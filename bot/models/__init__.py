@@ -14,12 +14,37 @@ from bot.models.base import Base, UTCDateTime, utcnow
 from bot.models.checkins import CheckIn, CheckInStatus
 from bot.models.housing import Consent, Home, Landlord, LandlordInvite, PhoneStatus, Tenant
 from bot.models.messaging import Direction, Message, OutboxItem, OutboxStatus
+from bot.models.notes import BotState, CaseNote
 from bot.models.org import Caseworker, Organisation, Role, Team
 
 __all__ = [
-    "Alert", "AlertEvent", "AlertState", "AuditEvent", "Base", "Caseworker", "CheckIn",
-    "CheckInStatus", "Concern", "ConcernStatus", "Consent", "Direction", "EscalationPolicy",
-    "EscalationStep", "Home", "Landlord", "LandlordInvite", "Message", "Organisation",
-    "OutboxItem", "OutboxStatus", "PhoneStatus", "Role", "Team", "Tenant", "UTCDateTime",
+    "Alert",
+    "AlertEvent",
+    "AlertState",
+    "AuditEvent",
+    "Base",
+    "BotState",
+    "CaseNote",
+    "Caseworker",
+    "CheckIn",
+    "CheckInStatus",
+    "Concern",
+    "ConcernStatus",
+    "Consent",
+    "Direction",
+    "EscalationPolicy",
+    "EscalationStep",
+    "Home",
+    "Landlord",
+    "LandlordInvite",
+    "Message",
+    "Organisation",
+    "OutboxItem",
+    "OutboxStatus",
+    "PhoneStatus",
+    "Role",
+    "Team",
+    "Tenant",
+    "UTCDateTime",
     "utcnow",
 ]

@@ -28,6 +28,9 @@ class Organisation(Timestamped, Base):
     # No check-ins or reminders to tenants inside this local window (replies still go out).
     quiet_start: Mapped[time] = mapped_column(Time, default=time(21, 0))
     quiet_end: Mapped[time] = mapped_column(Time, default=time(8, 0))
+    # Check-in grace: one reminder after this many hours, missed after that many from first send.
+    reminder_after_hours: Mapped[int] = mapped_column(default=24, server_default="24")
+    missed_after_hours: Mapped[int] = mapped_column(default=48, server_default="48")
 
     teams: Mapped[list[Team]] = relationship(back_populates="organisation")
 
