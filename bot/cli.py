@@ -222,5 +222,152 @@ def demo(port: int, db_file: str) -> None:
         scheduler.shutdown(wait=False)
 
 
+# --- check-in scheduler ---------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _tenant_session(ref: str) -> Any:
+    """A session (committed on success) and the tenant named by id or phone, or a clear error."""
+    from bot.checkins import find_tenant
+    from bot.db import make_engine, make_session_factory
+
+    engine = make_engine(_settings().database_url)
+    _guard(lambda: _require_schema(engine))
+    with make_session_factory(engine)() as session, session.begin():
+        tenant = find_tenant(session, ref)
+        if tenant is None:
+            raise click.ClickException(f"no tenant with id or phone {ref!r}")
+        yield session, tenant
+
+
+@main.group()
+def schedule() -> None:
+    """Check-in schedules."""
+
+
+@schedule.command("show")
+@click.argument("tenant")
+@click.option("--count", default=5, show_default=True, type=click.IntRange(1, 52),
+              help="How many upcoming check-ins to list.")
+@click.option("--lang", default="en", show_default=True, type=click.Choice(["da", "en"]),
+              help="Language for dates.")
+def schedule_show(tenant: str, count: int, lang: str) -> None:
+    """Show TENANT's (id or phone) cadence and next check-ins in local time."""
+    from bot import audit
+    from bot.checkins import OrgRules, open_checkin, upcoming
+    from bot.models import Organisation, utcnow
+    from bot.timing import describe_local, dst_status, format_weekdays, parse_weekdays
+
+    now = utcnow()
+    with _tenant_session(tenant) as (session, t):
+        org = OrgRules.of(session.get(Organisation, t.organisation_id))
+        tz = org.tz.key
+
+        def local(when: Any) -> str:
+            return describe_local(when, tz, lang)
+
+        try:
+            days = format_weekdays(parse_weekdays(t.checkin_weekdays), lang)
+        except ValueError:
+            days = f"invalid ({t.checkin_weekdays!r})"
+        click.echo(f"{t.name} ({t.phone}), tenant {t.id}")
+        click.echo(f"Cadence:    {days} at {t.checkin_time:%H:%M} ({tz})")
+        click.echo(f"Quiet:      {org.quiet_start:%H:%M}-{org.quiet_end:%H:%M}; reminder after "
+                   f"{org.policy.reminder_after}, missed after {org.policy.missed_after}")
+        click.echo(f"Paused:     until {t.checkins_paused_until.isoformat()} (inclusive)"
+                   if t.checkins_paused_until else "Paused:     no")
+        if t.opted_out_at:
+            click.echo(f"Opted out:  yes, since {local(t.opted_out_at)} (STOP)")
+        if not t.active or t.erased_at:
+            click.echo("Status:     inactive: no check-ins")
+        click.echo(f"Misses:     {t.consecutive_misses} in a row")
+        current = open_checkin(session, t, now)
+        if current is not None and current.sent_at is not None:
+            reminded = (f", reminded {local(current.reminded_at)}" if current.reminded_at
+                        else "")
+            click.echo(f"Open:       sent {local(current.sent_at)}{reminded}, awaiting an answer")
+        click.echo("Next check-ins:")
+        for send in upcoming(session, t, now=now, count=count):
+            line = f"  {local(send.slot)}"
+            if send.goes_at != send.slot:
+                line += f"  (quiet hours: goes {local(send.goes_at)})"
+            local_slot = send.slot.astimezone(org.tz)
+            status = dst_status(local_slot.date(), t.checkin_time, tz)
+            if status == "nonexistent":
+                line += "  (clocks go forward: the hour is skipped, sent an hour later)"
+            elif status == "ambiguous":
+                line += "  (clocks go back: sent at the first of the two)"
+            if send.skip:
+                line += f"  [not sent: {send.skip.replace('_', ' ')}]"
+            click.echo(line)
+        audit.record(session, "cli", "view", "tenant", t.id, what="schedule")
+
+
+@main.group()
+def tenant() -> None:
+    """Pause, resume and set a tenant's check-ins (TENANT: id or phone)."""
+
+
+@tenant.command("pause")
+@click.argument("phone")
+@click.option("--until", "until", required=True, type=click.DateTime(formats=["%Y-%m-%d"]),
+              help="Last local date of the pause, YYYY-MM-DD (inclusive).")
+def tenant_pause(phone: str, until: Any) -> None:
+    """Pause check-ins (hospital stay, holiday): none are sent or counted as missed."""
+    from bot.checkins import pause
+
+    with _tenant_session(phone) as (session, t):
+        try:
+            pause(session, t, until.date(), actor="cli")
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from None
+        click.echo(f"Check-ins for {t.name} paused until {until.date().isoformat()} "
+                   "(inclusive).")
+
+
+@tenant.command("resume")
+@click.argument("phone")
+def tenant_resume(phone: str) -> None:
+    """End a pause now; the next scheduled check-in is sent as usual."""
+    from bot.checkins import resume
+
+    with _tenant_session(phone) as (session, t):
+        was_paused = resume(session, t, actor="cli")
+        click.echo(f"Check-ins for {t.name} resumed." if was_paused
+                   else f"{t.name} was not paused; nothing changed.")
+
+
+@tenant.command("cadence")
+@click.argument("phone")
+@click.option("--days", required=True, help="Weekdays, e.g. 'tue', 'tirsdag', 'man,tors', '1-5'.")
+@click.option("--time", "at", required=True, help="Local time, e.g. 10:00 or 10.00.")
+def tenant_cadence(phone: str, days: str, at: str) -> None:
+    """Change when check-ins are sent (local time of the tenant's municipality)."""
+    from bot.checkins import OrgRules, change_cadence
+    from bot.models import Organisation
+    from bot.timing import format_weekdays, in_quiet_hours, local_to_utc, parse_local_time
+    from bot.timing import parse_weekdays as parse_days
+
+    try:
+        weekdays, wall = parse_days(days), parse_local_time(at)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    with _tenant_session(phone) as (session, t):
+        change_cadence(session, t, weekdays=weekdays, at=wall, actor="cli")
+        org = OrgRules.of(session.get(Organisation, t.organisation_id))
+        click.echo(f"{t.name}: check-ins {format_weekdays(weekdays, 'en')} at {wall:%H:%M}.")
+        sample = local_to_utc(org.local_date(_now()), wall, org.tz)
+        if in_quiet_hours(sample, org.tz, org.quiet_start, org.quiet_end):
+            click.echo(f"Note: {wall:%H:%M} is in quiet hours ({org.quiet_start:%H:%M}-"
+                       f"{org.quiet_end:%H:%M}); each check-in will wait until "
+                       f"{org.quiet_end:%H:%M}.", err=True)
+
+
+def _now() -> Any:
+    from bot.models import utcnow
+
+    return utcnow()
+
+
 if __name__ == "__main__":
     main()

@@ -68,6 +68,9 @@ class Settings:
     log_level: str = "INFO"
     console_channels: bool = False
     extra: dict[str, str] = field(default_factory=dict)
+    # Check-in scheduler: "at least N consecutive misses -> severity", and rows per batch.
+    miss_thresholds: dict[int, str] = field(default_factory=lambda: {1: "low", 2: "high"})
+    checkin_batch_size: int = 500
 
     @property
     def tz(self) -> ZoneInfo:
@@ -224,6 +227,12 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     quiet_start = _parse_time(env, "QUIET_HOURS_START", time(21, 0), problems)
     quiet_end = _parse_time(env, "QUIET_HOURS_END", time(8, 0), problems)
 
+    miss_thresholds = _parse_miss_thresholds(env, problems)
+    batch_raw = _clean(env, "CHECKIN_BATCH_SIZE") or "500"
+    if not batch_raw.isdigit() or not 10 <= int(batch_raw) <= 10000:
+        problems.append(f"CHECKIN_BATCH_SIZE={batch_raw!r} must be a whole number 10-10000")
+        batch_raw = "500"
+
     if problems:
         raise ConfigError(problems)
     return Settings(
@@ -240,4 +249,24 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         log_format=log_format,
         log_level=log_level,
         console_channels=(_clean(env, "CONSOLE_CHANNELS") or "").lower() in ("1", "true", "yes"),
+        miss_thresholds=miss_thresholds,
+        checkin_batch_size=int(batch_raw),
     )
+
+
+def _parse_miss_thresholds(env: Mapping[str, str], problems: list[str]) -> dict[int, str]:
+    """MISSED_ALERT_THRESHOLDS="1:low,2:high": from N consecutive misses on, that severity."""
+    raw = _clean(env, "MISSED_ALERT_THRESHOLDS")
+    if raw is None:
+        return {1: "low", 2: "high"}
+    result: dict[int, str] = {}
+    for part in raw.split(","):
+        count, _, severity = part.strip().partition(":")
+        severity = severity.strip().lower()
+        if not count.strip().isdigit() or int(count) < 1 or severity not in (
+                "low", "high", "critical"):
+            problems.append(f"MISSED_ALERT_THRESHOLDS={raw!r} must look like '1:low,2:high' "
+                            "(count >= 1, severity low, high or critical)")
+            return {1: "low", 2: "high"}
+        result[int(count)] = severity
+    return result

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot import delivery_failures
+from bot import checkins, delivery_failures
 from bot.dispatch import Dispatcher, DispatchStats
 from bot.runtime import Runtime
 
@@ -12,3 +12,21 @@ def dispatch_outbox(runtime: Runtime) -> DispatchStats | None:
                        rates={"sms": runtime.settings.sms_rate_per_second},
                        on_permanent_failure=delivery_failures.handle).run_once()
     return stats if stats.handled else None
+
+
+def plan_checkins(runtime: Runtime) -> checkins.PlanResult | None:
+    result = checkins.plan_checkins(runtime.sessions,
+                                    batch_size=runtime.settings.checkin_batch_size)
+    return result or None
+
+
+def send_reminders(runtime: Runtime) -> checkins.SweepResult | None:
+    result = checkins.send_reminders(runtime.sessions,
+                                     batch_size=runtime.settings.checkin_batch_size)
+    return result or None
+
+
+def mark_missed(runtime: Runtime) -> checkins.SweepResult | None:
+    result = checkins.mark_missed(runtime.sessions, thresholds=runtime.settings.miss_thresholds,
+                                  batch_size=runtime.settings.checkin_batch_size)
+    return result or None

@@ -28,6 +28,10 @@ class JobSpec:
 
 
 JOBS: tuple[JobSpec, ...] = (
+    # Check-ins first, so `worker --once` delivers what it just planned in the same run.
+    JobSpec("plan_checkins", jobs.plan_checkins, 60),
+    JobSpec("send_reminders", jobs.send_reminders, 60),
+    JobSpec("mark_missed", jobs.mark_missed, 60),
     JobSpec("dispatch_outbox", jobs.dispatch_outbox, 5),
 )
 
