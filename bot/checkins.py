@@ -200,17 +200,19 @@ def planner_lock(sessions: sessionmaker[Session], *, enabled: bool = True) -> It
                 conn.commit()
 
 
-def due_slot(tenant: Tenant, org: OrgRules, now: datetime) -> datetime | None:
-    """The latest slot of ``tenant`` at or before ``now`` that is still worth sending.
+def due_slot(weekdays: str, at: time, org: OrgRules, now: datetime) -> datetime | None:
+    """The latest slot of a cadence at or before ``now`` that is still worth sending.
 
     A slot older than the reminder delay is stale (the worker was down): it is dropped and the
-    next slot comes as usual. Slots before the tenant was registered are never sent.
+    next slot comes as usual. ``None`` also for a cadence that cannot be parsed (logged).
     """
-    days = _weekdays(tenant)
-    if days is None:
+    try:
+        days = parse_weekdays(weekdays)
+    except ValueError as exc:  # bad data must not stop the planner for everyone else
+        log.warning("checkins.bad_cadence", organisation_id=org.id, weekdays=weekdays,
+                    error=str(exc))
         return None
-    start = max(now - org.policy.reminder_after, tenant.created_at)
-    slots = list(slots_between(days, tenant.checkin_time, org.tz, start,
+    slots = list(slots_between(days, at, org.tz, now - org.policy.reminder_after,
                                now + timedelta(microseconds=1)))
     return slots[-1] if slots else None
 
@@ -243,74 +245,76 @@ def plan_checkins(
 
 def _plan_org(sessions: sessionmaker[Session], org: OrgRules, now: datetime, batch_size: int,
               result: PlanResult) -> None:
-    window_start = now - org.policy.reminder_after
-    day, last_day = org.local_date(window_start), org.local_date(now)
+    """Plan per distinct cadence: one due slot each, then only tenants still without it.
+
+    The anti-join on the unique (tenant_id, slot_at) index makes a re-run that finds nothing
+    new cheap, however many tenants share the slot.
+    """
+    day, last_day = org.local_date(now - org.policy.reminder_after), org.local_date(now)
     weekdays: set[int] = set()
     while day <= last_day:
         weekdays.add(day.isoweekday())
         day += timedelta(days=1)
     # Cadences are ISO digits ("2", "1,4"): a cheap SQL pre-filter to today's possible tenants.
-    on_day = or_(*[Tenant.checkin_weekdays.contains(str(d)) for d in sorted(weekdays)])
-    last_id = 0
-    while True:
-        with sessions() as s, s.begin():
-            tenants = list(s.scalars(
-                select(Tenant)
-                .where(Tenant.organisation_id == org.id, Tenant.id > last_id,
-                       Tenant.active.is_(True), Tenant.erased_at.is_(None), on_day)
-                .order_by(Tenant.id).limit(batch_size)))
-            if not tenants:
-                return
-            last_id = tenants[-1].id
-            result.batches += 1
-            result.largest_batch = max(result.largest_batch, len(tenants))
-            _plan_batch(s, org, tenants, now, result)
-            result.peak_loaded = max(result.peak_loaded, len(s.identity_map))
-
-
-def _plan_batch(s: Session, org: OrgRules, tenants: Sequence[Tenant], now: datetime,
-                result: PlanResult) -> None:
-    candidates = [(t, slot) for t in tenants if (slot := due_slot(t, org, now)) is not None]
-    if not candidates:
-        return
-    existing = set(s.execute(
-        select(CheckIn.tenant_id, CheckIn.slot_at)
-        .where(CheckIn.tenant_id.in_([t.id for t, _ in candidates]),
-               CheckIn.slot_at >= now - org.policy.reminder_after)))
-    goes_at = org.goes_at(now)
-    rows: list[dict[str, Any]] = []
-    plans: dict[tuple[int, datetime], tuple[Tenant, str | None]] = {}
-    for tenant, slot in candidates:
-        if (tenant.id, slot) in existing:
+    base = (Tenant.organisation_id == org.id, Tenant.active.is_(True),
+            Tenant.erased_at.is_(None),
+            or_(*[Tenant.checkin_weekdays.contains(str(d)) for d in sorted(weekdays)]))
+    with sessions() as s:
+        cadences = s.execute(select(Tenant.checkin_weekdays, Tenant.checkin_time)
+                             .where(*base).distinct()).all()
+    for weekdays_spec, at in cadences:
+        slot = due_slot(weekdays_spec, at, org, now)
+        if slot is None:
             continue
-        reason = skip_reason(tenant, org.local_date(slot))
-        plans[(tenant.id, slot)] = (tenant, reason)
-        if reason is None:
-            rows.append(dict(tenant_id=tenant.id, slot_at=slot, sent_at=goes_at,
-                             status=CheckInStatus.SENT if goes_at <= now
-                             else CheckInStatus.SCHEDULED, created_at=now))
-        else:
-            rows.append(dict(tenant_id=tenant.id, slot_at=slot, sent_at=None,
-                             status=CheckInStatus.SKIPPED, created_at=now))
-    if not rows:
-        return
+        last_id = 0
+        while True:
+            with sessions() as s, s.begin():
+                tenants = list(s.scalars(
+                    select(Tenant)
+                    .where(*base, Tenant.checkin_weekdays == weekdays_spec,
+                           Tenant.checkin_time == at, Tenant.id > last_id,
+                           Tenant.created_at <= slot,  # never a slot from before registration
+                           ~exists().where(CheckIn.tenant_id == Tenant.id,
+                                           CheckIn.slot_at == slot))
+                    .order_by(Tenant.id).limit(batch_size)))
+                if not tenants:
+                    break
+                last_id = tenants[-1].id
+                result.batches += 1
+                result.largest_batch = max(result.largest_batch, len(tenants))
+                _plan_batch(s, org, tenants, slot, now, result)
+                result.peak_loaded = max(result.peak_loaded, len(s.identity_map))
+
+
+def _plan_batch(s: Session, org: OrgRules, tenants: Sequence[Tenant], slot: datetime,
+                now: datetime, result: PlanResult) -> None:
+    goes_at = org.goes_at(now)
+    reasons = {t.id: skip_reason(t, org.local_date(slot)) for t in tenants}
+    by_id = {t.id: t for t in tenants}
+    rows = [dict(tenant_id=t.id, slot_at=slot, created_at=now,
+                 sent_at=goes_at if reasons[t.id] is None else None,
+                 status=CheckInStatus.SKIPPED if reasons[t.id] is not None
+                 else CheckInStatus.SENT if goes_at <= now else CheckInStatus.SCHEDULED)
+            for t in tenants]
     # ON CONFLICT DO NOTHING: a second planner that got here first wins, quietly.
+    table = CheckIn.__table__
     created = s.execute(
-        _insert(s)(CheckIn).values(rows)
-        .on_conflict_do_nothing(index_elements=["tenant_id", "slot_at"])
-        .returning(CheckIn.tenant_id, CheckIn.slot_at)).all()
-    for tenant_id, slot in created:
-        tenant, reason = plans[(tenant_id, slot)]
+        _insert(s)(table).on_conflict_do_nothing(index_elements=["tenant_id", "slot_at"])
+        .returning(table.c.tenant_id, table.c.slot_at), rows).all()
+    messages: list[dict[str, Any]] = []
+    for tenant_id, _slot in created:
+        tenant, reason = by_id[tenant_id], reasons[tenant_id]
         if reason is not None:
             result.skipped += 1
             if reason == "opted_out":
                 note_opt_out(s, tenant, now=now)
             continue
-        outbox.enqueue(s, channel="sms", recipient=tenant.phone,
-                       body=checkin_prompt(tenant.language, tenant.name),
-                       key=checkin_key(tenant.id, slot), kind="checkin", not_before=goes_at,
-                       tenant_id=tenant.id)
-        result.planned += 1
+        messages.append(dict(channel="sms", recipient=tenant.phone,
+                             body=checkin_prompt(tenant.language, tenant.name),
+                             key=checkin_key(tenant.id, slot), kind="checkin",
+                             not_before=goes_at, tenant_id=tenant.id))
+    outbox.enqueue_many(s, messages)
+    result.planned += len(messages)
 
 
 def note_opt_out(session: Session, tenant: Tenant, *, now: datetime | None = None) -> bool:

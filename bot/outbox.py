@@ -108,3 +108,28 @@ def backoff(attempts: int, *, base: float = 15.0, cap: float = 3600.0,
 def pending_count(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(OutboxItem).where(
         OutboxItem.status.in_([OutboxStatus.PENDING, OutboxStatus.SENDING]))) or 0
+
+
+def enqueue_many(session: Session, messages: list[dict[str, Any]]) -> None:
+    """Bulk :func:`enqueue`: each dict holds enqueue's keyword arguments.
+
+    One executemany of INSERT .. ON CONFLICT DO NOTHING (keys already queued are left alone)
+    instead of a statement per message: the check-in planner enqueues thousands at a time.
+    No RETURNING, so psycopg can pipeline one prepared statement instead of parsing huge
+    multi-row VALUES text.
+    """
+    if not messages:
+        return
+    now = utcnow()
+    rows = [dict(idempotency_key=m["key"], channel=m["channel"], recipient=m["recipient"],
+                 body=m["body"], kind=m.get("kind", "reply"),
+                 next_attempt_at=m.get("not_before") or now, tenant_id=m.get("tenant_id"),
+                 caseworker_id=m.get("caseworker_id"), landlord_id=m.get("landlord_id"),
+                 payload=m.get("payload") or {}, status=OutboxStatus.PENDING, attempts=0,
+                 created_at=now)
+            for m in messages]
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    table = OutboxItem.__table__
+    stmt = insert(table).on_conflict_do_nothing(index_elements=["idempotency_key"])
+    session.execute(stmt, rows)

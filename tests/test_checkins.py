@@ -440,7 +440,8 @@ def test_stop_after_sending_is_not_a_miss(rt: Runtime, world: World) -> None:
     tick(rt, at(2026, 12, 2, 10))
     tick(rt, at(2026, 12, 3, 10))
     assert checkins_of(sessions, tid)[0].status == CheckInStatus.SKIPPED
-    assert sent_texts(sessions, "reminder") == [] and tenant_row(sessions, tid).consecutive_misses == 0
+    assert sent_texts(sessions, "reminder") == []
+    assert tenant_row(sessions, tid).consecutive_misses == 0
 
 
 def test_stop_between_planning_and_sending(rt: Runtime, world: World) -> None:
@@ -610,3 +611,11 @@ def test_worker_once_runs_every_job(rt: Runtime, world: World) -> None:
     assert set(results) == {spec.name for spec in JOBS}
     assert str(results["plan_checkins"]).startswith("planned 1")
     assert results["dispatch_outbox"].sent == 1  # type: ignore[union-attr]
+
+
+def test_a_bad_cadence_in_the_data_does_not_stop_the_planner(rt: Runtime, world: World) -> None:
+    sessions = rt.sessions
+    _add_tenants(sessions, world, 3)
+    update_tenant(sessions, world.tenant.id, checkin_weekdays="2,x")
+    result = plan_checkins(sessions, now=at(2026, 12, 1, 10))
+    assert result.planned == 3 and checkins_of(sessions, world.tenant.id) == []

@@ -1,0 +1,252 @@
+"""Planner and dispatcher figures on PostgreSQL (prints numbers; asserts nothing about speed).
+
+1. Creates N tenants (default 100,000) in a schema of its own, then times planning and enqueueing
+   one Tuesday-10:00 slot for all of them, in a fresh child process so its peak RSS is the
+   planner's alone (not the bulk load's).
+2. Starts Prism on Twilio's OpenAPI spec and measures the dispatcher's achieved send rate against
+   a configured cap (default 20/s over 200 messages), plus the uncapped rate for comparison.
+
+The schema is dropped afterwards. Usage::
+
+    .venv/bin/python bench/planner_bench.py [--tenants 100000] [--batch 500]
+        [--messages 200] [--cap 20] [--postgres-url postgresql+psycopg://postgres@127.0.0.1/test]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, ClassVar
+from zoneinfo import ZoneInfo
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import func, insert, select, text  # noqa: E402
+from sqlalchemy.engine import Engine  # noqa: E402
+
+from bot.db import make_engine, make_session_factory, upgrade  # noqa: E402
+
+DEFAULT_PG = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+# Tuesday 1 December 2026, 10:00 in Copenhagen: the slot every bench tenant is due at.
+SLOT = datetime(2026, 12, 1, 10, 0, tzinfo=ZoneInfo("Europe/Copenhagen")).astimezone(UTC)
+PRISM = ROOT / ".emulators" / "node_modules" / ".bin" / "prism"
+SPEC = ROOT / "tests" / "emulators" / "twilio_api_v2010.json"
+ACCOUNT_SID = "AC" + "0" * 32
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+
+
+def schema_url(base: str, schema: str) -> str:
+    sep = "&" if "?" in base else "?"
+    return f"{base}{sep}options=-csearch_path%3D{schema}"
+
+
+# --------------------------------------------------------------------------- data
+
+
+def create_world(engine: Engine, tenants: int) -> int:
+    from bot.models import Caseworker, Organisation, Team, Tenant
+
+    sessions = make_session_factory(engine)
+    with sessions() as s, s.begin():
+        org = Organisation(name="Bench Kommune")
+        team = Team(organisation=org, name="Bench team")
+        cw = Caseworker(team=team, email="bench@example.org", name="Bench Caseworker")
+        s.add_all([org, team, cw])
+        s.flush()
+        org_id, cw_id = org.id, cw.id
+    created = datetime(2026, 11, 1, tzinfo=UTC)
+    chunk = 5000
+    for start in range(0, tenants, chunk):
+        rows = [dict(organisation_id=org_id, name=f"Lejer {i}", phone=f"+4540{i:06d}",
+                     language="da", caseworker_id=cw_id, checkin_weekdays="2",
+                     checkin_time=SLOT.astimezone(ZoneInfo("Europe/Copenhagen")).time(),
+                     consecutive_misses=0, consent="given", phone_status="ok", active=True,
+                     created_at=created)
+                for i in range(start, min(tenants, start + chunk))]
+        with engine.begin() as conn:
+            conn.execute(insert(Tenant), rows)
+    with engine.begin() as conn:
+        conn.execute(text("ANALYZE"))
+    return tenants
+
+
+def plan_in_child(url: str, batch: int) -> dict[str, Any]:
+    """Run the planner in a fresh interpreter; returns its figures."""
+    out = subprocess.run([sys.executable, __file__, "--child-plan", url, "--batch", str(batch)],
+                         check=True, capture_output=True, text=True, cwd=ROOT)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def child_plan(url: str, batch: int) -> None:
+    from bot import checkins
+    from bot.logs import configure_logging
+    from bot.models import OutboxItem
+
+    configure_logging("console", "WARNING")
+    engine = make_engine(url)
+    sessions = make_session_factory(engine)
+    with sessions() as s:  # warm the connection and imports before measuring
+        s.execute(select(1))
+    baseline = peak_rss_mb()
+    began = time.perf_counter()
+    result = checkins.plan_checkins(sessions, now=SLOT, batch_size=batch)
+    seconds = time.perf_counter() - began
+    with sessions() as s:
+        queued = s.scalar(select(func.count()).select_from(OutboxItem))
+    print(json.dumps(dict(planned=result.planned, batches=result.batches, seconds=seconds,
+                          baseline_rss_mb=baseline, peak_rss_mb=peak_rss_mb(), queued=queued,
+                          peak_loaded=result.peak_loaded)))
+
+
+# --------------------------------------------------------------------------- dispatcher
+
+
+class PrismSmsChannel:
+    """Bench-local SMS channel: the real Twilio SDK, every request sent to Prism."""
+
+    name: ClassVar[str] = "sms"
+
+    def __init__(self, base_url: str) -> None:
+        from twilio.rest import Client
+
+        from bot.channels.twilio_http import RebasedTwilioHttpClient
+
+        http = RebasedTwilioHttpClient(base_url, timeout=10)
+        if http.session is not None:
+            http.session.trust_env = False
+        self.client = Client(ACCOUNT_SID, "bench-token", http_client=http)
+
+    def send(self, message: Any) -> str:
+        sent = self.client.messages.create(to=message.recipient, from_="+4570000000",
+                                           body=message.body)
+        # Prism (static mode) answers every send with the same example SID; Message rows are
+        # unique on (channel, provider_id), so make it unique here. Real Twilio SIDs are.
+        return f"{sent.sid}-{message.idempotency_key}"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_prism() -> tuple[subprocess.Popen[bytes], str]:
+    import httpx
+
+    if not PRISM.exists():
+        raise SystemExit(f"Prism not found at {PRISM}: run scripts/ensure-test-deps")
+    port = free_port()
+    proc = subprocess.Popen([str(PRISM), "mock", "-h", "127.0.0.1", "-p", str(port), str(SPEC)],
+                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            stdin=subprocess.DEVNULL, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    probe = f"{url}/2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"Prism exited with code {proc.returncode}")
+        try:
+            if httpx.get(probe, auth=(ACCOUNT_SID, "x"), timeout=1, trust_env=False).is_success:
+                return proc, url
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    os.killpg(proc.pid, signal.SIGTERM)
+    raise SystemExit("Prism did not start within 60 s")
+
+
+def dispatch_rate(engine: Engine, prism_url: str, messages: int, cap: float | None,
+                  tag: str) -> tuple[int, float]:
+    from bot import outbox
+    from bot.dispatch import Dispatcher
+
+    sessions = make_session_factory(engine)
+    with sessions() as s, s.begin():
+        for i in range(messages):
+            outbox.enqueue(s, channel="sms", recipient=f"+4550{i:06d}", body="Hej, bench",
+                           key=f"bench:{tag}:{i}", kind="bench")
+    dispatcher = Dispatcher(sessions, {"sms": PrismSmsChannel(prism_url)},
+                            rates={"sms": cap} if cap else {})
+    began = time.perf_counter()
+    stats = dispatcher.run_once()
+    return stats.sent, time.perf_counter() - began
+
+
+# --------------------------------------------------------------------------- main
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tenants", type=int, default=100_000)
+    parser.add_argument("--batch", type=int, default=500)
+    parser.add_argument("--messages", type=int, default=200)
+    parser.add_argument("--cap", type=float, default=20.0)
+    parser.add_argument("--postgres-url", default=DEFAULT_PG)
+    parser.add_argument("--child-plan", metavar="URL", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child_plan:
+        child_plan(args.child_plan, args.batch)
+        return
+
+    from bot.logs import configure_logging
+
+    configure_logging("console", "WARNING")  # figures only, not a log line per message
+    schema = f"bench_planner_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    admin = make_engine(args.postgres_url)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = schema_url(args.postgres_url, schema)
+    engine = make_engine(url)
+    prism: subprocess.Popen[bytes] | None = None
+    try:
+        upgrade(engine)
+        began = time.perf_counter()
+        create_world(engine, args.tenants)
+        print(f"created {args.tenants:,} tenants in {time.perf_counter() - began:.1f} s "
+              f"(schema {schema})")
+        plan = plan_in_child(url, args.batch)
+        print(f"planner: {plan['planned']:,} check-ins planned and enqueued in "
+              f"{plan['seconds']:.1f} s ({plan['planned'] / plan['seconds']:,.0f}/s), "
+              f"{plan['batches']} batches of <= {args.batch}")
+        print(f"planner: peak RSS {plan['peak_rss_mb']:.0f} MB (process baseline "
+              f"{plan['baseline_rss_mb']:.0f} MB before planning; at most "
+              f"{plan['peak_loaded']} ORM objects held at once); outbox rows {plan['queued']:,}")
+        again = plan_in_child(url, args.batch)
+        print(f"planner re-run (nothing new due): {again['planned']} planned in "
+              f"{again['seconds']:.1f} s")
+
+        with engine.begin() as conn:  # the dispatcher bench starts from an empty outbox
+            conn.execute(text("DELETE FROM outbox"))
+        prism, prism_url = start_prism()
+        sent, seconds = dispatch_rate(engine, prism_url, args.messages, args.cap, "capped")
+        print(f"dispatcher via Prism, cap {args.cap:g}/s: {sent} sent in {seconds:.1f} s = "
+              f"{sent / seconds:.1f}/s ({100 * sent / seconds / args.cap:.0f}% of cap)")
+        sent, seconds = dispatch_rate(engine, prism_url, args.messages, None, "uncapped")
+        print(f"dispatcher via Prism, no cap: {sent} sent in {seconds:.1f} s = "
+              f"{sent / seconds:.1f}/s (the headroom above the cap)")
+    finally:
+        if prism is not None and prism.poll() is None:
+            os.killpg(prism.pid, signal.SIGTERM)
+            prism.wait(timeout=10)
+        engine.dispose()
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+if __name__ == "__main__":
+    main()
