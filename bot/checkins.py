@@ -39,7 +39,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, Select, exists, func, or_, select, text, update
+from sqlalchemy import Engine, Select, exists, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
@@ -639,11 +639,3 @@ def upcoming(session: Session, tenant: Tenant, *, now: datetime | None = None,
         after = slot
     return sends
 
-
-def pg_lock_held_elsewhere(session: Session) -> bool:
-    """True if some connection holds the planner lock (PostgreSQL only; for diagnostics)."""
-    if session.get_bind().dialect.name != "postgresql":
-        return False
-    return bool(session.scalar(text(
-        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = :k"
-    ).bindparams(k=PLANNER_LOCK_KEY)))

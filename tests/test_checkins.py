@@ -619,3 +619,41 @@ def test_a_bad_cadence_in_the_data_does_not_stop_the_planner(rt: Runtime, world:
     update_tenant(sessions, world.tenant.id, checkin_weekdays="2,x")
     result = plan_checkins(sessions, now=at(2026, 12, 1, 10))
     assert result.planned == 3 and checkins_of(sessions, world.tenant.id) == []
+
+
+def test_two_workers_remind_and_miss_each_checkin_once(
+        engine: Engine, rt: Runtime, world: World) -> None:
+    _pg_only(engine)
+    _add_tenants(rt.sessions, world, 79)
+    plan_checkins(rt.sessions, now=at(2026, 12, 1, 10))
+    with rt.sessions() as s, s.begin():  # as if the dispatcher had sent every prompt
+        s.execute(OutboxItem.__table__.update().values(status=OutboxStatus.SENT))
+
+    def both(job: object, now: datetime) -> None:
+        barrier = threading.Barrier(2)
+        errors: list[BaseException] = []
+
+        def worker() -> None:
+            try:
+                barrier.wait()
+                job(make_session_factory(engine), now=now, batch_size=15)  # type: ignore[operator]
+            except BaseException as exc:  # surfaced below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=worker) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert not errors
+
+    both(send_reminders, at(2026, 12, 2, 10))
+    both(mark_missed, at(2026, 12, 3, 10))
+    with rt.sessions() as s:
+        reminders = s.scalar(select(func.count()).select_from(OutboxItem)
+                             .where(OutboxItem.kind == "reminder"))
+        misses = set(s.scalars(select(Tenant.consecutive_misses)))
+        statuses = set(s.scalars(select(CheckIn.status)))
+        alerts = s.scalar(select(func.count()).select_from(Alert))
+    assert reminders == 80 and misses == {1} and statuses == {CheckInStatus.MISSED}
+    assert alerts == 80
