@@ -96,7 +96,7 @@ class LandlordCategory(StrEnum):
 
 
 class AlertState(StrEnum):
-    """Same values as ``bot.models.AlertState``; redefined so this module stays DB-free."""
+    """Alert lifecycle; the database models use this same enum."""
 
     OPEN = "open"
     ACKNOWLEDGED = "acknowledged"
