@@ -86,7 +86,10 @@ def _alert_filter(viewer: Viewer) -> ColumnElement[bool]:
         return false()
     if viewer.role == Role.ADMIN:
         org_teams = select(Team.id).where(Team.organisation_id == viewer.organisation_id)
-        return or_(Alert.team_id.in_(org_teams), Alert.team_id.is_(None))
+        org_tenants = select(Tenant.id).where(Tenant.organisation_id == viewer.organisation_id)
+        return or_(Alert.team_id.in_(org_teams),
+                   Alert.team_id.is_(None) & (Alert.tenant_id.is_(None)
+                                              | Alert.tenant_id.in_(org_tenants)))
     if viewer.role in (Role.TEAM_LEAD, Role.CASEWORKER):
         return Alert.team_id == viewer.team_id
     return false()
@@ -113,8 +116,14 @@ def visible_tenants(session: Session, viewer: Viewer) -> list[Tenant]:
                                 .order_by(Tenant.name)))
 
 
+# Ids beyond a 32-bit integer cannot exist; asking PostgreSQL for one would be an error, not None.
+MAX_ID = 2**31 - 1
+
+
 def get_alert(session: Session, viewer: Viewer, alert_id: int) -> Alert | None:
     """The alert if it exists and the viewer may see it (None either way: no existence leak)."""
+    if not 0 < alert_id <= MAX_ID:
+        return None
     alert = session.get(Alert, alert_id)
     if alert is None or not can_view_alert(viewer, alert_ref(session, alert)):
         return None
@@ -122,6 +131,8 @@ def get_alert(session: Session, viewer: Viewer, alert_id: int) -> Alert | None:
 
 
 def get_tenant(session: Session, viewer: Viewer, tenant_id: int) -> Tenant | None:
+    if not 0 < tenant_id <= MAX_ID:
+        return None
     tenant = session.get(Tenant, tenant_id)
     if tenant is None or not can_view_tenant(viewer, tenant):
         return None

@@ -131,3 +131,18 @@ def test_openapi_documents_every_route(client: Any, app: Any) -> None:
         for name in re.findall(r"{(\w+)}", path):
             for op in ops.values():
                 assert name in {p["name"] for p in op.get("parameters", [])}, (path, name)
+
+
+def test_bad_input_is_a_clear_answer_not_a_500(client: Any, session: Session) -> None:
+    w = _world(session)
+    login(client, "cw@odense.example")
+    huge = 10**20
+    assert client.get(f"/api/v1/alerts/{huge}").status_code == 404
+    assert client.get(f"/api/v1/tenants/{huge}").status_code == 404
+    assert client.post(f"/api/v1/alerts/{huge}/resolve", json={}).status_code == 404
+    url = f"/api/v1/tenants/{w.tenant.id}/notes"
+    assert client.post(url, json={"body": "x", "alert_id": True}).status_code == 400
+    assert client.post(url, json={"body": "x", "alert_id": huge}).status_code == 400
+    r = client.post(url, data="{not json", content_type="application/json")
+    assert r.status_code == 400
+    assert client.get(f"/dashboard/alerts/{huge}").status_code == 404

@@ -183,7 +183,7 @@ def test_caseworker_cannot_export(client: Any, session: Session) -> None:
 
 def test_admin_erases_and_reads_audit_log(client: Any, session: Session) -> None:
     w = with_passwords(session, make_world(session))
-    admin(session, w)
+    boss = admin(session, w)
     login(client, "admin@odense.example")
     page = f"/dashboard/tenants/{w.tenant.id}"
     token = _form_token(client, page)
@@ -196,7 +196,7 @@ def test_admin_erases_and_reads_audit_log(client: Any, session: Session) -> None
     assert session.get(Tenant, w.tenant.id).erased_at is not None
     assert client.get(page).status_code == 404
     html = client.get("/dashboard/audit").get_data(as_text=True)
-    assert "erase" in html and f"caseworker:" in html
+    assert "erase" in html and f"caseworker:{boss.id}" in html
     other = client.application.test_client()
     login(other, "lead@odense.example")
     assert other.get("/dashboard/audit").status_code == 403

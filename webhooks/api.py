@@ -178,7 +178,8 @@ def tenant_note(tenant_id: int) -> tuple[Response, int]:
         return _error(400, "body must be a non-empty string")
     a = None
     if alert_id is not None:
-        a = get_alert(s, current_user.viewer, alert_id) if isinstance(alert_id, int) else None
+        valid = isinstance(alert_id, int) and not isinstance(alert_id, bool)
+        a = get_alert(s, current_user.viewer, alert_id) if valid else None
         if a is None or a.tenant_id != t.id:
             return _error(400, "alert_id must be one of this tenant's alerts")
     note = add_note(s, current_user.viewer, t, body, alert=a)

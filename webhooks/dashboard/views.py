@@ -126,7 +126,7 @@ def alert_reassign(alert_id: int) -> Response:
     s = db()
     a = _alert_or_404(alert_id)
     raw = request.form.get("owner_id", "")
-    target = s.get(Caseworker, int(raw)) if raw.isdigit() else None
+    target = s.get(Caseworker, int(raw)) if raw.isdigit() and len(raw) < 10 else None
     if target is None:
         flash(_("Choose a caseworker."), "error")
         return redirect(url_for("dashboard.alert", alert_id=alert_id))
