@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import ColumnElement, false, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, case, false, or_, select
+from sqlalchemy.orm import Session, selectinload
 
 from bot import audit
 from bot.access import AlertRef, Role, TenantRef, Viewer, can_reassign_to, can_view_alert
@@ -101,13 +101,22 @@ def sort_key(alert: Alert) -> tuple[int, datetime, int]:
     return (-Severity(alert.severity).rank, alert.next_action_at or far, alert.id)
 
 
+def _rank_sql() -> ColumnElement[int]:
+    """Severity rank as SQL (from Severity.rank), so LIMIT keeps the most urgent alerts."""
+    return case(*((Alert.severity == str(sev), sev.rank) for sev in Severity), else_=-1)
+
+
 def alert_queue(session: Session, viewer: Viewer, states: tuple[str, ...] = ACTIVE_STATES,
                 limit: int = 500) -> list[Alert]:
-    rows = session.scalars(select(Alert).where(_alert_filter(viewer), Alert.state.in_(states))
-                           .order_by(Alert.id.desc()).limit(limit)).all()
+    q = (select(Alert).where(_alert_filter(viewer), Alert.state.in_(states))
+         .options(selectinload(Alert.tenant).selectinload(Tenant.caseworker),
+                  selectinload(Alert.home), selectinload(Alert.owner)))  # no query per row
     if states == (AlertState.RESOLVED,):
-        return list(rows)  # newest first is the useful order for closed alerts
-    return sorted(rows, key=sort_key)
+        # Newest first is the useful order for closed alerts.
+        return list(session.scalars(q.order_by(Alert.id.desc()).limit(limit)))
+    q = q.order_by(_rank_sql().desc(), Alert.next_action_at.is_(None), Alert.next_action_at,
+                   Alert.id)
+    return sorted(session.scalars(q.limit(limit)), key=sort_key)
 
 
 def visible_tenants(session: Session, viewer: Viewer) -> list[Tenant]:

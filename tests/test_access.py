@@ -134,3 +134,16 @@ def test_queue_sorts_by_rank_never_by_string(session: Session) -> None:
     assert [(a.severity, a.source) for a in queue] == [
         ("critical", "missed"), ("critical", "need_help"), ("high", "need_help"),
         ("low", "need_help")]
+
+
+def test_queue_limit_keeps_the_most_urgent(session: Session) -> None:
+    from bot.models import Alert, utcnow
+
+    w = make_world(session)
+    now = utcnow()
+    session.add(Alert(source="crisis", severity="critical", team_id=w.team.id, next_action_at=None))
+    session.add_all([Alert(source="missed", severity="low", team_id=w.team.id,
+                           next_action_at=now) for _ in range(5)])
+    session.commit()
+    queue = casework.alert_queue(session, casework.viewer_for(w.caseworker), limit=2)
+    assert [a.severity for a in queue] == ["critical", "low"]
