@@ -45,11 +45,12 @@ def test_wrong_password_inactive_and_unknown_are_refused(client: Any, session: S
     w = with_passwords(session, make_world(session))
     assert login(client, "cw@odense.example", "wrong").status_code == 401
     assert login(client, "nobody@odense.example").status_code == 401
+    assert login(client, w.landlord.email).status_code == 401  # landlords have no account
     w.colleague.active = False
     session.commit()
     assert login(client, "cw2@odense.example").status_code == 401
     actions = session.scalars(select(AuditEvent.action)).all()
-    assert actions == ["login_failed"] * 3
+    assert actions == ["login_failed"] * 4
 
 
 def test_open_redirect_is_refused(client: Any, session: Session) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 DA: dict[str, str] = {
+    "(erased)": "(slettet)",
     "Action": "Handling",
     "Active": "Aktive",
     "Alert #{id} handed to {name}.": "Alarm #{id} er givet videre til {name}.",

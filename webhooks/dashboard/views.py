@@ -85,7 +85,8 @@ def alert(alert_id: int) -> str:
     a = _alert_or_404(alert_id)
     notes = read_alert(s, current_user.viewer, a, via="dashboard")
     s.commit()
-    tenant_link = a.tenant is not None and can_view_tenant(current_user.viewer, a.tenant)
+    tenant_link = (a.tenant is not None and a.tenant.erased_at is None
+                   and can_view_tenant(current_user.viewer, a.tenant))
     return render_template("dashboard/alert.html", alert=a, notes=notes, tenant_link=tenant_link,
                            colleagues=reassignable_to(s, current_user.viewer),
                            names=_names())
