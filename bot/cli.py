@@ -19,6 +19,9 @@ from bot.config import ConfigError, Settings, load_settings
 from bot.db import DatabaseUnavailable
 
 DEMO_DB = "trygthjem-demo.sqlite3"
+# Demo-only credentials, set by `trygthjem demo` on its own SQLite file; never in real data.
+DEMO_PASSWORD = "demo"
+DEMO_LOGIN = "mette.holm@odense.example"
 
 
 def _settings(env_overrides: dict[str, str] | None = None) -> Settings:
@@ -206,13 +209,15 @@ def demo(port: int, db_file: str) -> None:
     click.echo(f"Preparing demo database {db_file} ...")
     upgrade(runtime.engine)
     with transaction(runtime.sessions) as session:
-        created = load_demo_data(session)
+        created = load_demo_data(session, password=DEMO_PASSWORD)
     click.echo("Loaded the Odense demo data (5 homes, 5 tenants)." if created
                else "Demo data already present.")
     scheduler = build_scheduler(runtime, background=True)
     scheduler.start()
     base = f"http://127.0.0.1:{port}"
     click.echo(f"\nTrygt Hjem demo is running.\n  Web app:  {base}/\n  Health:   {base}/healthz\n"
+               f"  Dashboard: {base}/dashboard/  (log in as {DEMO_LOGIN} or any demo "
+               f"caseworker, password: {DEMO_PASSWORD})\n"
                "Outgoing messages are printed here instead of being sent.\n"
                "Stop with Ctrl+C.\n")
     app = create_app(runtime)
@@ -220,6 +225,99 @@ def demo(port: int, db_file: str) -> None:
         app.run(host="127.0.0.1", port=port, use_reloader=False)
     finally:
         scheduler.shutdown(wait=False)
+
+
+def _sessions() -> Any:
+    from bot.db import make_engine, make_session_factory
+
+    engine = make_engine(_settings().database_url)
+    _guard(lambda: _require_schema(engine))
+    return make_session_factory(engine)
+
+
+@main.group()
+def caseworker() -> None:
+    """Caseworker accounts for the dashboard."""
+
+
+@caseworker.command("set-password")
+@click.argument("email")
+@click.option("--password-stdin", is_flag=True,
+              help="Read the password from standard input (for scripts) instead of prompting.")
+def caseworker_set_password(email: str, password_stdin: bool) -> None:
+    """Set the dashboard password of the caseworker with EMAIL (prompts twice)."""
+    from sqlalchemy import func, select
+
+    from bot import audit
+    from bot.models import Caseworker
+    from bot.passwords import WeakPassword, set_password
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("New password", hide_input=True, confirmation_prompt=True)
+    with _sessions()() as session:
+        cw = session.scalar(select(Caseworker).where(
+            func.lower(Caseworker.email) == email.strip().lower()))
+        if cw is None:
+            raise click.ClickException(f"no caseworker with e-mail {email}")
+        try:
+            set_password(cw, password)
+        except WeakPassword as exc:
+            raise click.ClickException(str(exc)) from None
+        audit.record(session, "cli", "set_password", "caseworker", cw.id)
+        session.commit()
+        inactive = "" if cw.active else " (the account is inactive: login stays refused)"
+    click.echo(f"Password set for {email}{inactive}.")
+
+
+@main.group()
+def tenant() -> None:
+    """A tenant's personal data (GDPR): export and erasure."""
+
+
+@tenant.command("export")
+@click.argument("phone")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True, path_type=Path),
+              help="Write to this file instead of standard output.")
+def tenant_export(phone: str, output: Path | None) -> None:
+    """Export everything held about the tenant with PHONE as JSON (the export is audited)."""
+    import json
+
+    from bot.privacy import TenantNotFound, export_tenant, find_tenant
+
+    with _sessions()() as session:
+        try:
+            data = export_tenant(session, find_tenant(session, phone), actor="cli")
+        except TenantNotFound as exc:
+            raise click.ClickException(str(exc)) from None
+        session.commit()
+    text = json.dumps(data, ensure_ascii=False, indent=2)
+    if output is None:
+        click.echo(text)
+    else:
+        output.write_text(text + "\n", encoding="utf-8")
+        click.echo(f"Wrote {output}.", err=True)
+
+
+@tenant.command("erase")
+@click.argument("phone")
+@click.option("--yes", is_flag=True, help="Confirm: this cannot be undone.")
+def tenant_erase(phone: str, yes: bool) -> None:
+    """Erase the personal data of the tenant with PHONE (keeps anonymous counts)."""
+    from bot.privacy import TenantNotFound, erase_tenant, find_tenant
+
+    if not yes:
+        raise click.ClickException("erasure cannot be undone: add --yes to confirm")
+    with _sessions()() as session:
+        try:
+            report = erase_tenant(session, find_tenant(session, phone), actor="cli")
+        except TenantNotFound as exc:
+            raise click.ClickException(str(exc)) from None
+        session.commit()
+    click.echo(f"Erased tenant {report.tenant_id}: {report.messages_blanked} message(s) blanked, "
+               f"{report.notes_deleted} note(s) deleted, {report.outbox_cancelled} unsent "
+               f"message(s) cancelled; {report.checkins_kept} check-in(s) kept anonymously.")
 
 
 if __name__ == "__main__":

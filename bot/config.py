@@ -68,6 +68,10 @@ class Settings:
     log_level: str = "INFO"
     console_channels: bool = False
     extra: dict[str, str] = field(default_factory=dict)
+    # GDPR retention: message bodies and audit details older than this are blanked.
+    retention_days: int = 365
+    # The bot's @username, for t.me deep links (caseworker Telegram linking).
+    telegram_bot_username: str | None = None
 
     @property
     def tz(self) -> ZoneInfo:
@@ -224,6 +228,17 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     quiet_start = _parse_time(env, "QUIET_HOURS_START", time(21, 0), problems)
     quiet_end = _parse_time(env, "QUIET_HOURS_END", time(8, 0), problems)
 
+    retention_raw = _clean(env, "RETENTION_DAYS") or "365"
+    retention_days = 365
+    if not retention_raw.isdigit() or not 30 <= int(retention_raw) <= 3650:
+        problems.append(f"RETENTION_DAYS={retention_raw!r} must be a whole number of days "
+                        "between 30 and 3650")
+    else:
+        retention_days = int(retention_raw)
+    bot_username = (_clean(env, "TELEGRAM_BOT_USERNAME") or "").lstrip("@") or None
+    if bot_username is not None and not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{3,31}", bot_username):
+        problems.append(f"TELEGRAM_BOT_USERNAME={bot_username!r} is not a Telegram bot username")
+
     if problems:
         raise ConfigError(problems)
     return Settings(
@@ -240,4 +255,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         log_format=log_format,
         log_level=log_level,
         console_channels=(_clean(env, "CONSOLE_CHANNELS") or "").lower() in ("1", "true", "yes"),
+        retention_days=retention_days,
+        telegram_bot_username=bot_username,
     )

@@ -12,3 +12,13 @@ def dispatch_outbox(runtime: Runtime) -> DispatchStats | None:
                        rates={"sms": runtime.settings.sms_rate_per_second},
                        on_permanent_failure=delivery_failures.handle).run_once()
     return stats if stats.handled else None
+
+
+def retention_purge(runtime: Runtime) -> object:
+    """GDPR retention: blank old message bodies and audit details, drop old sent outbox rows."""
+    from bot.db import transaction
+    from bot.privacy import retention_purge as purge
+
+    with transaction(runtime.sessions) as session:
+        report = purge(session, retention_days=runtime.settings.retention_days)
+    return report or None

@@ -29,6 +29,7 @@ class JobSpec:
 
 JOBS: tuple[JobSpec, ...] = (
     JobSpec("dispatch_outbox", jobs.dispatch_outbox, 5),
+    JobSpec("retention_purge", jobs.retention_purge, 24 * 3600),
 )
 
 

@@ -27,6 +27,11 @@ def create_app(runtime: Runtime | None = None) -> Flask:
     from webhooks.health import bp as health_bp
 
     app.register_blueprint(health_bp)
+
+    from webhooks import api, dashboard
+
+    dashboard.init_app(app)
+    app.register_blueprint(api.bp)
     _install_request_logging(app)
     _install_error_handlers(app)
     return app
