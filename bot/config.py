@@ -52,6 +52,15 @@ class SmtpSettings:
 
 
 @dataclass(frozen=True)
+class AlertWebhookSettings:
+    url: str
+    secret: str
+
+
+ALERT_SMS_DETAIL_LEVELS = ("name_area", "minimal")
+
+
+@dataclass(frozen=True)
 class Settings:
     database_url: str = DEFAULT_DATABASE_URL
     secret_key: str | None = None
@@ -68,6 +77,9 @@ class Settings:
     log_level: str = "INFO"
     console_channels: bool = False
     extra: dict[str, str] = field(default_factory=dict)
+    # --- escalation / caseworker alerts ---
+    alert_sms_detail: str = "name_area"  # name_area | minimal: how much an alert SMS reveals
+    alert_webhook: AlertWebhookSettings | None = None
 
     @property
     def tz(self) -> ZoneInfo:
@@ -224,6 +236,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     quiet_start = _parse_time(env, "QUIET_HOURS_START", time(21, 0), problems)
     quiet_end = _parse_time(env, "QUIET_HOURS_END", time(8, 0), problems)
 
+    alert_sms_detail, alert_webhook = _alert_settings(env, problems)
+
     if problems:
         raise ConfigError(problems)
     return Settings(
@@ -240,4 +254,32 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         log_format=log_format,
         log_level=log_level,
         console_channels=(_clean(env, "CONSOLE_CHANNELS") or "").lower() in ("1", "true", "yes"),
+        alert_sms_detail=alert_sms_detail,
+        alert_webhook=alert_webhook,
     )
+
+
+def _alert_settings(env: Mapping[str, str],
+                    problems: list[str]) -> tuple[str, AlertWebhookSettings | None]:
+    """ALERT_SMS_DETAIL and the outgoing alert webhook (URL and secret only together)."""
+    detail = (_clean(env, "ALERT_SMS_DETAIL") or "name_area").lower()
+    if detail not in ALERT_SMS_DETAIL_LEVELS:
+        problems.append(f"ALERT_SMS_DETAIL={detail!r} must be name_area or minimal")
+        detail = "name_area"
+    url = _clean(env, "ALERT_WEBHOOK_URL")
+    secret = _clean(env, "ALERT_WEBHOOK_SECRET")
+    if url is None and secret is None:
+        return detail, None
+    if url is None or secret is None:
+        missing = "ALERT_WEBHOOK_URL" if url is None else "ALERT_WEBHOOK_SECRET"
+        problems.append(f"{missing} must be set together with "
+                        f"{'ALERT_WEBHOOK_SECRET' if url is None else 'ALERT_WEBHOOK_URL'}")
+        return detail, None
+    before = len(problems)
+    _check_url("ALERT_WEBHOOK_URL", url, problems)
+    if len(secret) < 16:
+        # The receiver verifies with it; a short secret can be guessed offline from one request.
+        problems.append("ALERT_WEBHOOK_SECRET is too short: use at least 16 random characters")
+    if len(problems) > before:
+        return detail, None
+    return detail, AlertWebhookSettings(url, secret)

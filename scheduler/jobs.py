@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot import delivery_failures
 from bot.dispatch import Dispatcher, DispatchStats
+from bot.escalator import EscalationStats, run_escalation
 from bot.runtime import Runtime
 
 
@@ -12,3 +13,9 @@ def dispatch_outbox(runtime: Runtime) -> DispatchStats | None:
                        rates={"sms": runtime.settings.sms_rate_per_second},
                        on_permanent_failure=delivery_failures.handle).run_once()
     return stats if stats.handled else None
+
+
+def escalate_alerts(runtime: Runtime) -> EscalationStats | None:
+    """Notify caseworkers about due alert steps and acknowledged-but-open reminders."""
+    stats = run_escalation(runtime.sessions, runtime.settings, channels=set(runtime.channels))
+    return stats if stats else None

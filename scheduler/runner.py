@@ -29,6 +29,7 @@ class JobSpec:
 
 JOBS: tuple[JobSpec, ...] = (
     JobSpec("dispatch_outbox", jobs.dispatch_outbox, 5),
+    JobSpec("escalate_alerts", jobs.escalate_alerts, 5),
 )
 
 
