@@ -42,7 +42,7 @@ def enable(sessions: sessionmaker[Session], url: str) -> None:
 
 def event_body(alert: Alert, event: AlertEvent) -> dict[str, Any]:
     detail = {k: v for k, v in (event.detail or {}).items()
-              if k in ("via", "step", "target", "channels", "notified", "reminder")}
+              if k in ("via", "step", "target", "channel", "caseworker_id", "reminder")}
     return {
         "event": EVENTS[event.kind],
         "event_id": event.id,

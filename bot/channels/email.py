@@ -62,4 +62,4 @@ class EmailChannel:
             raise TransientError(f"SMTP {exc.smtp_code}: {exc.smtp_error!r}") from None
         except (smtplib.SMTPException, OSError) as exc:  # OSError covers timeouts
             raise TransientError(f"SMTP connection failed: {type(exc).__name__}: {exc}") from None
-        return str(mail["Message-ID"])
+        return str(mail["Message-ID"])[:64]  # the outbox column's width

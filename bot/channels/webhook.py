@@ -86,7 +86,8 @@ class WebhookChannel:
         if status >= 300:
             raise PermanentError(f"webhook answered {status}: {response.text[:200]}",
                                  code=str(status))
-        return response.headers.get("X-Request-Id") or f"webhook-{status}-{message.idempotency_key}"
+        provider_id = response.headers.get("X-Request-Id") or f"webhook-{message.idempotency_key}"
+        return provider_id[:64]  # the outbox column's width
 
 
 def _retry_after(value: str | None) -> float | None:
