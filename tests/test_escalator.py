@@ -11,17 +11,19 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import Engine, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import alert_webhook
 from bot.alerts import act, raise_alert
-from bot.config import Settings
+from bot.channels.console import ConsoleChannel
+from bot.config import Settings, load_settings
 from bot.escalation import Policy, Step
 from bot.escalator import run_escalation
-from bot.models import Alert, AlertEvent, Caseworker, OutboxItem, Tenant
+from bot.models import Alert, AlertEvent, Caseworker, OutboxItem, Tenant, utcnow
 from bot.policies import save_policy
 from bot.replycodes import parse_reply_code
+from bot.runtime import Runtime, build_runtime
 from tests.factories import World, make_world
 
 T0 = datetime(2026, 3, 3, 9, 0, tzinfo=UTC)
@@ -419,3 +421,28 @@ def test_two_escalators_at_once_never_double_notify(
                               .where(AlertEvent.kind == "notified"))
     assert notified == 240  # no step performed twice, not even as a no-op
     assert set(session.scalars(select(Alert.steps_done))) == {2}
+
+
+def test_worker_jobs_escalate_then_dispatch(runtime: Runtime, session: Session) -> None:
+    from scheduler.runner import JOBS, run_once
+
+    assert "escalate_alerts" in [spec.name for spec in JOBS]
+    w = make_world(session)
+    raise_(runtime.sessions, w, "crisis", utcnow())
+    first = run_once(runtime)
+    assert first["escalate_alerts"] is not None
+    run_once(runtime)  # the dispatcher sends what the escalator enqueued
+    sms = runtime.channels["sms"]
+    assert isinstance(sms, ConsoleChannel)
+    [message] = sms.sent
+    assert message.recipient == w.caseworker.phone and "KRITISK" in message.body
+
+
+def test_runtime_switches_the_webhook_on_from_settings(engine: Engine, db_url: str) -> None:
+    settings = load_settings({"DATABASE_URL": db_url,
+                              "ALERT_WEBHOOK_URL": "https://case.example/hook",
+                              "ALERT_WEBHOOK_SECRET": "0123456789abcdefXYZ"})
+    with build_runtime(settings, engine).sessions() as s:
+        assert s.info[alert_webhook.INFO_KEY] == "https://case.example/hook"
+    with build_runtime(load_settings({"DATABASE_URL": db_url}), engine).sessions() as s:
+        assert alert_webhook.INFO_KEY not in s.info
