@@ -88,11 +88,12 @@ def run_escalation(sessions: sessionmaker[Session], settings: Settings, *,
             if session.get_bind().dialect.name == "postgresql":
                 # Another worker's alerts are skipped, not waited for: it is sending them.
                 query = query.with_for_update(skip_locked=True, of=Alert)
-            alerts = [a for a in session.scalars(query) if a.id not in seen]
+            found = list(session.scalars(query))
+            alerts = [a for a in found if a.id not in seen]
             for alert in alerts:
                 seen.add(alert.id)
                 _handle(session, alert, run)
-        if not alerts:
+        if not alerts or len(found) < batch:  # a short batch: nothing else was due
             return run.stats
 
 
