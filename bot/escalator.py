@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Callable, Collection
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, time, timedelta
 from functools import partial
 
@@ -49,6 +49,8 @@ from bot.timing import next_working_moment
 __all__ = ["EscalationStats", "run_escalation"]
 
 log = get_logger(__name__)
+
+RETRY_BROKEN = timedelta(minutes=5)  # an alert whose handling raised is tried again after this
 
 
 @dataclass
@@ -80,21 +82,45 @@ def run_escalation(sessions: sessionmaker[Session], settings: Settings, *,
     run = _Run(settings, channels, now or utcnow(), EscalationStats())
     seen: set[int] = set()
     while True:
-        with sessions() as session, session.begin():
-            query = (select(Alert)
-                     .where(Alert.state.in_([AlertState.OPEN, AlertState.ACKNOWLEDGED]),
-                            Alert.next_action_at <= run.now)
-                     .order_by(Alert.next_action_at, Alert.id).limit(batch))
-            if session.get_bind().dialect.name == "postgresql":
-                # Another worker's alerts are skipped, not waited for: it is sending them.
-                query = query.with_for_update(skip_locked=True, of=Alert)
-            found = list(session.scalars(query))
-            alerts = [a for a in found if a.id not in seen]
-            for alert in alerts:
-                seen.add(alert.id)
-                _handle(session, alert, run)
+        batch_stats = EscalationStats()
+        step = replace(run, stats=batch_stats)  # counted only once the batch commits
+        current: int | None = None
+        try:
+            with sessions() as session, session.begin():
+                query = (select(Alert)
+                         .where(Alert.state.in_([AlertState.OPEN, AlertState.ACKNOWLEDGED]),
+                                Alert.next_action_at <= run.now)
+                         .order_by(Alert.next_action_at, Alert.id).limit(batch))
+                if session.get_bind().dialect.name == "postgresql":
+                    # Another worker's alerts are skipped, not waited for: it is sending them.
+                    query = query.with_for_update(skip_locked=True, of=Alert)
+                found = list(session.scalars(query))
+                alerts = [a for a in found if a.id not in seen]
+                for alert in alerts:
+                    current = alert.id
+                    _handle(session, alert, step)
+                current = None
+        except Exception:
+            if current is None:
+                raise
+            # One broken alert must not block all the others: put it aside and go on.
+            log.exception("alert.escalation_failed", alert_id=current)
+            _postpone(sessions, current, run.now)
+            continue
+        seen.update(a.id for a in alerts)
+        for name in ("alerts", "steps", "messages", "reminders", "unreachable"):
+            setattr(run.stats, name, getattr(run.stats, name) + getattr(batch_stats, name))
         if not alerts or len(found) < batch:  # a short batch: nothing else was due
             return run.stats
+
+
+def _postpone(sessions: sessionmaker[Session], alert_id: int, now: datetime) -> None:
+    with sessions() as session, session.begin():
+        alert = session.get(Alert, alert_id)
+        if alert is not None:
+            alert.next_action_at = now + RETRY_BROKEN
+            session.add(AlertEvent(alert=alert, at=now, kind="escalation_failed",
+                                   detail={"retry_at": (now + RETRY_BROKEN).isoformat()}))
 
 
 def _handle(session: Session, alert: Alert, run: _Run) -> None:

@@ -446,3 +446,18 @@ def test_runtime_switches_the_webhook_on_from_settings(engine: Engine, db_url: s
         assert s.info[alert_webhook.INFO_KEY] == "https://case.example/hook"
     with build_runtime(load_settings({"DATABASE_URL": db_url}), engine).sessions() as s:
         assert alert_webhook.INFO_KEY not in s.info
+
+
+def test_a_broken_alert_does_not_block_the_others(
+        sessions: sessionmaker[Session], session: Session, settings: Settings) -> None:
+    w = make_world(session)
+    good = raise_(sessions, w, "crisis", T0)
+    broken = raise_(sessions, w, "need_help", T0)
+    with sessions() as s, s.begin():  # e.g. a row written by a newer release
+        s.execute(update(Alert).where(Alert.id == broken).values(source="unknown_source"))
+    stats = run_escalation(sessions, settings, now=T0)
+    assert stats.alerts == 1 and stats.messages == 1
+    assert [r.idempotency_key.split(":")[1] for r in rows(session)] == [str(good)]
+    assert len(events(session, broken, "escalation_failed")) == 1
+    session.expire_all()
+    assert session.get(Alert, broken).next_action_at == minutes(5)  # type: ignore[union-attr]

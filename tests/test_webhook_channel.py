@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 import pytest
 import time_machine
@@ -127,3 +129,18 @@ def test_signature_uses_the_clock_given() -> None:
     channel.send(OutgoingMessage("https://x.example/h", '{"a":1}', "k"))
     [(ts, sig)] = sent
     assert ts == str(int(moment)) and verify_signature(SECRET, ts, '{"a":1}', sig, now=moment)
+
+
+def test_readme_receiver_snippet_verifies_our_signatures() -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### Outgoing webhook", 1)[1]
+    code = section.split("```python", 1)[1].split("```", 1)[0]
+    namespace: dict[str, Any] = {}
+    exec(code, namespace)
+    copied = namespace["verify_signature"]
+    body, ts = '{"event":"alert.resolved"}', "1767225600"
+    header = sign(SECRET, ts, body)
+    assert copied(SECRET, ts, body, header, now=1767225600 + 10)
+    assert copied(SECRET, ts, body.encode(), header, now=1767225600)
+    assert not copied(SECRET, ts, body, header, now=1767225600 + 301)
+    assert not copied(SECRET, ts, body + " ", header, now=1767225600)
