@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot import delivery_failures
 from bot.dispatch import Dispatcher, DispatchStats
+from bot.escalator import EscalationStats, run_escalation
 from bot.runtime import Runtime
 
 
@@ -22,3 +23,7 @@ def retention_purge(runtime: Runtime) -> object:
     with transaction(runtime.sessions) as session:
         report = purge(session, retention_days=runtime.settings.retention_days)
     return report or None
+def escalate_alerts(runtime: Runtime) -> EscalationStats | None:
+    """Notify caseworkers about due alert steps and acknowledged-but-open reminders."""
+    stats = run_escalation(runtime.sessions, runtime.settings, channels=set(runtime.channels))
+    return stats if stats else None

@@ -28,8 +28,10 @@ class JobSpec:
 
 
 JOBS: tuple[JobSpec, ...] = (
-    JobSpec("dispatch_outbox", jobs.dispatch_outbox, 5),
+    JobSpec("escalate_alerts", jobs.escalate_alerts, 5),
     JobSpec("retention_purge", jobs.retention_purge, 24 * 3600),
+    # Last, so `worker --once` delivers what the jobs above have just enqueued.
+    JobSpec("dispatch_outbox", jobs.dispatch_outbox, 5),
 )
 
 
