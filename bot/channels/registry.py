@@ -14,4 +14,9 @@ def build_channels(settings: Settings) -> dict[str, Channel]:
     if settings.console_channels:
         return {name: ConsoleChannel(name) for name in ALL_CHANNELS}
     channels: dict[str, Channel] = {}
+    if settings.twilio is not None:
+        from bot.channels.twilio_sms import TwilioSmsChannel
+
+        channels["sms"] = TwilioSmsChannel(settings.twilio,
+                                           public_base_url=settings.public_base_url)
     return channels
