@@ -1,4 +1,4 @@
-"""bot.conversation and bot.sms_inbound without Flask: what a tenant's SMS changes and what we say."""
+"""bot.conversation and bot.sms_inbound without Flask: what a tenant SMS changes, what we say."""
 
 from __future__ import annotations
 

@@ -106,4 +106,6 @@ class TwilioSmsChannel:
         log.error("twilio.rejected", status=status, code=code, to=mask_phone(to),
                   response=body[:2000])
         reason = getattr(exc, "msg", None) or getattr(exc, "detail", None) or str(exc)
-        return PermanentError(f"Twilio HTTP {status}: {reason}", code=code or str(status))
+        # The body's reason goes on the dead letter too, where an operator looks first.
+        return PermanentError(f"Twilio HTTP {status}: {reason} {body[:1000]}".strip(),
+                              code=code or str(status))
