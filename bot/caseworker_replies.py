@@ -61,7 +61,7 @@ def handle_caseworker_sms(session: Session, caseworker: Caseworker, body: str | 
         return sms_staff_texts.not_found(lang, code.alert_id)
     if not may_act(caseworker, alert):
         audit.record(session, f"caseworker:{caseworker.id}", "refused", "alert", alert.id,
-                     via="sms", action=code.action)
+                     via="sms", wanted=code.action)
         return sms_staff_texts.not_yours(lang, alert.id)
     before = alert.state
     try:

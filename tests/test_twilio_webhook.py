@@ -340,3 +340,28 @@ def test_status_callback_for_unknown_sid_and_forged_callback(
     assert message.status == "sent"
     assert session.get(Tenant, world.tenant.id).opted_out_at is None
     assert post_signed(sms_client, STATUS_PATH, {"MessageSid": sid}).status_code == 400
+
+
+def test_a_processing_error_keeps_the_message_and_the_retry_processes_it(
+        sms_client: FlaskClient, session: Session, world: World,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot import sms_inbound
+
+    real = sms_inbound.handle_tenant_sms
+    calls = []
+
+    def failing_once(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("bug")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(sms_inbound, "handle_tenant_sms", failing_once)
+    form = inbound_form(world.tenant.phone, "3")
+    assert post_signed(sms_client, SMS_PATH, form).status_code == 500
+    [stored] = _inbound(session)
+    assert (stored.body, stored.processed_at) == ("3", None)  # kept, not marked processed
+    assert _count(session, Alert) == 0
+    assert twiml_messages(post_signed(sms_client, SMS_PATH, form)) == [
+        texts.reply_need_help("da")]
+    assert _count(session, Alert) == 1
