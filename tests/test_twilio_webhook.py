@@ -285,7 +285,7 @@ def _outbound(session: Session, world: World, sid: str, status: str = "sent") ->
 
 def _status(client: FlaskClient, sid: str, status: str, error: str | None = None) -> int:
     form = {"MessageSid": sid, "MessageStatus": status, "SmsStatus": status,
-            "AccountSid": "AC" + "0" * 32, "To": "+4528000301", "From": "+4552000000"}
+            "AccountSid": "AC" + "0" * 32, "To": "+4528000301", "From": "+4570103000"}
     if error:
         form["ErrorCode"] = error
     return int(post_signed(client, STATUS_PATH, form).status_code)

@@ -21,7 +21,7 @@ from webhooks.twilio import SMS_PATH, signed_url, webhook_auth_token
 
 bp = Blueprint("demo_phone", __name__, url_prefix="/demo/phone", template_folder="templates")
 
-SERVICE_NUMBER = "+4552000000"  # what the simulated phone texts; any number will do in the demo
+SERVICE_NUMBER = "+4570103000"  # what the simulated phone texts; any number will do in the demo
 UNKNOWN_NUMBER = "+4529999999"
 MAX_BODY = 1600
 

@@ -12,7 +12,7 @@ from bot.config import Settings, TwilioSettings
 from tests.support.emulators import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN
 
 PUBLIC_BASE_URL = "https://trygthjem.test"
-SERVICE_NUMBER = "+4552000000"
+SERVICE_NUMBER = "+4570103000"
 SMS_PATH = "/webhooks/twilio/sms"
 STATUS_PATH = "/webhooks/twilio/status"
 
