@@ -5,11 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot import sms_inbound, texts
 from bot.conversation import handle_tenant_sms, handle_unknown_sms, open_checkin
+from bot.intents import IntentKind
 from bot.models import (
     Alert,
     AlertEvent,
@@ -302,3 +305,17 @@ def test_store_keeps_text_postgresql_cannot_hold(session: Session, world: World)
                                       recipient="+4570103000", body="a\x00b \ud800 🙂", now=NOW)
     session.commit()
     assert session.get(Message, message_id).body == "a b ? 🙂"
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=st.text(max_size=400))
+def test_any_text_gets_an_intent_and_a_reply(session: Session, world: World, body: str) -> None:
+    """Whatever a phone sends, the tenant gets an answer and nothing raises."""
+    try:
+        outcome = handle_tenant_sms(session, world.tenant, body, now=NOW)
+        assert outcome.intent in {k.value for k in IntentKind}
+        assert outcome.reply is not None and outcome.reply.strip()
+        session.flush()
+    finally:
+        session.rollback()

@@ -7,6 +7,8 @@ from datetime import timedelta
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -365,3 +367,17 @@ def test_a_processing_error_keeps_the_message_and_the_retry_processes_it(
     assert twiml_messages(post_signed(sms_client, SMS_PATH, form)) == [
         texts.reply_need_help("da")]
     assert _count(session, Alert) == 1
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=st.text(st.characters(blacklist_categories=("Cs",)), max_size=300))
+def test_any_body_is_stored_and_answered(sms_client: FlaskClient, session: Session,
+                                         world: World, body: str) -> None:
+    form = inbound_form(world.tenant.phone, body)
+    response = post_signed(sms_client, SMS_PATH, form)
+    assert response.status_code == 200
+    session.expire_all()
+    stored = session.scalar(select(Message).where(Message.provider_id == form["MessageSid"]))
+    assert stored is not None and stored.processed_at is not None
+    assert stored.body == body.replace("\x00", " ")  # kept as written (NUL cannot be stored)
