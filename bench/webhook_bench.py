@@ -226,7 +226,9 @@ def main() -> None:
         print(f"  ratio real/bare throughput: {ratio:.3f} (bare is {1 / ratio:.1f}x faster); "
               f"p50 {real_result.pct(50) / bare_result.pct(50):.1f}x, "
               f"p99 {real_result.pct(99) / bare_result.pct(99):.1f}x the bare latency")
-        print(f"  CPU: {os.cpu_count()} cores shared by clients and servers")
+        load1, load5, _ = os.getloadavg()
+        print(f"  CPU: {os.cpu_count()} cores shared by clients and servers; load average "
+              f"{load1:.1f} (1 min), {load5:.1f} (5 min)")
     finally:
         for server in servers:
             server.stop()

@@ -79,8 +79,13 @@ def _staff_lang(tenant: Tenant) -> str | None:
 
 def handle_tenant_sms(session: Session, tenant: Tenant, body: str | None, *,
                       message_id: int | None = None, pictures: int = 0,
-                      now: datetime | None = None) -> Outcome:
-    """Handle one SMS from ``tenant``; see the module docstring for the rules."""
+                      carrier_opt: str | None = None, now: datetime | None = None) -> Outcome:
+    """Handle one SMS from ``tenant``; see the module docstring for the rules.
+
+    ``carrier_opt``: Twilio's ``OptOutType`` (``STOP``/``START``) when its Advanced Opt-Out
+    matched one of *its* keywords; Twilio then blocks or unblocks the number whatever we make of
+    the words, so our opt-out state follows it.
+    """
     now = now or utcnow()
     intent = parse(body)
     lang = tenant.language
@@ -154,6 +159,15 @@ def handle_tenant_sms(session: Session, tenant: Tenant, body: str | None, *,
         checkin = _answer(session, tenant, None, now)
         reply = texts.free_text_received(lang)
 
+    carrier = (carrier_opt or "").strip().upper()
+    if carrier == "STOP" and tenant.opted_out_at is None:
+        tenant.opted_out_at = now
+        audit.record(session, f"tenant:{tenant.id}", "opt_out", "tenant", tenant.id,
+                     via="twilio_keyword")
+    elif carrier == "START" and tenant.opted_out_at is not None:
+        tenant.opted_out_at = None
+        audit.record(session, f"tenant:{tenant.id}", "opt_in", "tenant", tenant.id,
+                     via="twilio_keyword")
     if tenant.opted_out_at is not None and kind not in _ANSWERED_WHEN_OPTED_OUT:
         reply = None
     return Outcome(str(kind), reply, raised, checkin)

@@ -67,7 +67,7 @@ def store(session: Session, *, provider_id: str, sender: str, recipient: str,
 
 
 def process(session: Session, message_id: int, *, pictures: int = 0,
-            now: datetime | None = None) -> Processed:
+            carrier_opt: str | None = None, now: datetime | None = None) -> Processed:
     """Process a stored inbound SMS once; a second call returns the first call's reply."""
     now = now or utcnow()
     claimed = session.execute(
@@ -91,7 +91,7 @@ def process(session: Session, message_id: int, *, pictures: int = 0,
         message.intent = "reply_code"
     elif tenant is not None:
         outcome = handle_tenant_sms(session, tenant, message.body, message_id=message.id,
-                                    pictures=pictures, now=now)
+                                    pictures=pictures, carrier_opt=carrier_opt, now=now)
         reply = outcome.reply
         message.tenant_id = tenant.id
         message.intent = outcome.intent

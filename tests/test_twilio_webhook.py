@@ -381,3 +381,18 @@ def test_any_body_is_stored_and_answered(sms_client: FlaskClient, session: Sessi
     stored = session.scalar(select(Message).where(Message.provider_id == form["MessageSid"]))
     assert stored is not None and stored.processed_at is not None
     assert stored.body == body.replace("\x00", " ")  # kept as written (NUL cannot be stored)
+
+
+def test_twilio_opt_out_keyword_we_do_not_know_still_opts_out(
+        sms_client: FlaskClient, session: Session, world: World) -> None:
+    """Advanced Opt-Out with a custom keyword: Twilio blocks the number, so we follow it."""
+    form = inbound_form(world.tenant.phone, "AFBESTIL", OptOutType="STOP")
+    assert twiml_messages(post_signed(sms_client, SMS_PATH, form)) == []
+    session.expire_all()
+    assert session.get(Tenant, world.tenant.id).opted_out_at is not None
+    form = inbound_form(world.tenant.phone, "JA TAK IGEN", OptOutType="START")
+    post_signed(sms_client, SMS_PATH, form)
+    session.expire_all()
+    assert session.get(Tenant, world.tenant.id).opted_out_at is None
+    vias = [e.detail["via"] for e in session.scalars(select(AuditEvent).order_by(AuditEvent.id))]
+    assert vias == ["twilio_keyword", "twilio_keyword"]

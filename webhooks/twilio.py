@@ -107,7 +107,9 @@ def inbound_sms() -> Response:
             session, provider_id=sid, sender=_phone(sender),
             recipient=_phone(form.get("To") or ""), body=form.get("Body"))
     with transaction(sessions) as session:
-        result = sms_inbound.process(session, message_id, pictures=_pictures(form.get("NumMedia")))
+        result = sms_inbound.process(session, message_id,
+                                     pictures=_pictures(form.get("NumMedia")),
+                                     carrier_opt=form.get("OptOutType"))
     if not created or result.duplicate:
         log.info("twilio.retry", message_id=message_id, answered_again=bool(result.reply))
     return _twiml(result.reply)
