@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from bot import sms_inbound, texts
 from bot.conversation import handle_tenant_sms, handle_unknown_sms, open_checkin
@@ -319,3 +320,35 @@ def test_any_text_gets_an_intent_and_a_reply(session: Session, world: World, bod
         session.flush()
     finally:
         session.rollback()
+
+
+def test_two_concurrent_deliveries_of_one_message_are_processed_once(
+        sessions: sessionmaker[Session], session: Session, world: World) -> None:
+    """Twilio's retry can overlap the first delivery: both store, one processes, both answer."""
+    barrier = threading.Barrier(2)
+    results: list[sms_inbound.Processed] = []
+    errors: list[BaseException] = []
+
+    def deliver() -> None:
+        try:
+            with sessions() as s:
+                with s.begin():
+                    message_id, _ = sms_inbound.store(
+                        s, provider_id="SMconcurrent", sender=world.tenant.phone,
+                        recipient="+4570103000", body="3")
+                barrier.wait(timeout=10)
+                with s.begin():
+                    results.append(sms_inbound.process(s, message_id))
+        except BaseException as exc:  # reported below, with the thread's traceback lost
+            errors.append(exc)
+
+    threads = [threading.Thread(target=deliver) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert errors == []
+    assert sorted(r.duplicate for r in results) == [False, True]
+    assert {r.reply for r in results} == {texts.reply_need_help("da")}
+    assert session.scalar(select(func.count()).select_from(Alert)) == 1
+    assert session.scalar(select(func.count()).select_from(Message)) == 2  # in + one reply
