@@ -218,6 +218,7 @@ def demo(port: int, db_file: str) -> None:
     click.echo(f"\nTrygt Hjem demo is running.\n  Web app:  {base}/\n  Health:   {base}/healthz\n"
                f"  Dashboard: {base}/dashboard/  (log in as {DEMO_LOGIN} or any demo "
                f"caseworker, password: {DEMO_PASSWORD})\n"
+               f"  Phone:    {base}/demo/phone  (text the service as a demo tenant)\n"
                "Outgoing messages are printed here instead of being sent.\n"
                "Stop with Ctrl+C.\n")
     app = create_app(runtime)

@@ -23,4 +23,9 @@ def build_channels(settings: Settings) -> dict[str, Channel]:
         from bot.channels.webhook import WebhookChannel
 
         channels["webhook"] = WebhookChannel(settings.alert_webhook.secret)
+    if settings.twilio is not None:
+        from bot.channels.twilio_sms import TwilioSmsChannel
+
+        channels["sms"] = TwilioSmsChannel(settings.twilio,
+                                           public_base_url=settings.public_base_url)
     return channels
