@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot import alert_webhook
 from bot.escalation import Action, Severity, Source, severity_for, should_fold, transition
 from bot.logs import get_logger
 from bot.models import Alert, AlertEvent, AlertState, Caseworker, Concern, Home, Tenant, utcnow
@@ -58,9 +59,11 @@ def raise_alert(
                   team_id=owner.team_id if owner is not None else None,
                   state=AlertState.OPEN, next_action_at=now, created_at=now)
     session.add(alert)
-    session.add(AlertEvent(alert=alert, at=now, kind="raised",
-                           detail={"severity": str(sev), "summary": summary, **(detail or {})}))
+    raised = AlertEvent(alert=alert, at=now, kind="raised",
+                        detail={"severity": str(sev), "summary": summary, **(detail or {})})
+    session.add(raised)
     session.flush()
+    alert_webhook.emit(session, alert, raised)  # outgoing webhook hook (no-op unless enabled)
     log.info("alert.raised", alert_id=alert.id, source=str(source), severity=str(sev))
     return alert, True
 
@@ -92,9 +95,11 @@ def act(session: Session, alert: Alert, action: Action | str, *, actor: Casework
         alert.acknowledged_at = alert.acknowledged_by_id = None
         alert.steps_done = 0
         alert.next_action_at = now
-    session.add(AlertEvent(alert=alert, at=now, kind=str(after) if action != Action.REOPEN
-                           else "reopened",
-                           actor=f"caseworker:{actor.id}" if actor else "system",
-                           detail={"via": via}))
+    acted = AlertEvent(alert=alert, at=now, kind=str(after) if action != Action.REOPEN
+                       else "reopened",
+                       actor=f"caseworker:{actor.id}" if actor else "system",
+                       detail={"via": via})
+    session.add(acted)
+    alert_webhook.emit(session, alert, acted)  # outgoing webhook hook (no-op unless enabled)
     log.info("alert.action", alert_id=alert.id, action=str(action), via=via)
     return True

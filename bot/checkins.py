@@ -388,6 +388,22 @@ def _prompt_gate(c: CheckIn, states: Mapping[str, str]) -> str:
     return "go"
 
 
+def promote_due(sessions: sessionmaker[Session], *, now: datetime | None = None) -> int:
+    """SCHEDULED -> SENT for check-ins whose deferred prompt is due to go by now.
+
+    Its own 5-second job (like the dispatcher), so an answer that arrives right after the
+    morning's deferred prompt finds its check-in open (the SMS handler looks for SENT and
+    REMINDED). One indexed UPDATE; normally it touches nothing.
+    """
+    now = now or utcnow()
+    with sessions() as s, s.begin():
+        return s.execute(
+            update(CheckIn).where(CheckIn.status == CheckInStatus.SCHEDULED,
+                                  CheckIn.sent_at <= now)
+            .values(status=CheckInStatus.SENT)
+            .execution_options(synchronize_session=False)).rowcount or 0
+
+
 def send_reminders(
     sessions: sessionmaker[Session],
     *,
@@ -397,12 +413,7 @@ def send_reminders(
     """Promote SCHEDULED check-ins whose time came, and send the one reminder where due."""
     now = now or utcnow()
     result = SweepResult()
-    with sessions() as s, s.begin():
-        result.promoted = s.execute(
-            update(CheckIn).where(CheckIn.status == CheckInStatus.SCHEDULED,
-                                  CheckIn.sent_at <= now)
-            .values(status=CheckInStatus.SENT)
-            .execution_options(synchronize_session=False)).rowcount or 0
+    result.promoted = promote_due(sessions, now=now)
     for org in _orgs(sessions):
         last_id = 0
         while True:

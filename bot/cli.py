@@ -19,6 +19,9 @@ from bot.config import ConfigError, Settings, load_settings
 from bot.db import DatabaseUnavailable
 
 DEMO_DB = "trygthjem-demo.sqlite3"
+# Demo-only credentials, set by `trygthjem demo` on its own SQLite file; never in real data.
+DEMO_PASSWORD = "demo"
+DEMO_LOGIN = "mette.holm@odense.example"
 
 
 def _settings(env_overrides: dict[str, str] | None = None) -> Settings:
@@ -206,13 +209,16 @@ def demo(port: int, db_file: str) -> None:
     click.echo(f"Preparing demo database {db_file} ...")
     upgrade(runtime.engine)
     with transaction(runtime.sessions) as session:
-        created = load_demo_data(session)
+        created = load_demo_data(session, password=DEMO_PASSWORD)
     click.echo("Loaded the Odense demo data (5 homes, 5 tenants)." if created
                else "Demo data already present.")
     scheduler = build_scheduler(runtime, background=True)
     scheduler.start()
     base = f"http://127.0.0.1:{port}"
     click.echo(f"\nTrygt Hjem demo is running.\n  Web app:  {base}/\n  Health:   {base}/healthz\n"
+               f"  Dashboard: {base}/dashboard/  (log in as {DEMO_LOGIN} or any demo "
+               f"caseworker, password: {DEMO_PASSWORD})\n"
+               f"  Phone:    {base}/demo/phone  (text the service as a demo tenant)\n"
                "Outgoing messages are printed here instead of being sent.\n"
                "Stop with Ctrl+C.\n")
     app = create_app(runtime)
@@ -220,6 +226,188 @@ def demo(port: int, db_file: str) -> None:
         app.run(host="127.0.0.1", port=port, use_reloader=False)
     finally:
         scheduler.shutdown(wait=False)
+
+
+def _sessions() -> Any:
+    """A session factory on a reachable, migrated database (else one clear error line)."""
+    from bot.db import make_engine, make_session_factory
+
+    engine = make_engine(_settings().database_url)
+    _guard(lambda: _require_schema(engine))
+    return make_session_factory(engine)
+
+
+# --- escalation policies ---
+
+
+@main.group()
+def policy() -> None:
+    """Escalation policies per team: who is told about an alert, how, and when."""
+
+
+@main.group()
+def caseworker() -> None:
+    """Caseworker accounts for the dashboard."""
+
+
+@caseworker.command("set-password")
+@click.argument("email")
+@click.option("--password-stdin", is_flag=True,
+              help="Read the password from standard input (for scripts) instead of prompting.")
+def caseworker_set_password(email: str, password_stdin: bool) -> None:
+    """Set the dashboard password of the caseworker with EMAIL (prompts twice)."""
+    from sqlalchemy import func, select
+
+    from bot import audit
+    from bot.models import Caseworker
+    from bot.passwords import WeakPassword, set_password
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("New password", hide_input=True, confirmation_prompt=True)
+    with _sessions()() as session:
+        cw = session.scalar(select(Caseworker).where(
+            func.lower(Caseworker.email) == email.strip().lower()))
+        if cw is None:
+            raise click.ClickException(f"no caseworker with e-mail {email}")
+        try:
+            set_password(cw, password)
+        except WeakPassword as exc:
+            raise click.ClickException(str(exc)) from None
+        audit.record(session, "cli", "set_password", "caseworker", cw.id)
+        session.commit()
+        inactive = "" if cw.active else " (the account is inactive: login stays refused)"
+    click.echo(f"Password set for {email}{inactive}.")
+
+
+@main.group()
+def tenant() -> None:
+    """A tenant's personal data (GDPR: export, erasure) and check-ins (pause, resume, cadence)."""
+
+
+@tenant.command("export")
+@click.argument("phone")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True, path_type=Path),
+              help="Write to this file instead of standard output.")
+def tenant_export(phone: str, output: Path | None) -> None:
+    """Export everything held about the tenant with PHONE as JSON (the export is audited)."""
+    import json
+
+    from bot.privacy import TenantNotFound, export_tenant, find_tenant
+
+    with _sessions()() as session:
+        try:
+            data = export_tenant(session, find_tenant(session, phone), actor="cli")
+        except TenantNotFound as exc:
+            raise click.ClickException(str(exc)) from None
+        session.commit()
+    text = json.dumps(data, ensure_ascii=False, indent=2)
+    if output is None:
+        click.echo(text)
+    else:
+        output.write_text(text + "\n", encoding="utf-8")
+        click.echo(f"Wrote {output}.", err=True)
+
+
+@tenant.command("erase")
+@click.argument("phone")
+@click.option("--yes", is_flag=True, help="Confirm: this cannot be undone.")
+def tenant_erase(phone: str, yes: bool) -> None:
+    """Erase the personal data of the tenant with PHONE (keeps anonymous counts)."""
+    from bot.privacy import TenantNotFound, erase_tenant, find_tenant
+
+    if not yes:
+        raise click.ClickException("erasure cannot be undone: add --yes to confirm")
+    with _sessions()() as session:
+        try:
+            report = erase_tenant(session, find_tenant(session, phone), actor="cli")
+        except TenantNotFound as exc:
+            raise click.ClickException(str(exc)) from None
+        session.commit()
+    click.echo(f"Erased tenant {report.tenant_id}: {report.messages_blanked} message(s) blanked, "
+               f"{report.notes_deleted} note(s) deleted, {report.outbox_cancelled} unsent "
+               f"message(s) cancelled; {report.checkins_kept} check-in(s) kept anonymously.")
+
+
+def _find_team(session: Any, ref: str) -> Any:
+    from sqlalchemy import select
+
+    from bot.models import Team
+
+    teams = list(session.scalars(select(Team).where(Team.name == ref)))
+    if not teams and ref.isdigit():
+        team = session.get(Team, int(ref))
+        teams = [team] if team is not None else []
+    if len(teams) != 1:
+        names = ", ".join(sorted(session.scalars(select(Team.name)))) or "(none yet)"
+        why = "is ambiguous (give the team id)" if teams else "is not a team"
+        raise click.ClickException(f"{ref!r} {why}. Teams: {names}")
+    return teams[0]
+
+
+@policy.command("show")
+@click.argument("team", required=False)
+def policy_show(team: str | None) -> None:
+    """Show the policies in force for TEAM (name or id), or for every team."""
+    from sqlalchemy import select
+
+    from bot.escalation import Severity
+    from bot.models import EscalationPolicy, Team
+    from bot.policies import describe, load_policy
+
+    with _sessions()() as session:
+        teams = [_find_team(session, team)] if team else list(
+            session.scalars(select(Team).order_by(Team.id)))
+        if not teams:
+            click.echo("No teams yet; the built-in defaults apply:")
+        for t in teams or [None]:
+            if t is not None:
+                click.echo(f"Team {t.name} (id {t.id}), working hours "
+                           f"{t.work_start:%H:%M}-{t.work_end:%H:%M}:")
+            for sev in (Severity.CRITICAL, Severity.HIGH, Severity.LOW):
+                own = t is not None and session.scalar(select(EscalationPolicy.id).where(
+                    EscalationPolicy.team_id == t.id, EscalationPolicy.severity == sev.value))
+                origin = "team policy" if own else "default"
+                click.echo(f" {sev.value} ({origin}):")
+                for line in describe(load_policy(session, t.id if t else None, sev)):
+                    click.echo(f"  {line}")
+
+
+@policy.command("set")
+@click.argument("team")
+@click.argument("severity", type=click.Choice(["critical", "high", "low"], case_sensitive=False))
+@click.option("--step", "steps", multiple=True, required=True, metavar="MIN:WHO:CHANNELS",
+              help="A step, e.g. 0:assigned:sms,telegram or 15:team:sms (repeatable, in order). "
+                   "WHO: assigned, team, team_lead. CHANNELS: sms, telegram, email, webhook.")
+@click.option("--repeat", default=0, show_default=True, type=click.IntRange(0, 10),
+              help="How many more times the whole sequence runs without an acknowledgement.")
+@click.option("--working-hours-only", is_flag=True,
+              help="Notify only in the team's working hours (for low alerts).")
+@click.option("--ack-reminder-minutes", default=24 * 60, show_default=True,
+              type=click.IntRange(1, 60 * 24 * 30),
+              help="Remind whoever acknowledged an unresolved alert after this long.")
+def policy_set(team: str, severity: str, steps: tuple[str, ...], repeat: int,
+               working_hours_only: bool, ack_reminder_minutes: int) -> None:
+    """Replace TEAM's policy for SEVERITY alerts (applies to steps not yet sent)."""
+    from bot.audit import record
+    from bot.policies import PolicyError, build_policy, describe, save_policy
+
+    try:
+        new = build_policy(steps, repeat=repeat, working_hours_only=working_hours_only,
+                           ack_reminder_minutes=ack_reminder_minutes)
+    except PolicyError as exc:
+        raise click.ClickException(str(exc)) from None
+    with _sessions()() as session:
+        t = _find_team(session, team)
+        save_policy(session, t.id, severity.lower(), new)
+        record(session, "cli", "policy.set", "team", t.id, severity=severity.lower(),
+               steps=list(steps), repeat=repeat, working_hours_only=working_hours_only,
+               ack_reminder_minutes=ack_reminder_minutes)
+        session.commit()
+    click.echo(f"Saved the {severity.lower()} policy for team {t.name}:")
+    for line in describe(new):
+        click.echo(line)
 
 
 # --- check-in scheduler ---------------------------------------------------------------------
@@ -301,11 +489,6 @@ def schedule_show(tenant: str, count: int, lang: str) -> None:
                 line += f"  [not sent: {send.skip.replace('_', ' ')}]"
             click.echo(line)
         audit.record(session, "cli", "view", "tenant", t.id, what="schedule")
-
-
-@main.group()
-def tenant() -> None:
-    """Pause, resume and set a tenant's check-ins (TENANT: id or phone)."""
 
 
 @tenant.command("pause")

@@ -52,6 +52,15 @@ class SmtpSettings:
 
 
 @dataclass(frozen=True)
+class AlertWebhookSettings:
+    url: str
+    secret: str
+
+
+ALERT_SMS_DETAIL_LEVELS = ("name_area", "minimal")
+
+
+@dataclass(frozen=True)
 class Settings:
     database_url: str = DEFAULT_DATABASE_URL
     secret_key: str | None = None
@@ -71,6 +80,13 @@ class Settings:
     # Check-in scheduler: "at least N consecutive misses -> severity", and rows per batch.
     miss_thresholds: dict[int, str] = field(default_factory=lambda: {1: "low", 2: "high"})
     checkin_batch_size: int = 500
+    # GDPR retention: message bodies and audit details older than this are blanked.
+    retention_days: int = 365
+    # The bot's @username, for t.me deep links (caseworker Telegram linking).
+    telegram_bot_username: str | None = None
+    # --- escalation / caseworker alerts ---
+    alert_sms_detail: str = "name_area"  # name_area | minimal: how much an alert SMS reveals
+    alert_webhook: AlertWebhookSettings | None = None
 
     @property
     def tz(self) -> ZoneInfo:
@@ -232,6 +248,17 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     if not batch_raw.isdigit() or not 10 <= int(batch_raw) <= 10000:
         problems.append(f"CHECKIN_BATCH_SIZE={batch_raw!r} must be a whole number 10-10000")
         batch_raw = "500"
+    retention_raw = _clean(env, "RETENTION_DAYS") or "365"
+    retention_days = 365
+    if not retention_raw.isdigit() or not 30 <= int(retention_raw) <= 3650:
+        problems.append(f"RETENTION_DAYS={retention_raw!r} must be a whole number of days "
+                        "between 30 and 3650")
+    else:
+        retention_days = int(retention_raw)
+    bot_username = (_clean(env, "TELEGRAM_BOT_USERNAME") or "").lstrip("@") or None
+    if bot_username is not None and not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{3,31}", bot_username):
+        problems.append(f"TELEGRAM_BOT_USERNAME={bot_username!r} is not a Telegram bot username")
+    alert_sms_detail, alert_webhook = _alert_settings(env, problems)
 
     if problems:
         raise ConfigError(problems)
@@ -251,6 +278,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         console_channels=(_clean(env, "CONSOLE_CHANNELS") or "").lower() in ("1", "true", "yes"),
         miss_thresholds=miss_thresholds,
         checkin_batch_size=int(batch_raw),
+        retention_days=retention_days,
+        telegram_bot_username=bot_username,
+        alert_sms_detail=alert_sms_detail,
+        alert_webhook=alert_webhook,
     )
 
 
@@ -270,3 +301,29 @@ def _parse_miss_thresholds(env: Mapping[str, str], problems: list[str]) -> dict[
             return {1: "low", 2: "high"}
         result[int(count)] = severity
     return result
+
+
+def _alert_settings(env: Mapping[str, str],
+                    problems: list[str]) -> tuple[str, AlertWebhookSettings | None]:
+    """ALERT_SMS_DETAIL and the outgoing alert webhook (URL and secret only together)."""
+    detail = (_clean(env, "ALERT_SMS_DETAIL") or "name_area").lower()
+    if detail not in ALERT_SMS_DETAIL_LEVELS:
+        problems.append(f"ALERT_SMS_DETAIL={detail!r} must be name_area or minimal")
+        detail = "name_area"
+    url = _clean(env, "ALERT_WEBHOOK_URL")
+    secret = _clean(env, "ALERT_WEBHOOK_SECRET")
+    if url is None and secret is None:
+        return detail, None
+    if url is None or secret is None:
+        missing = "ALERT_WEBHOOK_URL" if url is None else "ALERT_WEBHOOK_SECRET"
+        problems.append(f"{missing} must be set together with "
+                        f"{'ALERT_WEBHOOK_SECRET' if url is None else 'ALERT_WEBHOOK_URL'}")
+        return detail, None
+    before = len(problems)
+    _check_url("ALERT_WEBHOOK_URL", url, problems)
+    if len(secret) < 16:
+        # The receiver verifies with it; a short secret can be guessed offline from one request.
+        problems.append("ALERT_WEBHOOK_SECRET is too short: use at least 16 random characters")
+    if len(problems) > before:
+        return detail, None
+    return detail, AlertWebhookSettings(url, secret)

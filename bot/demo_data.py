@@ -7,7 +7,9 @@ from datetime import time
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.escalation import Severity, Source
 from bot.models import Caseworker, Consent, Home, Landlord, Organisation, Role, Team, Tenant, utcnow
+from bot.passwords import set_password
 
 ORGANISATION = "Odense Kommune"
 TEAM = "Housing First Odense"
@@ -17,6 +19,7 @@ CASEWORKERS = [
     ("mette.holm@odense.example", "Mette Holm", "+4526000101", Role.TEAM_LEAD),
     ("jonas.berg@odense.example", "Jonas Berg", "+4526000102", Role.CASEWORKER),
     ("aisha.khan@odense.example", "Aisha Khan", "+4526000103", Role.CASEWORKER),
+    ("karen.dahl@odense.example", "Karen Dahl", "+4526000104", Role.ADMIN),
 ]
 LANDLORDS = [
     ("drift@fynbolig.example", "Peter Lund", "Fyn Bolig A/S", "+4526000201"),
@@ -47,9 +50,16 @@ TENANTS = [
 ]
 
 
-def load_demo_data(session: Session) -> bool:
-    """Create the demo data once; returns False (and changes nothing) when it is already there."""
+def load_demo_data(session: Session, *, password: str | None = None) -> bool:
+    """Create the demo data once; returns False (and changes nothing else) when it is there.
+
+    `password` (only `trygthjem demo` passes one) is given to every demo caseworker that has
+    none yet, so the dashboard can be tried; real caseworkers get theirs with
+    `trygthjem caseworker set-password`.
+    """
     if session.scalar(select(Organisation).where(Organisation.name == ORGANISATION)):
+        if password:
+            _demo_passwords(session, password)
         return False
     org = Organisation(name=ORGANISATION)
     team = Team(organisation=org, name=TEAM)
@@ -66,4 +76,27 @@ def load_demo_data(session: Session) -> bool:
                            home=homes[home], caseworker=workers[cw], checkin_weekdays=days,
                            checkin_time=at, consent=Consent.GIVEN, consent_at=now))
     session.flush()
+    if password:
+        _demo_passwords(session, password)
+    _demo_alerts(session)
     return True
+
+
+def _demo_passwords(session: Session, password: str) -> None:
+    for cw in session.scalars(select(Caseworker).where(
+            Caseworker.email.in_([e for e, *_ in CASEWORKERS]),
+            Caseworker.password_hash.is_(None))):
+        set_password(cw, password, min_length=1)
+
+
+def _demo_alerts(session: Session) -> None:
+    """A few alerts so the dashboard's queue has something to show."""
+    from bot.alerts import raise_alert
+
+    by_phone = {t.phone: t for t in session.scalars(select(Tenant))}
+    raise_alert(session, source=Source.NEED_HELP, summary="Anna Sørensen svarede 3 på check-in",
+                tenant=by_phone["+4528000301"])
+    raise_alert(session, source=Source.MISSED, summary="Kasper Møller har ikke svaret 2 gange",
+                tenant=by_phone["+4528000303"], severity=Severity.LOW)
+    raise_alert(session, source=Source.CRISIS, summary="Bo Christiansen skrev et krise-ord",
+                tenant=by_phone["+4528000302"])

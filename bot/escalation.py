@@ -80,6 +80,7 @@ class Source(StrEnum):
     MISSED = "missed"  # missed check-ins
     CONCERN = "concern"  # a landlord raised a concern
     DELIVERY_FAILED = "delivery_failed"  # messages to the tenant's number bounce
+    MESSAGE = "message"  # tenant wrote free text (or words after an answer) for the caseworker
 
 
 class LandlordUrgency(StrEnum):
@@ -96,7 +97,7 @@ class LandlordCategory(StrEnum):
 
 
 class AlertState(StrEnum):
-    """Same values as ``bot.models.AlertState``; redefined so this module stays DB-free."""
+    """Alert lifecycle; the database models use this same enum."""
 
     OPEN = "open"
     ACKNOWLEDGED = "acknowledged"
@@ -490,6 +491,8 @@ def severity_for(source: Source | str, detail: Mapping[str, object] | None = Non
                             an unknown or missing urgency is treated as high (fail safe:
                             the form value is user input)
     delivery_failed         low: we cannot reach the tenant's number, a working-hours task
+    message                 low: the tenant wrote words for the caseworker; anything urgent
+                            in them is caught as crisis words, answer 3 or a call request
     ======================  ==========================================================
 
     Unknown sources and a missing or invalid miss count raise ``ValueError`` (caller bugs).
@@ -503,7 +506,7 @@ def severity_for(source: Source | str, detail: Mapping[str, object] | None = Non
         return Severity.CRITICAL
     if src in (Source.NEED_HELP, Source.CALL_ME):
         return Severity.HIGH
-    if src is Source.DELIVERY_FAILED:
+    if src in (Source.DELIVERY_FAILED, Source.MESSAGE):
         return Severity.LOW
     if src is Source.MISSED:
         missed = detail.get("missed")

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot import alert_webhook
 from bot.channels.base import Channel
 from bot.channels.registry import build_channels
 from bot.config import Settings, load_settings
@@ -31,4 +32,7 @@ def build_runtime(settings: Settings | None = None, engine: Engine | None = None
     if not settings.console_channels:
         for reason in settings.disabled_channels():
             log.warning("channel.disabled", reason=reason)
-    return Runtime(settings, engine, make_session_factory(engine), channels)
+    sessions = make_session_factory(engine)
+    if settings.alert_webhook is not None:  # alert events go to the outbox from now on
+        alert_webhook.enable(sessions, settings.alert_webhook.url)
+    return Runtime(settings, engine, sessions, channels)

@@ -23,6 +23,7 @@ HELP_INFO                  :func:`help_info`
 EMPTY                      :func:`unclear_message`
 CRISIS                     :func:`crisis_reply` (also to unknown senders)
 unknown phone number       :func:`unknown_sender`
+picture (MMS), no words    :func:`picture_received`
 =========================  ===============================================================
 """
 
@@ -39,6 +40,7 @@ __all__ = [
     "crisis_reply",
     "free_text_received",
     "help_info",
+    "picture_received",
     "reply_good",
     "reply_need_help",
     "reply_so_so",
@@ -97,6 +99,10 @@ UNKNOWN_SENDER = N_(
     "contact your caseworker. Emergency: 112."
 )
 ANSWER_WITHOUT_CHECKIN = N_("Thank you for your answer. Your caseworker can see it.")
+PICTURE_RECEIVED = N_(
+    "Thank you. We can only read text, not pictures. Please write your message in words. "
+    "In an emergency, call 112."
+)
 
 
 def _render(lang: str | None, msgid: str, **params: object) -> str:
@@ -173,3 +179,8 @@ def unknown_sender() -> str:
 def answer_without_checkin(lang: str | None) -> str:
     """A 1 or 2 that arrives when no check-in is open: still thank them."""
     return _render(lang, ANSWER_WITHOUT_CHECKIN)
+
+
+def picture_received(lang: str | None) -> str:
+    """For a picture (MMS) without words: the caseworker is told, but cannot see it."""
+    return _render(lang, PICTURE_RECEIVED)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot import checkins, delivery_failures
 from bot.dispatch import Dispatcher, DispatchStats
+from bot.escalator import EscalationStats, run_escalation
 from bot.runtime import Runtime
 
 
@@ -20,6 +21,11 @@ def plan_checkins(runtime: Runtime) -> checkins.PlanResult | None:
     return result or None
 
 
+def start_checkins(runtime: Runtime) -> int | None:
+    """Deferred (quiet-hours) check-ins become SENT when their prompt is due to go."""
+    return checkins.promote_due(runtime.sessions) or None
+
+
 def send_reminders(runtime: Runtime) -> checkins.SweepResult | None:
     result = checkins.send_reminders(runtime.sessions,
                                      batch_size=runtime.settings.checkin_batch_size)
@@ -30,3 +36,15 @@ def mark_missed(runtime: Runtime) -> checkins.SweepResult | None:
     result = checkins.mark_missed(runtime.sessions, thresholds=runtime.settings.miss_thresholds,
                                   batch_size=runtime.settings.checkin_batch_size)
     return result or None
+def retention_purge(runtime: Runtime) -> object:
+    """GDPR retention: blank old message bodies and audit details, drop old sent outbox rows."""
+    from bot.db import transaction
+    from bot.privacy import retention_purge as purge
+
+    with transaction(runtime.sessions) as session:
+        report = purge(session, retention_days=runtime.settings.retention_days)
+    return report or None
+def escalate_alerts(runtime: Runtime) -> EscalationStats | None:
+    """Notify caseworkers about due alert steps and acknowledged-but-open reminders."""
+    stats = run_escalation(runtime.sessions, runtime.settings, channels=set(runtime.channels))
+    return stats if stats else None

@@ -30,8 +30,12 @@ class JobSpec:
 JOBS: tuple[JobSpec, ...] = (
     # Check-ins first, so `worker --once` delivers what it just planned in the same run.
     JobSpec("plan_checkins", jobs.plan_checkins, 60),
+    JobSpec("start_checkins", jobs.start_checkins, 5),
     JobSpec("send_reminders", jobs.send_reminders, 60),
     JobSpec("mark_missed", jobs.mark_missed, 60),
+    JobSpec("escalate_alerts", jobs.escalate_alerts, 5),
+    JobSpec("retention_purge", jobs.retention_purge, 24 * 3600),
+    # Last, so `worker --once` delivers what the jobs above have just enqueued.
     JobSpec("dispatch_outbox", jobs.dispatch_outbox, 5),
 )
 

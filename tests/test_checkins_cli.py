@@ -124,6 +124,7 @@ def test_worker_once_plans_and_sends(db_url: str, world: World,
             "LOG_LEVEL": "WARNING", "SMS_RATE_PER_SECOND": "100"})
     assert result.exit_code == 0, result.output
     assert "plan_checkins: planned 1, skipped 0" in result.output
+    assert "start_checkins: nothing due" in result.output
     assert "send_reminders: nothing due" in result.output
     assert "mark_missed: nothing due" in result.output
     assert "dispatch_outbox:" in result.output and "sent=1" in result.output

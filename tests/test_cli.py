@@ -113,3 +113,15 @@ def test_demo_serves_healthz_and_loads_odense(tmp_path: Path) -> None:
         out, _ = proc.communicate(timeout=15)
     assert "Loaded the Odense demo data" in out and f"http://127.0.0.1:{port}/" in out
     assert (tmp_path / "trygthjem-demo.sqlite3").exists()
+
+
+def test_big_import_shows_progress_on_stderr(db_url: str, sessions: sessionmaker[Session],
+                                             tmp_path: Path) -> None:
+    f = tmp_path / "landlords.csv"
+    rows = "".join(f"l{i}@udlejer.example;Udlejer {i};Firma {i};\n" for i in range(400))
+    f.write_text("email;name;company;phone\n" + rows, encoding="utf-8-sig")
+    result = _run(["import", "landlords", str(f), "--organisation", "Odense Kommune"],
+                  {"DATABASE_URL": db_url})
+    assert result.exit_code == 0, result.output
+    assert "checking landlords" in result.stderr and "400/400" in result.stderr
+    assert "400 created" in result.stdout and "checking" not in result.stdout

@@ -27,6 +27,18 @@ def create_app(runtime: Runtime | None = None) -> Flask:
     from webhooks.health import bp as health_bp
 
     app.register_blueprint(health_bp)
+
+    from webhooks import api, dashboard
+
+    dashboard.init_app(app)
+    app.register_blueprint(api.bp)
+    from webhooks.twilio import bp as twilio_bp
+
+    app.register_blueprint(twilio_bp)
+    if runtime.settings.console_channels:
+        from webhooks.demo_phone import bp as demo_phone_bp
+
+        app.register_blueprint(demo_phone_bp)
     _install_request_logging(app)
     _install_error_handlers(app)
     return app

@@ -14,4 +14,18 @@ def build_channels(settings: Settings) -> dict[str, Channel]:
     if settings.console_channels:
         return {name: ConsoleChannel(name) for name in ALL_CHANNELS}
     channels: dict[str, Channel] = {}
+    # --- escalation: e-mail and the outgoing alert webhook ---
+    if settings.smtp is not None:
+        from bot.channels.email import EmailChannel
+
+        channels["email"] = EmailChannel(settings.smtp)
+    if settings.alert_webhook is not None:
+        from bot.channels.webhook import WebhookChannel
+
+        channels["webhook"] = WebhookChannel(settings.alert_webhook.secret)
+    if settings.twilio is not None:
+        from bot.channels.twilio_sms import TwilioSmsChannel
+
+        channels["sms"] = TwilioSmsChannel(settings.twilio,
+                                           public_base_url=settings.public_base_url)
     return channels

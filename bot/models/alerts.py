@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from bot.escalation import AlertState
 from bot.models.base import Base, Timestamped, UTCDateTime, utcnow
 from bot.models.housing import Home, Landlord, Tenant
 from bot.models.org import Caseworker, Team
@@ -36,12 +37,6 @@ class Concern(Timestamped, Base):
 
     landlord: Mapped[Landlord] = relationship()
     home: Mapped[Home] = relationship()
-
-
-class AlertState(StrEnum):
-    OPEN = "open"
-    ACKNOWLEDGED = "acknowledged"
-    RESOLVED = "resolved"
 
 
 class Alert(Timestamped, Base):

@@ -1,0 +1,34 @@
+"""Caseworker passwords: salted hashes only (werkzeug's scrypt), never the password itself."""
+
+from __future__ import annotations
+
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from bot.models import Caseworker
+
+MIN_LENGTH = 10
+
+
+class WeakPassword(ValueError):
+    pass
+
+
+def set_password(cw: Caseworker, password: str, *, min_length: int = MIN_LENGTH) -> None:
+    if len(password) < min_length:
+        raise WeakPassword(f"the password must have at least {min_length} characters")
+    cw.password_hash = generate_password_hash(password)
+
+
+def check_password(cw: Caseworker, password: str) -> bool:
+    """False for a caseworker without a password, or an inactive one."""
+    if not cw.active or not cw.password_hash:
+        return False
+    return check_password_hash(cw.password_hash, password)
+
+
+# Spent on unknown e-mails too, so response time does not reveal which accounts exist.
+_DUMMY_HASH = generate_password_hash("not-a-real-password")
+
+
+def burn_time(password: str) -> None:
+    check_password_hash(_DUMMY_HASH, password)

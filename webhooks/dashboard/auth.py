@@ -1,0 +1,61 @@
+"""Login and logout."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, session, url_for
+from flask_login import login_user, logout_user
+from sqlalchemy import func, select
+from werkzeug.wrappers import Response
+
+from bot.casework import login_locked, record_login
+from bot.models import Caseworker
+from bot.passwords import burn_time, check_password
+from webhooks.dashboard import DashboardUser, _, bp, db
+
+
+def _safe_next(target: str | None) -> str:
+    # Only same-site paths: "//evil.example" or "https://..." would be an open redirect.
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return url_for("dashboard.queue")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> str | Response | tuple[str, int]:
+    if request.method == "GET":
+        return render_template("dashboard/login.html", next=request.args.get("next", ""))
+    email = request.form.get("email", "").strip()
+    password = request.form.get("password", "")
+    s = db()
+    if login_locked(s, email):
+        return render_template("dashboard/login.html", email=email,
+                               next=request.form.get("next", ""),
+                               error=_("Too many failed attempts. Wait 15 minutes and try "
+                                       "again.")), 429
+    cw = s.scalar(select(Caseworker).where(func.lower(Caseworker.email) == email.lower()))
+    if cw is None:
+        burn_time(password)
+    if cw is None or not check_password(cw, password):
+        record_login(s, email, None, request.remote_addr)
+        s.commit()
+        return render_template("dashboard/login.html", email=email,
+                               next=request.form.get("next", ""),
+                               error=_("Wrong e-mail or password, or the account is not "
+                                       "active.")), 401
+    record_login(s, email, cw, request.remote_addr)
+    s.commit()
+    chosen_lang = session.get("lang")
+    session.clear()  # no session fixation: a fresh session after login
+    if chosen_lang:
+        session["lang"] = chosen_lang
+    session.permanent = True
+    login_user(DashboardUser(cw))
+    return redirect(_safe_next(request.form.get("next")))
+
+
+@bp.post("/logout")
+def logout() -> Response:
+    logout_user()
+    session.clear()
+    flash(_("You are logged out."))
+    return redirect(url_for("dashboard.login"))

@@ -1,0 +1,130 @@
+"""Twilio webhooks: inbound SMS and delivery status callbacks.
+
+Both check ``X-Twilio-Signature`` over ``PUBLIC_BASE_URL`` + the path and query string Twilio
+called, and the posted form; anything unsigned or forged gets 403 and nothing is stored. The
+handlers only translate: storing, processing and status rules live in ``bot/``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+from flask import Blueprint, Response, abort, current_app, request
+from twilio.request_validator import RequestValidator
+from twilio.twiml.messaging_response import MessagingResponse
+
+from bot import sms_inbound, sms_status
+from bot.db import transaction
+from bot.logs import get_logger
+from bot.phones import InvalidPhone, normalise_phone
+
+log = get_logger(__name__)
+
+bp = Blueprint("twilio", __name__, url_prefix="/webhooks/twilio")
+
+SMS_PATH = "/webhooks/twilio/sms"
+STATUS_PATH = "/webhooks/twilio/status"
+
+
+def demo_auth_token(secret_key: str) -> str:
+    """The token demo mode signs its simulated webhooks with (no Twilio account there)."""
+    return hmac.new(secret_key.encode(), b"trygthjem-demo-twilio", hashlib.sha256).hexdigest()
+
+
+def webhook_auth_token() -> str | None:
+    """The Twilio auth token, or in demo mode (console channels) the demo token."""
+    from webhooks import get_runtime
+
+    settings = get_runtime().settings
+    if settings.twilio is not None:
+        return settings.twilio.auth_token
+    if settings.console_channels:
+        return demo_auth_token(str(current_app.config["SECRET_KEY"]))
+    return None
+
+
+def signed_url(path: str, query: str = "") -> str:
+    """The URL Twilio signs: the public URL it was configured with (no #fragment)."""
+    from webhooks import get_runtime
+
+    base = get_runtime().settings.public_base_url
+    if base is None:
+        # Without PUBLIC_BASE_URL we can only trust what the request says; behind a proxy that
+        # is the internal URL and every signature fails, loudly (403 + this log line).
+        base = request.host_url.rstrip("/")
+        log.warning("twilio.no_public_base_url", using=base)
+    return base + path + (f"?{query}" if query else "")
+
+
+def _verify() -> None:
+    token = webhook_auth_token()
+    if token is None:
+        log.warning("twilio.webhook_disabled")
+        abort(403, "SMS is not configured (TWILIO_* variables not set)")
+    url = signed_url(request.path, request.query_string.decode("latin-1"))
+    signature = request.headers.get("X-Twilio-Signature", "")
+    if not signature or not RequestValidator(token).validate(url, request.form, signature):
+        log.warning("twilio.bad_signature", path=request.path, signed=bool(signature))
+        abort(403, "invalid or missing X-Twilio-Signature")
+
+
+def _twiml(reply: str | None) -> Response:
+    twiml = MessagingResponse()
+    if reply:
+        twiml.message(reply)
+    return Response(str(twiml), mimetype="text/xml")
+
+
+def _phone(raw: str) -> str:
+    try:
+        return normalise_phone(raw)
+    except InvalidPhone:
+        return raw.strip()[:64]  # short codes and alphanumeric senders are kept as they are
+
+
+def _pictures(raw: str | None) -> int:
+    try:
+        return max(0, int(raw or 0))
+    except ValueError:
+        return 0
+
+
+@bp.post("/sms")
+def inbound_sms() -> Response:
+    _verify()
+    form = request.form
+    sid = (form.get("MessageSid") or form.get("SmsSid") or "").strip()
+    sender = (form.get("From") or "").strip()
+    if not sid or not sender or len(sid) > 64:
+        abort(400, "MessageSid and From are required")
+    from webhooks import get_runtime
+
+    sessions = get_runtime().sessions
+    # Store and commit first: whatever happens next, the message is kept.
+    with transaction(sessions) as session:
+        message_id, created = sms_inbound.store(
+            session, provider_id=sid, sender=_phone(sender),
+            recipient=_phone(form.get("To") or ""), body=form.get("Body"))
+    with transaction(sessions) as session:
+        result = sms_inbound.process(session, message_id,
+                                     pictures=_pictures(form.get("NumMedia")),
+                                     carrier_opt=form.get("OptOutType"))
+    if not created or result.duplicate:
+        log.info("twilio.retry", message_id=message_id, answered_again=bool(result.reply))
+    return _twiml(result.reply)
+
+
+@bp.post("/status")
+def status_callback() -> tuple[str, int]:
+    _verify()
+    form = request.form
+    sid = (form.get("MessageSid") or form.get("SmsSid") or "").strip()
+    status = (form.get("MessageStatus") or form.get("SmsStatus") or "").strip()
+    if not sid or not status:
+        abort(400, "MessageSid and MessageStatus are required")
+    from webhooks import get_runtime
+
+    with transaction(get_runtime().sessions) as session:
+        sms_status.apply_status(session, sid, status, form.get("ErrorCode"))
+    return "", 204
