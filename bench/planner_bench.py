@@ -138,6 +138,30 @@ class PrismSmsChannel:
         return f"{sent.sid}-{message.idempotency_key}"
 
 
+class UniqueSid:
+    """Prism (static mode) answers every send with the same example SID; Message rows are
+    unique on (channel, provider_id), so suffix it. Real Twilio SIDs are unique."""
+
+    name: ClassVar[str] = "sms"
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    def send(self, message: Any) -> str:
+        return f"{self.inner.send(message)}-{message.idempotency_key}"
+
+
+def sms_channel(prism_url: str) -> tuple[Any, str]:
+    """The project's TwilioSmsChannel if present, else the bench-local one; both hit Prism."""
+    try:
+        from bot.channels.twilio_sms import TwilioSmsChannel
+        from bot.config import TwilioSettings
+    except ImportError:
+        return PrismSmsChannel(prism_url), "bench-local Twilio SDK channel"
+    settings = TwilioSettings(ACCOUNT_SID, "bench-token", "+4570000000", prism_url)
+    return UniqueSid(TwilioSmsChannel(settings)), "bot.channels.twilio_sms.TwilioSmsChannel"
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -177,9 +201,10 @@ def dispatch_rate(engine: Engine, prism_url: str, messages: int, cap: float | No
     sessions = make_session_factory(engine)
     with sessions() as s, s.begin():
         for i in range(messages):
-            outbox.enqueue(s, channel="sms", recipient=f"+4550{i:06d}", body="Hej, bench",
+            outbox.enqueue(s, channel="sms", recipient=f"+45201{i:05d}", body="Hej, bench",
                            key=f"bench:{tag}:{i}", kind="bench")
-    dispatcher = Dispatcher(sessions, {"sms": PrismSmsChannel(prism_url)},
+    channel, _ = sms_channel(prism_url)
+    dispatcher = Dispatcher(sessions, {"sms": channel},
                             rates={"sms": cap} if cap else {})
     began = time.perf_counter()
     stats = dispatcher.run_once()
@@ -232,6 +257,7 @@ def main() -> None:
         with engine.begin() as conn:  # the dispatcher bench starts from an empty outbox
             conn.execute(text("DELETE FROM outbox"))
         prism, prism_url = start_prism()
+        print(f"dispatcher channel: {sms_channel(prism_url)[1]}")
         sent, seconds = dispatch_rate(engine, prism_url, args.messages, args.cap, "capped")
         print(f"dispatcher via Prism, cap {args.cap:g}/s: {sent} sent in {seconds:.1f} s = "
               f"{sent / seconds:.1f}/s ({100 * sent / seconds / args.cap:.0f}% of cap)")
