@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.concerns import on_alert_state_changed
 from bot.escalation import Action, Severity, Source, severity_for, should_fold, transition
 from bot.logs import get_logger
 from bot.models import Alert, AlertEvent, AlertState, Caseworker, Concern, Home, Tenant, utcnow
@@ -97,4 +98,6 @@ def act(session: Session, alert: Alert, action: Action | str, *, actor: Casework
                            actor=f"caseworker:{actor.id}" if actor else "system",
                            detail={"via": via}))
     log.info("alert.action", alert_id=alert.id, action=str(action), via=via)
+    # Landlord concerns: follow the alert's state and tell the landlord (bot/concerns.py).
+    on_alert_state_changed(session, alert, now)
     return True

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from bot import delivery_failures
+from bot.channels.telegram import RATE_PER_SECOND as TELEGRAM_RATE_PER_SECOND
 from bot.dispatch import Dispatcher, DispatchStats
 from bot.runtime import Runtime
 
 
 def dispatch_outbox(runtime: Runtime) -> DispatchStats | None:
     stats = Dispatcher(runtime.sessions, runtime.channels,
-                       rates={"sms": runtime.settings.sms_rate_per_second},
+                       rates={"sms": runtime.settings.sms_rate_per_second,
+                              "telegram": TELEGRAM_RATE_PER_SECOND},
                        on_permanent_failure=delivery_failures.handle).run_once()
     return stats if stats.handled else None

@@ -14,4 +14,9 @@ def build_channels(settings: Settings) -> dict[str, Channel]:
     if settings.console_channels:
         return {name: ConsoleChannel(name) for name in ALL_CHANNELS}
     channels: dict[str, Channel] = {}
+    if settings.telegram is not None:
+        from bot.channels.telegram import TelegramChannel
+
+        channels["telegram"] = TelegramChannel(settings.telegram.bot_token,
+                                               settings.telegram.api_url)
     return channels
