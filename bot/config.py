@@ -39,6 +39,7 @@ class TelegramSettings:
     bot_token: str
     webhook_secret: str | None = None
     api_url: str | None = None
+    bot_username: str | None = None  # for invite links; asked from getMe when not set
 
 
 @dataclass(frozen=True)
@@ -185,7 +186,14 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         if secret is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
             problems.append("TELEGRAM_WEBHOOK_SECRET may only hold A-Z, a-z, 0-9, _ and - "
                             "(Telegram's rule), 1-256 characters")
-        telegram = TelegramSettings(token, secret, api_url.rstrip("/") if api_url else None)
+        username = _clean(env, "TELEGRAM_BOT_USERNAME")
+        if username is not None:
+            username = username.lstrip("@")
+            if not re.fullmatch(r"[A-Za-z0-9_]{5,32}", username):
+                problems.append("TELEGRAM_BOT_USERNAME must be the bot's username, 5-32 "
+                                "characters of A-Z, a-z, 0-9 and _ (e.g. TrygtHjemBot)")
+        telegram = TelegramSettings(token, secret, api_url.rstrip("/") if api_url else None,
+                                    username)
 
     smtp = None
     smtp_host = _clean(env, "SMTP_HOST")

@@ -94,3 +94,28 @@ class TelegramChannel:
         if message_id is None:
             raise TransientError(f"Telegram answered without a message id: {response.text[:200]}")
         return f"{chat}:{message_id}"
+
+
+def bot_api(token: str, api_url: str | None, method: str, params: dict[str, Any] | None = None,
+            *, client: httpx.Client | None = None) -> Any:
+    """One Bot API call for the command line (getMe, setWebhook, ...); raises with the reason."""
+    url = f"{(api_url or DEFAULT_API_URL).rstrip('/')}/bot{token}/{method}"
+    own = client is None
+    client = client or httpx.Client(timeout=10.0)
+    try:
+        response = client.post(url, json=params or {})
+    except httpx.HTTPError as exc:
+        raise RuntimeError(f"Telegram {method}: cannot reach {api_url or DEFAULT_API_URL}: "
+                           f"{exc}") from exc
+    finally:
+        if own:
+            client.close()
+    try:
+        data = response.json()
+    except ValueError:
+        data = {}
+    if response.status_code != 200 or not isinstance(data, dict) or data.get("ok") is False:
+        description = data.get("description") if isinstance(data, dict) else None
+        raise RuntimeError(f"Telegram {method} failed (HTTP {response.status_code}): "
+                           f"{description or response.text[:200]}")
+    return data.get("result")

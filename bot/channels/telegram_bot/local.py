@@ -41,7 +41,7 @@ class LocalBotRequest(BaseRequest):
                          pool_timeout: Any = BaseRequest.DEFAULT_NONE) -> tuple[int, bytes]:
         bot_method = url.rsplit("/", 1)[-1]
         params = dict(request_data.parameters) if request_data is not None else {}
-        self.calls.append((bot_method, params))
+        self.calls.append((bot_method, params))  # sends get their new "message_id" added below
         name = bot_method.lower()
         result: Any = True
         if name == "getme":
@@ -49,6 +49,7 @@ class LocalBotRequest(BaseRequest):
         elif name in _MESSAGE_METHODS:
             edit = name.startswith("edit")
             message_id = int(params.get("message_id", 0)) if edit else next(self._ids)
+            params["message_id"] = message_id
             result = {"message_id": message_id, "date": int(time.time()), "from": BOT_USER,
                       "chat": {"id": int(params.get("chat_id", 0)), "type": "private"}}
             if edit:
