@@ -416,4 +416,6 @@ async def cancel_outside(update: Update, context: Context) -> None:
 
 def handlers() -> list[BaseHandler[Any, Any, Any]]:
     return [concern_conversation(), CommandHandler("mine", mine), MessageHandler(MINE, mine),
-            CommandHandler("cancel", cancel_outside)]
+            CommandHandler("cancel", cancel_outside),
+            # Buttons of a report that has ended (finished elsewhere, cancelled, timed out).
+            CallbackQueryHandler(stale_button, pattern=r"^c:")]
