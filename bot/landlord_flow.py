@@ -127,7 +127,7 @@ def submit_concern(session: Session, landlord: Landlord, draft: Draft,
     category = check_category(draft.category or "")
     urgency = check_urgency(draft.urgency or "")
     description = check_description(draft.description)
-    concern = Concern(reference=f"pending-{uuid.uuid4().hex}", landlord_id=landlord.id,
+    concern = Concern(reference=f"new-{uuid.uuid4().hex[:24]}", landlord_id=landlord.id,
                       home_id=home.id, category=category, urgency=urgency,
                       description=description, photo_file_id=draft.photo_file_id,
                       status=ConcernStatus.RECEIVED, created_at=now, updated_at=now)
