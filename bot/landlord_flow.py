@@ -7,6 +7,7 @@ callback naming another landlord's home, or an unknown category, is refused.
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
@@ -15,9 +16,18 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, joinedload
 
-from bot import audit
+from bot import audit, landlord_texts, outbox
 from bot.alerts import raise_alert
-from bot.models import Caseworker, Concern, ConcernStatus, Home, Landlord, Tenant, utcnow
+from bot.models import (
+    BotState,
+    Caseworker,
+    Concern,
+    ConcernStatus,
+    Home,
+    Landlord,
+    Tenant,
+    utcnow,
+)
 
 # Values match bot.escalation.LandlordCategory / LandlordUrgency where those exist.
 CATEGORIES = ("noise", "arrears", "damage", "wellbeing", "no_sign_of_life", "other")
@@ -25,6 +35,11 @@ URGENCIES = ("can_wait", "this_week", "urgent_today")
 MAX_DESCRIPTION = 1000
 # An unfinished report is dropped after this long without an answer.
 CONVERSATION_TIMEOUT = timedelta(minutes=30)
+# Where the Telegram adapter keeps the conversation (bot_state rows; see
+# bot/channels/telegram_bot/persistence.py): states by "[chat_id,user_id]", drafts by user id.
+CONVERSATION_NAMESPACE = "conversation:concern"
+USER_DATA_NAMESPACE = "user_data"
+DRAFT_KEY = "draft"
 # /mine shows open concerns and those resolved within this window.
 RECENT = timedelta(days=30)
 
@@ -167,3 +182,39 @@ def set_language(session: Session, user_id: int, chat_id: int, lang: str) -> boo
         return False
     person.language = lang
     return True
+
+
+def expire_abandoned(session: Session, now: datetime | None = None,
+                     timeout: timedelta = CONVERSATION_TIMEOUT) -> int:
+    """End concern reports left unanswered longer than ``timeout`` and tell the landlord.
+
+    Runs in the worker (scheduler job), so it works across restarts and any number of bot
+    processes: each process reads the conversation state from the database before every update,
+    so deleting the rows here ends the conversation everywhere. Returns how many were ended.
+    """
+    now = now or utcnow()
+    ended = 0
+    for state in list(session.scalars(select(BotState).where(
+            BotState.namespace == CONVERSATION_NAMESPACE))):
+        try:
+            chat_id, user_id = (int(v) for v in json.loads(state.key))
+        except (ValueError, TypeError):
+            continue
+        user_row = session.scalar(select(BotState).where(
+            BotState.namespace == USER_DATA_NAMESPACE, BotState.key == str(user_id)))
+        data = dict(user_row.data or {}) if user_row is not None else {}
+        draft = Draft.from_dict(data.get(DRAFT_KEY))
+        if not draft.touched_at or not draft.is_stale(now, timeout):
+            continue
+        session.delete(state)
+        if user_row is not None:
+            data.pop(DRAFT_KEY, None)
+            user_row.data = data
+        landlord = landlord_by_user(session, user_id)
+        lang = landlord.language if landlord is not None else "da"
+        outbox.enqueue(session, channel="telegram", recipient=str(chat_id),
+                       body=landlord_texts.timed_out(lang),
+                       key=f"concern-timeout:{chat_id}:{draft.touched_at}", kind="concern_timeout",
+                       landlord_id=landlord.id if landlord is not None else None)
+        ended += 1
+    return ended

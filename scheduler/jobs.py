@@ -14,3 +14,12 @@ def dispatch_outbox(runtime: Runtime) -> DispatchStats | None:
                               "telegram": TELEGRAM_RATE_PER_SECOND},
                        on_permanent_failure=delivery_failures.handle).run_once()
     return stats if stats.handled else None
+
+
+def expire_concern_drafts(runtime: Runtime) -> int | None:
+    """End landlords' Telegram concern reports left unanswered (bot.landlord_flow)."""
+    from bot.db import transaction
+    from bot.landlord_flow import expire_abandoned
+
+    with transaction(runtime.sessions) as session:
+        return expire_abandoned(session) or None

@@ -29,6 +29,7 @@ class JobSpec:
 
 JOBS: tuple[JobSpec, ...] = (
     JobSpec("dispatch_outbox", jobs.dispatch_outbox, 5),
+    JobSpec("expire_concern_drafts", jobs.expire_concern_drafts, 60),
 )
 
 

@@ -17,8 +17,8 @@ from telegram.ext import ApplicationBuilder
 from bot.channels.telegram_bot import configure
 from bot.channels.telegram_bot.local import LocalBotRequest
 from bot.invites import caseworker_payload, create_caseworker_link, create_invite
-from bot.landlord_flow import Draft, submit_concern
-from bot.models import Alert, BotState, Concern, Landlord, utcnow
+from bot.landlord_flow import Draft, expire_abandoned, submit_concern
+from bot.models import Alert, BotState, Concern, Landlord, OutboxItem, utcnow
 from tests.factories import World, make_world
 from tests.telegram_updates import callback, message
 
@@ -373,3 +373,32 @@ def test_caseworker_links_and_acts_on_alert_buttons(sessions: sessionmaker[Sessi
         assert alert is not None and alert.state == "resolved"
         assert alert.resolved_by_id == w.caseworker.id
         assert session.get(Concern, concern.id).status == "resolved"  # type: ignore[union-attr]
+
+
+def test_worker_ends_abandoned_reports_politely(sessions: sessionmaker[Session]) -> None:
+    with sessions() as session:
+        w, token = _world(session)
+    clock = {"now": utcnow()}
+
+    async def start_report() -> None:
+        async with LocalBot(sessions, lambda: clock["now"]) as bot:
+            await _to_description(bot, w, token)
+
+    asyncio.run(start_report())
+    with sessions() as session:
+        assert expire_abandoned(session, clock["now"] + timedelta(minutes=29)) == 0
+        assert expire_abandoned(session, clock["now"] + timedelta(minutes=31)) == 1
+        session.commit()
+        [row] = session.scalars(select(OutboxItem))
+        assert (row.channel, row.recipient, row.kind) == ("telegram", str(USER),
+                                                          "concern_timeout")
+        assert row.body.startswith("Din ufærdige henvendelse blev lukket")
+        assert expire_abandoned(session, clock["now"] + timedelta(hours=2)) == 0
+
+    async def later() -> None:
+        async with LocalBot(sessions, lambda: clock["now"]) as bot:
+            # The report is over in every process: text is no longer taken as a description.
+            calls = await bot.send(message(USER, "Vandskade"))
+            assert not any("billede" in t for t in texts(calls))
+
+    asyncio.run(later())

@@ -18,8 +18,10 @@ from flask import Flask
 from pytest_httpserver import HTTPServer
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
+from telegram.ext import ApplicationBuilder
 
 from bot.channels.telegram_bot import BotRunner, configure
+from bot.channels.telegram_bot.local import LocalBotRequest
 from bot.cli import main
 from bot.config import Settings, TelegramSettings
 from bot.invites import create_invite
@@ -166,3 +168,27 @@ def test_cli_set_webhook(telegram_emulator_clean: TelegramEmulator,
         time.sleep(0.02)
     [(request, _)] = httpserver.log
     assert request.get_json()["message"]["text"] == "hej"
+
+
+def test_bot_not_starting_is_503_and_the_retry_is_processed(runtime: Runtime) -> None:
+    app = _app(runtime, TelegramSettings(TEST_BOT_TOKEN, SECRET, "http://127.0.0.1:9"))
+
+    class Broken:
+        def submit(self, data: dict[str, Any]) -> Any:
+            raise RuntimeError("getMe failed")
+
+    app.extensions["telegram_runner"] = Broken()
+    update = message(USER, "/start", update_id=123)
+    client = app.test_client()
+    assert client.post("/webhooks/telegram", json=update,
+                       headers={HEADER: SECRET}).status_code == 503
+    with runtime.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Message)) == 0
+    app.extensions["telegram_runner"] = BotRunner(configure(
+        ApplicationBuilder().token("1:local").request(LocalBotRequest())
+        .get_updates_request(LocalBotRequest()), runtime.sessions))
+    try:
+        again = client.post("/webhooks/telegram", json=update, headers={HEADER: SECRET})
+        assert again.status_code == 200 and again.json == {"ok": True}
+    finally:
+        app.extensions["telegram_runner"].stop()

@@ -13,7 +13,7 @@ import threading
 from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
-from sqlalchemy import update
+from sqlalchemy import delete, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.db import transaction
@@ -93,7 +93,15 @@ def telegram_update() -> tuple[Response, int]:
         # Telegram retries an update it got no 200 for: it was stored (and handled) already.
         log.info("telegram.duplicate", update_id=update_id)
         return jsonify(ok=True, duplicate=True), 200
-    future = get_bot_runner(current_app._get_current_object()).submit(data)  # type: ignore[attr-defined]
+    try:
+        future = get_bot_runner(current_app._get_current_object()).submit(data)  # type: ignore[attr-defined]
+    except Exception as exc:
+        # The bot could not start (e.g. Telegram unreachable for getMe): forget the update so
+        # Telegram's retry is processed, and tell Telegram to retry.
+        log.error("telegram.bot_unavailable", update_id=update_id, error=repr(exc))
+        with transaction(runtime.sessions) as session:
+            session.execute(delete(Message).where(Message.id == message_id))
+        return (jsonify(error="Service Unavailable", detail="bot not ready, retry later"), 503)
     future.add_done_callback(_mark_done(runtime.sessions, message_id, update_id))
     try:
         future.result(timeout=PROCESS_WAIT)

@@ -3,8 +3,8 @@
 Steps: home -> category -> urgency -> description -> optional photo -> summary (Confirm / Edit /
 Cancel). Each pressed button's message is edited to show the choice (so old buttons cannot be
 pressed again) and the next step comes as a new message. ``/cancel`` and the Cancel button work
-in every step; an abandoned report ends after ``CONVERSATION_TIMEOUT`` (also across restarts:
-see ``sync_conversation`` in app.py).
+in every step; an abandoned report is ended by the worker (bot.landlord_flow.expire_abandoned)
+and, on the next update, by ``sync_conversation`` in app.py.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from telegram.ext import (
     CommandHandler,
     ConversationHandler,
     MessageHandler,
-    TypeHandler,
     filters,
 )
 from telegram.warnings import PTBUserWarning
@@ -38,7 +37,7 @@ from bot.channels.telegram_bot.common import (
 )
 from bot.landlord_flow import (
     CATEGORIES,
-    CONVERSATION_TIMEOUT,
+    DRAFT_KEY,
     MAX_DESCRIPTION,
     URGENCIES,
     Draft,
@@ -59,7 +58,7 @@ log = get_logger(__name__)
 CONVERSATION_NAME = "concern"
 HOME, CATEGORY, URGENCY, DESCRIPTION, PHOTO, CONFIRM = range(6)
 END = ConversationHandler.END
-DRAFT = "draft"
+DRAFT = DRAFT_KEY
 
 # The reply-keyboard buttons, in both languages (the keyboard may predate a language switch).
 NEW_CONCERN = filters.Regex(
@@ -343,12 +342,6 @@ async def use_the_buttons(update: Update, context: Context) -> None:
                 else t.stale_button(who.lang) + " /cancel")
 
 
-async def timed_out(update: Update, context: Context) -> None:
-    who = await identify(update, context)
-    _clear(context)
-    await reply(update, t.timed_out(who.lang))
-
-
 def concern_conversation() -> ConversationHandler[Any]:
     entry = [CommandHandler("concern", start), MessageHandler(NEW_CONCERN, start)]
     with warnings.catch_warnings():
@@ -374,7 +367,6 @@ def _conversation(entry: list[BaseHandler[Any, Any, Any]]) -> ConversationHandle
                     MessageHandler(FREE_TEXT, photo_expected)],
             CONFIRM: [CallbackQueryHandler(confirm, pattern=r"^c:confirm$"),
                       CallbackQueryHandler(edit, pattern=r"^c:edit$")],
-            ConversationHandler.TIMEOUT: [TypeHandler(Update, timed_out)],
         },
         fallbacks=[CommandHandler("cancel", cancel),
                    CallbackQueryHandler(cancel, pattern=r"^c:cancel$"),
@@ -383,7 +375,10 @@ def _conversation(entry: list[BaseHandler[Any, Any, Any]]) -> ConversationHandle
         name=CONVERSATION_NAME,
         persistent=True,
         allow_reentry=True,
-        conversation_timeout=CONVERSATION_TIMEOUT,
+        # No PTB conversation_timeout: its in-memory job is lost on restart and, with several
+        # web processes, could end a conversation another process is carrying on. The worker's
+        # expire_concern_drafts job (bot.landlord_flow.expire_abandoned) ends abandoned reports
+        # politely, and app.sync_conversation catches any the job has not reached yet.
     )
 
 

@@ -21,14 +21,15 @@ from telegram.ext import BasePersistence, PersistenceInput
 from telegram.ext._utils.types import ConversationDict, ConversationKey
 
 from bot.db import transaction
+from bot.landlord_flow import USER_DATA_NAMESPACE
 from bot.models import BotState, utcnow
 
 T = TypeVar("T")
-USER_DATA = "user_data"
+USER_DATA = USER_DATA_NAMESPACE
 
 
 def conversation_namespace(name: str) -> str:
-    return f"conversation:{name}"
+    return f"conversation:{name}"  # "conversation:concern" == CONVERSATION_NAMESPACE
 
 
 def _key(key: ConversationKey) -> str:
