@@ -213,6 +213,7 @@ def demo(port: int, db_file: str) -> None:
     scheduler.start()
     base = f"http://127.0.0.1:{port}"
     click.echo(f"\nTrygt Hjem demo is running.\n  Web app:  {base}/\n  Health:   {base}/healthz\n"
+               f"  Telegram: {base}/demo/telegram (simulator: be the demo landlord)\n"
                "Outgoing messages are printed here instead of being sent.\n"
                "Stop with Ctrl+C.\n")
     app = create_app(runtime)
