@@ -46,6 +46,9 @@ from bot.tokens import hash_token
 from tests.factories import World, make_world
 
 NOW = datetime(2026, 3, 10, 9, 30, tzinfo=UTC)
+# Real Telegram ids need 64 bits (checked on PostgreSQL, where INTEGER is 32-bit).
+BIG_USER = 7_123_456_789
+GROUP_CHAT = -1_001_234_567_890
 
 
 def _draft(home: Home, **overrides: object) -> Draft:
@@ -66,13 +69,13 @@ def test_invite_stores_only_the_hash_and_links_once(session: Session) -> None:
     assert invite is not None and invite.token_hash == hash_token(token)
     assert token not in invite.token_hash and invite.expires_at == NOW + timedelta(days=7)
 
-    result = redeem_invite(session, token, user_id=555, chat_id=555, now=NOW + timedelta(hours=1))
+    result = redeem_invite(session, token, user_id=BIG_USER, chat_id=BIG_USER, now=NOW + timedelta(hours=1))
     session.commit()
     assert result.outcome == RedeemOutcome.LINKED and result.landlord is not None
     session.refresh(w.landlord)
-    assert (w.landlord.telegram_user_id, w.landlord.telegram_chat_id) == (555, 555)
+    assert (w.landlord.telegram_user_id, w.landlord.telegram_chat_id) == (BIG_USER, BIG_USER)
     # The same person tapping the link again is fine; anyone else is told it was used.
-    assert redeem_invite(session, token, user_id=555, chat_id=555).outcome == RedeemOutcome.LINKED
+    assert redeem_invite(session, token, user_id=BIG_USER, chat_id=BIG_USER).outcome == RedeemOutcome.LINKED
     assert redeem_invite(session, token, user_id=777, chat_id=777).outcome == RedeemOutcome.USED
 
 
@@ -109,12 +112,12 @@ def test_caseworker_link_code_is_one_time(session: Session) -> None:
     token = create_caseworker_link(session, w.caseworker)
     session.commit()
     assert w.caseworker.telegram_link_code_hash == hash_token(token)
-    assert link_caseworker(session, "cw-wrong", 9001) is None
-    linked = link_caseworker(session, caseworker_payload(token), 9001)
+    assert link_caseworker(session, "cw-wrong", GROUP_CHAT) is None
+    linked = link_caseworker(session, caseworker_payload(token), GROUP_CHAT)
     session.commit()
     assert linked is not None and linked.id == w.caseworker.id
-    assert linked.telegram_chat_id == 9001 and linked.telegram_link_code_hash is None
-    assert link_caseworker(session, caseworker_payload(token), 9001) is None
+    assert linked.telegram_chat_id == GROUP_CHAT and linked.telegram_link_code_hash is None
+    assert link_caseworker(session, caseworker_payload(token), GROUP_CHAT) is None
 
 
 # -- the concern
