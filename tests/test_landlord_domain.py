@@ -69,13 +69,15 @@ def test_invite_stores_only_the_hash_and_links_once(session: Session) -> None:
     assert invite is not None and invite.token_hash == hash_token(token)
     assert token not in invite.token_hash and invite.expires_at == NOW + timedelta(days=7)
 
-    result = redeem_invite(session, token, user_id=BIG_USER, chat_id=BIG_USER, now=NOW + timedelta(hours=1))
+    result = redeem_invite(session, token, user_id=BIG_USER, chat_id=BIG_USER,
+                           now=NOW + timedelta(hours=1))
     session.commit()
     assert result.outcome == RedeemOutcome.LINKED and result.landlord is not None
     session.refresh(w.landlord)
     assert (w.landlord.telegram_user_id, w.landlord.telegram_chat_id) == (BIG_USER, BIG_USER)
     # The same person tapping the link again is fine; anyone else is told it was used.
-    assert redeem_invite(session, token, user_id=BIG_USER, chat_id=BIG_USER).outcome == RedeemOutcome.LINKED
+    again = redeem_invite(session, token, user_id=BIG_USER, chat_id=BIG_USER)
+    assert again.outcome == RedeemOutcome.LINKED
     assert redeem_invite(session, token, user_id=777, chat_id=777).outcome == RedeemOutcome.USED
 
 
