@@ -402,3 +402,14 @@ def test_worker_ends_abandoned_reports_politely(sessions: sessionmaker[Session])
             assert not any("billede" in t for t in texts(calls))
 
     asyncio.run(later())
+
+
+def test_production_builder_uses_telegram_api_url(sessions: sessionmaker[Session]) -> None:
+    from bot.channels.telegram_bot import build_application
+
+    default = build_application(sessions, "1:x")
+    assert default.bot.base_url == "https://api.telegram.org/bot1:x"
+    rebased = build_application(sessions, "1:x", "http://127.0.0.1:8081/")
+    assert rebased.bot.base_url == "http://127.0.0.1:8081/bot1:x"
+    assert rebased.bot.base_file_url == "http://127.0.0.1:8081/file/bot1:x"
+    assert rebased.persistence is not None

@@ -109,7 +109,8 @@ def test_update_is_processed_once(bot_app: Flask, telegram_emulator_clean: Teleg
         rows = list(session.scalars(select(Message).order_by(Message.id)))
         assert [(r.provider_id, r.channel, r.direction) for r in rows] == [
             ("900001", "telegram", "in"), ("900002", "telegram", "in")]
-        assert rows[0].body == f"/start {token}" and rows[0].sender == str(USER)
+        assert rows[0].body == "/start [link code]" and rows[0].sender == str(USER)
+        assert rows[1].body == "/mine"
         deadline = time.monotonic() + 5
         while any(r.status != "processed" for r in rows) and time.monotonic() < deadline:
             time.sleep(0.02)
@@ -145,8 +146,10 @@ def test_cli_landlord_invite_and_caseworker_link(db_url: str, sessions: sessionm
     assert missing.exit_code == 1 and "no landlord with e-mail" in missing.output
     link = _cli(["caseworker", "telegram-link", "cw@odense.example"], env)
     assert link.exit_code == 0 and "?start=cw-" in link.output
-    off = _cli(["landlord", "invite", "drift@fynbolig.example"], {"DATABASE_URL": db_url})
-    assert off.exit_code == 1 and "TELEGRAM_BOT_TOKEN is not set" in off.output
+    for args in (["landlord", "invite", "drift@fynbolig.example"], ["bot"],
+                 ["telegram", "set-webhook"]):
+        off = _cli(args, {"DATABASE_URL": db_url})
+        assert off.exit_code == 1 and "TELEGRAM_BOT_TOKEN is not set" in off.output, args
 
 
 def test_cli_set_webhook(telegram_emulator_clean: TelegramEmulator,

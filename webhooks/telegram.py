@@ -53,9 +53,11 @@ def _summary(data: dict[str, Any]) -> tuple[str, str]:
         message = data.get(key)
         if isinstance(message, dict):
             sender = (message.get("from") or {}).get("id", "")
-            body = message.get("text") or message.get("caption") or (
-                "[photo]" if message.get("photo") else "[other]")
-            return str(sender), str(body)[:1000]
+            body = str(message.get("text") or message.get("caption") or (
+                "[photo]" if message.get("photo") else "[other]"))
+            if body.startswith("/start "):
+                body = "/start [link code]"  # one-time tokens are stored only as hashes
+            return str(sender), body[:1000]
     query = data.get("callback_query")
     if isinstance(query, dict):
         return str((query.get("from") or {}).get("id", "")), f"[button] {query.get('data', '')}"
