@@ -189,6 +189,10 @@ def timed_out(lang: str) -> str:
                          "while. Nothing was sent. Write /concern to start again.")
 
 
+def use_buttons(lang: str) -> str:
+    return gettext(lang, "Please choose with the buttons above, or write /cancel to stop.")
+
+
 def stale_button(lang: str) -> str:
     return gettext(lang, "This button is no longer active.")
 

@@ -153,6 +153,9 @@ def test_skip_photo_edit_and_forged_home(sessions: sessionmaker[Session]) -> Non
                 "show_alert"]
             assert buttons(calls) == [f"c:home:{w.home.id}", "c:cancel"]  # only their own again
             assert "Dalumvej" not in str(calls)
+            calls = await bot.send(message(USER, "den på Vollsmose"))  # typed, not pressed
+            assert texts(calls) == [
+                "Vælg med knapperne ovenfor, eller skriv /cancel for at stoppe."]
             await bot.send(callback(USER, f"c:home:{w.home.id}"))
             await bot.send(callback(USER, "c:cat:gossip"))  # not a category: refused
             await bot.send(callback(USER, "c:cat:noise"))
@@ -413,3 +416,23 @@ def test_production_builder_uses_telegram_api_url(sessions: sessionmaker[Session
     assert rebased.bot.base_url == "http://127.0.0.1:8081/bot1:x"
     assert rebased.bot.base_file_url == "http://127.0.0.1:8081/file/bot1:x"
     assert rebased.persistence is not None
+
+
+def test_writing_again_after_a_block_reactivates_the_chat(sessions: sessionmaker[Session]) -> None:
+    with sessions() as session:
+        w = make_world(session)
+        w.landlord.telegram_user_id = USER
+        w.landlord.telegram_chat_id = 1  # an old chat
+        w.landlord.telegram_active = False  # Telegram said 403 earlier
+        session.commit()
+
+    async def scenario() -> None:
+        async with LocalBot(sessions) as bot:
+            calls = await bot.send(message(USER, "/help"))
+            assert texts(calls)[0].startswith("Med Trygt Hjem kan du")
+
+    asyncio.run(scenario())
+    with sessions() as session:
+        landlord = session.get(Landlord, w.landlord.id)
+        assert landlord is not None and landlord.telegram_active
+        assert landlord.telegram_chat_id == USER

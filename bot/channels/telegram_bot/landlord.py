@@ -338,8 +338,7 @@ async def stale_button(update: Update, context: Context) -> None:
 async def use_the_buttons(update: Update, context: Context) -> None:
     """Text where a button press is expected: repeat nothing, just say how to go on."""
     who = await identify(update, context)
-    await reply(update, t.photo_or_skip(who.lang) if _draft(context).description
-                else t.stale_button(who.lang) + " /cancel")
+    await reply(update, t.use_buttons(who.lang))
 
 
 def concern_conversation() -> ConversationHandler[Any]:
