@@ -50,6 +50,13 @@ def create_app(runtime: Runtime | None = None) -> Flask:
         from webhooks.demo_phone import bp as demo_phone_bp
 
         app.register_blueprint(demo_phone_bp)
+    from webhooks.telegram import bp as telegram_bp
+
+    app.register_blueprint(telegram_bp)
+    if runtime.settings.console_channels:
+        from webhooks.demo_telegram import bp as demo_telegram_bp
+
+        app.register_blueprint(demo_telegram_bp)
     _install_request_logging(app)
     _install_error_handlers(app)
     return app
