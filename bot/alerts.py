@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot import alert_webhook
+from bot.concerns import on_alert_state_changed
 from bot.escalation import Action, Severity, Source, severity_for, should_fold, transition
 from bot.logs import get_logger
 from bot.models import Alert, AlertEvent, AlertState, Caseworker, Concern, Home, Tenant, utcnow
@@ -102,4 +103,6 @@ def act(session: Session, alert: Alert, action: Action | str, *, actor: Casework
     session.add(acted)
     alert_webhook.emit(session, alert, acted)  # outgoing webhook hook (no-op unless enabled)
     log.info("alert.action", alert_id=alert.id, action=str(action), via=via)
+    # Landlord concerns: follow the alert's state and tell the landlord (bot/concerns.py).
+    on_alert_state_changed(session, alert, now)
     return True

@@ -219,6 +219,7 @@ def demo(port: int, db_file: str) -> None:
                f"  Dashboard: {base}/dashboard/  (log in as {DEMO_LOGIN} or any demo "
                f"caseworker, password: {DEMO_PASSWORD})\n"
                f"  Phone:    {base}/demo/phone  (text the service as a demo tenant)\n"
+               f"  Telegram: {base}/demo/telegram (simulator: be the demo landlord)\n"
                "Outgoing messages are printed here instead of being sent.\n"
                "Stop with Ctrl+C.\n")
     app = create_app(runtime)
@@ -243,6 +244,62 @@ def _sessions() -> Any:
 @main.group()
 def policy() -> None:
     """Escalation policies per team: who is told about an alert, how, and when."""
+
+# --- landlord Telegram bot ---------------------------------------------------------------------
+
+
+def _telegram_settings(settings: Settings) -> Any:
+    if settings.telegram is None:
+        raise click.ClickException("TELEGRAM_BOT_TOKEN is not set: the Telegram bot is off")
+    return settings.telegram
+
+
+def _bot_username(settings: Settings) -> str:
+    """TELEGRAM_BOT_USERNAME, or the bot's getMe answer."""
+    telegram = _telegram_settings(settings)
+    if telegram.bot_username:
+        return str(telegram.bot_username)
+    from bot.channels.telegram import bot_api
+
+    try:
+        me = bot_api(telegram.bot_token, telegram.api_url, "getMe")
+    except RuntimeError as exc:
+        raise click.ClickException(f"{exc}. Set TELEGRAM_BOT_USERNAME to skip this.") from None
+    return str(me["username"])
+
+
+@main.group()
+def landlord() -> None:
+    """Landlord accounts."""
+
+
+@landlord.command("invite")
+@click.argument("email")
+@click.option("--days", default=7, show_default=True, type=click.IntRange(1, 60),
+              help="Days until the link expires.")
+def landlord_invite(email: str, days: int) -> None:
+    """Create a one-time Telegram invite link for the landlord with EMAIL."""
+    from datetime import timedelta
+
+    from sqlalchemy import func, select
+
+    from bot.db import make_engine, make_session_factory, transaction
+    from bot.invites import create_invite, deep_link
+    from bot.models import Landlord
+
+    settings = _settings()
+    username = _bot_username(settings)
+    engine = make_engine(settings.database_url)
+    _guard(lambda: _require_schema(engine))
+    with transaction(make_session_factory(engine)) as session:
+        found = session.scalar(select(Landlord).where(
+            func.lower(Landlord.email) == email.strip().lower()))
+        if found is None:
+            raise click.ClickException(f"no landlord with e-mail {email!r}: import landlords first")
+        token = create_invite(session, found, ttl=timedelta(days=days))
+        name = found.name
+    click.echo(f"Invite for {name} (valid {days} days, one use). Send them this link:")
+    click.echo(deep_link(username, token))
 
 
 @main.group()
@@ -408,6 +465,76 @@ def policy_set(team: str, severity: str, steps: tuple[str, ...], repeat: int,
     click.echo(f"Saved the {severity.lower()} policy for team {t.name}:")
     for line in describe(new):
         click.echo(line)
+    """Caseworker accounts."""
+
+
+@caseworker.command("telegram-link")
+@click.argument("email")
+def caseworker_telegram_link(email: str) -> None:
+    """Print a one-time link that connects the caseworker's Telegram (for alert buttons)."""
+    from sqlalchemy import func, select
+
+    from bot.db import make_engine, make_session_factory, transaction
+    from bot.invites import caseworker_payload, create_caseworker_link, deep_link
+    from bot.models import Caseworker
+
+    settings = _settings()
+    username = _bot_username(settings)
+    engine = make_engine(settings.database_url)
+    _guard(lambda: _require_schema(engine))
+    with transaction(make_session_factory(engine)) as session:
+        found = session.scalar(select(Caseworker).where(
+            func.lower(Caseworker.email) == email.strip().lower()))
+        if found is None:
+            raise click.ClickException(f"no caseworker with e-mail {email!r}")
+        token = create_caseworker_link(session, found)
+        name = found.name
+    click.echo(f"Telegram link for {name} (one use; a new one replaces it):")
+    click.echo(deep_link(username, caseworker_payload(token)))
+
+
+@main.group()
+def telegram() -> None:
+    """Telegram bot setup."""
+
+
+@telegram.command("set-webhook")
+@click.option("--url", help="Webhook URL (default: PUBLIC_BASE_URL + /webhooks/telegram).")
+def telegram_set_webhook(url: str | None) -> None:
+    """Tell Telegram to POST updates to this service (needs TELEGRAM_WEBHOOK_SECRET)."""
+    from bot.channels.telegram import bot_api
+
+    settings = _settings()
+    telegram_settings = _telegram_settings(settings)
+    if not telegram_settings.webhook_secret:
+        raise click.ClickException("TELEGRAM_WEBHOOK_SECRET is not set: without it the webhook "
+                                   "refuses every update")
+    if url is None:
+        if not settings.public_base_url:
+            raise click.ClickException("set PUBLIC_BASE_URL or pass --url")
+        url = f"{settings.public_base_url}/webhooks/telegram"
+    try:
+        bot_api(telegram_settings.bot_token, telegram_settings.api_url, "setWebhook", {
+            "url": url, "secret_token": telegram_settings.webhook_secret,
+            "allowed_updates": ["message", "callback_query"]})
+    except RuntimeError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Webhook set: {url}")
+
+
+@main.command("bot")
+def bot_polling() -> None:
+    """Run the Telegram bot by polling (development; production uses the webhook)."""
+    from bot.channels.telegram_bot import build_application
+
+    runtime = _runtime(_settings())
+    telegram_settings = _telegram_settings(runtime.settings)
+    _guard(lambda: _require_schema(runtime.engine))
+    application = build_application(runtime.sessions, telegram_settings.bot_token,
+                                    telegram_settings.api_url)
+    click.echo("Telegram bot polling; press Ctrl+C to stop.", err=True)
+    # run_polling removes a webhook first; Telegram sends updates to one or the other.
+    application.run_polling(allowed_updates=["message", "callback_query"])
 
 
 # --- check-in scheduler ---------------------------------------------------------------------

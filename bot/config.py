@@ -39,6 +39,7 @@ class TelegramSettings:
     bot_token: str
     webhook_secret: str | None = None
     api_url: str | None = None
+    bot_username: str | None = None  # for invite links; asked from getMe when not set
 
 
 @dataclass(frozen=True)
@@ -82,8 +83,6 @@ class Settings:
     checkin_batch_size: int = 500
     # GDPR retention: message bodies and audit details older than this are blanked.
     retention_days: int = 365
-    # The bot's @username, for t.me deep links (caseworker Telegram linking).
-    telegram_bot_username: str | None = None
     # --- escalation / caseworker alerts ---
     alert_sms_detail: str = "name_area"  # name_area | minimal: how much an alert SMS reveals
     alert_webhook: AlertWebhookSettings | None = None
@@ -204,7 +203,14 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         if secret is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
             problems.append("TELEGRAM_WEBHOOK_SECRET may only hold A-Z, a-z, 0-9, _ and - "
                             "(Telegram's rule), 1-256 characters")
-        telegram = TelegramSettings(token, secret, api_url.rstrip("/") if api_url else None)
+        username = _clean(env, "TELEGRAM_BOT_USERNAME")
+        if username is not None:
+            username = username.lstrip("@")
+            if not re.fullmatch(r"[A-Za-z0-9_]{5,32}", username):
+                problems.append("TELEGRAM_BOT_USERNAME must be the bot's username, 5-32 "
+                                "characters of A-Z, a-z, 0-9 and _ (e.g. TrygtHjemBot)")
+        telegram = TelegramSettings(token, secret, api_url.rstrip("/") if api_url else None,
+                                    username)
 
     smtp = None
     smtp_host = _clean(env, "SMTP_HOST")
@@ -255,9 +261,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
                         "between 30 and 3650")
     else:
         retention_days = int(retention_raw)
-    bot_username = (_clean(env, "TELEGRAM_BOT_USERNAME") or "").lstrip("@") or None
-    if bot_username is not None and not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{3,31}", bot_username):
-        problems.append(f"TELEGRAM_BOT_USERNAME={bot_username!r} is not a Telegram bot username")
     alert_sms_detail, alert_webhook = _alert_settings(env, problems)
 
     if problems:
@@ -279,7 +282,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         miss_thresholds=miss_thresholds,
         checkin_batch_size=int(batch_raw),
         retention_days=retention_days,
-        telegram_bot_username=bot_username,
         alert_sms_detail=alert_sms_detail,
         alert_webhook=alert_webhook,
     )

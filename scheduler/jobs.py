@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot import checkins, delivery_failures
+from bot.channels.telegram import RATE_PER_SECOND as TELEGRAM_RATE_PER_SECOND
 from bot.dispatch import Dispatcher, DispatchStats
 from bot.escalator import EscalationStats, run_escalation
 from bot.runtime import Runtime
@@ -10,7 +11,8 @@ from bot.runtime import Runtime
 
 def dispatch_outbox(runtime: Runtime) -> DispatchStats | None:
     stats = Dispatcher(runtime.sessions, runtime.channels,
-                       rates={"sms": runtime.settings.sms_rate_per_second},
+                       rates={"sms": runtime.settings.sms_rate_per_second,
+                              "telegram": TELEGRAM_RATE_PER_SECOND},
                        on_permanent_failure=delivery_failures.handle).run_once()
     return stats if stats.handled else None
 
@@ -44,7 +46,18 @@ def retention_purge(runtime: Runtime) -> object:
     with transaction(runtime.sessions) as session:
         report = purge(session, retention_days=runtime.settings.retention_days)
     return report or None
+
+
 def escalate_alerts(runtime: Runtime) -> EscalationStats | None:
     """Notify caseworkers about due alert steps and acknowledged-but-open reminders."""
     stats = run_escalation(runtime.sessions, runtime.settings, channels=set(runtime.channels))
     return stats if stats else None
+
+
+def expire_concern_drafts(runtime: Runtime) -> int | None:
+    """End landlords' Telegram concern reports left unanswered (bot.landlord_flow)."""
+    from bot.db import transaction
+    from bot.landlord_flow import expire_abandoned
+
+    with transaction(runtime.sessions) as session:
+        return expire_abandoned(session) or None

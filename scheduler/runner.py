@@ -35,6 +35,7 @@ JOBS: tuple[JobSpec, ...] = (
     JobSpec("mark_missed", jobs.mark_missed, 60),
     JobSpec("escalate_alerts", jobs.escalate_alerts, 5),
     JobSpec("retention_purge", jobs.retention_purge, 24 * 3600),
+    JobSpec("expire_concern_drafts", jobs.expire_concern_drafts, 60),
     # Last, so `worker --once` delivers what the jobs above have just enqueued.
     JobSpec("dispatch_outbox", jobs.dispatch_outbox, 5),
 )

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import io
 import os
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import Engine, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.channels.console import ConsoleChannel
@@ -21,6 +24,10 @@ from bot.config import Settings
 from bot.db import make_engine, make_session_factory, upgrade
 from bot.models import Base
 from bot.runtime import Runtime
+
+# CI machines are small and busy: a slow example is not a bug, so no per-example deadline.
+hypothesis_settings.register_profile("trygthjem", deadline=None, database=None)
+hypothesis_settings.load_profile("trygthjem")
 
 pytest_plugins = ["tests.support.emulators", "tests.support.browser"]
 
@@ -76,12 +83,20 @@ def engine(db_url: str) -> Iterator[Engine]:
 
 def _wipe(engine: Engine) -> None:
     tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
-    with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":
-            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-        else:
-            for name in tables:
-                conn.execute(text(f"DELETE FROM {name}"))
+    for attempt in range(5):
+        try:
+            with engine.begin() as conn:
+                if engine.dialect.name == "postgresql":
+                    conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+                else:
+                    for name in tables:
+                        conn.execute(text(f"DELETE FROM {name}"))
+            return
+        except OperationalError:
+            # TRUNCATE can deadlock with a concurrent ANALYZE (autovacuum or another client).
+            if attempt == 4:
+                raise
+            time.sleep(0.2 * (attempt + 1))
 
 
 @pytest.fixture

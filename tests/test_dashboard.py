@@ -228,9 +228,12 @@ def test_reassign_and_invalid_transition_flash(client: Any, session: Session) ->
 def test_telegram_link_shown_once_and_hashed(client: Any, session: Session, app: Any) -> None:
     from dataclasses import replace
 
+    from bot.config import TelegramSettings
+
     w = with_passwords(session, make_world(session))
     runtime = app.extensions["trygthjem"]
-    runtime.settings = replace(runtime.settings, telegram_bot_username="TrygtHjemBot")
+    runtime.settings = replace(runtime.settings, telegram=TelegramSettings(
+        "123:token", bot_username="TrygtHjemBot"))
     login(client, "cw@odense.example")
     token = _form_token(client, "/dashboard/me")
     html = client.post("/dashboard/me/telegram", data={"csrf_token": token}).get_data(

@@ -1,3 +1,4 @@
+import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import Engine, text
 
@@ -43,3 +44,18 @@ def test_readyz_when_migrations_are_behind(runtime: Runtime, engine: Engine) -> 
 def test_unknown_path_is_json_404(client: FlaskClient) -> None:
     response = client.get("/nope")
     assert response.status_code == 404 and response.json["error"] == "Not Found"
+
+
+def test_factory_without_runtime_reads_env_and_logs_json(
+        db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What gunicorn does: `webhooks:create_app()` with only the environment to go on."""
+    import logging
+
+    import structlog
+
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    monkeypatch.setenv("LOG_FORMAT", "json")
+    app = create_app()
+    assert app.test_client().get("/readyz").status_code == 200
+    formatters = [h.formatter for h in logging.getLogger().handlers]
+    assert any(isinstance(f, structlog.stdlib.ProcessorFormatter) for f in formatters)

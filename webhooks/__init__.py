@@ -10,17 +10,28 @@ from flask import Flask, Response, g, jsonify, request
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
+from bot.config import load_settings
 from bot.db import DatabaseUnavailable
-from bot.logs import get_logger
+from bot.logs import configure_logging, get_logger
 from bot.runtime import Runtime, build_runtime
 
 log = get_logger("webhooks")
 
 
 def create_app(runtime: Runtime | None = None) -> Flask:
-    runtime = runtime or build_runtime()
+    """The WSGI app; `gunicorn 'webhooks:create_app()'` builds its runtime from the environment."""
+    if runtime is None:
+        settings = load_settings()
+        configure_logging(settings.log_format, settings.log_level)
+        runtime = build_runtime(settings)
     app = Flask(__name__)
-    app.config["SECRET_KEY"] = runtime.settings.secret_key or uuid.uuid4().hex
+    secret = runtime.settings.secret_key
+    if secret is None:
+        secret = uuid.uuid4().hex
+        if not runtime.settings.console_channels:
+            log.warning("config.secret_key_missing", detail="SECRET_KEY is not set: dashboard "
+                        "logins end when this process restarts and fail across web processes")
+    app.config["SECRET_KEY"] = secret
     app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
     app.extensions["trygthjem"] = runtime
 
@@ -39,6 +50,13 @@ def create_app(runtime: Runtime | None = None) -> Flask:
         from webhooks.demo_phone import bp as demo_phone_bp
 
         app.register_blueprint(demo_phone_bp)
+    from webhooks.telegram import bp as telegram_bp
+
+    app.register_blueprint(telegram_bp)
+    if runtime.settings.console_channels:
+        from webhooks.demo_telegram import bp as demo_telegram_bp
+
+        app.register_blueprint(demo_telegram_bp)
     _install_request_logging(app)
     _install_error_handlers(app)
     return app

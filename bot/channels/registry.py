@@ -28,4 +28,9 @@ def build_channels(settings: Settings) -> dict[str, Channel]:
 
         channels["sms"] = TwilioSmsChannel(settings.twilio,
                                            public_base_url=settings.public_base_url)
+    if settings.telegram is not None:
+        from bot.channels.telegram import TelegramChannel
+
+        channels["telegram"] = TelegramChannel(settings.telegram.bot_token,
+                                               settings.telegram.api_url)
     return channels

@@ -8,7 +8,7 @@ from enum import StrEnum
 from sqlalchemy import Date, ForeignKey, String, Time
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from bot.models.base import Base, Timestamped, UTCDateTime
+from bot.models.base import TELEGRAM_ID, Base, Timestamped, UTCDateTime
 from bot.models.org import Caseworker, Organisation
 
 
@@ -32,8 +32,9 @@ class Landlord(Timestamped, Base):
     company: Mapped[str] = mapped_column(String(200), default="")
     phone: Mapped[str | None] = mapped_column(String(20))
     language: Mapped[str] = mapped_column(String(2), default="da")
-    telegram_user_id: Mapped[int | None] = mapped_column(unique=True)
-    telegram_chat_id: Mapped[int | None] = mapped_column()
+    # Telegram ids need 64 bits (user ids passed 2**31; group chat ids are -100xxxxxxxxxx).
+    telegram_user_id: Mapped[int | None] = mapped_column(TELEGRAM_ID, unique=True)
+    telegram_chat_id: Mapped[int | None] = mapped_column(TELEGRAM_ID)
     # False once Telegram says the user blocked the bot (403); staff are told.
     telegram_active: Mapped[bool] = mapped_column(default=True)
 

@@ -8,7 +8,7 @@ from enum import StrEnum
 from sqlalchemy import ForeignKey, String, Time, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from bot.models.base import Base, Timestamped
+from bot.models.base import TELEGRAM_ID, Base, Timestamped
 
 
 class Role(StrEnum):
@@ -62,7 +62,7 @@ class Caseworker(Timestamped, Base):
     language: Mapped[str] = mapped_column(String(2), default="da")
     active: Mapped[bool] = mapped_column(default=True)
     password_hash: Mapped[str | None] = mapped_column(String(255))
-    telegram_chat_id: Mapped[int | None] = mapped_column(unique=True)
+    telegram_chat_id: Mapped[int | None] = mapped_column(TELEGRAM_ID, unique=True)  # 64-bit ids
     # One-time code shown in the dashboard; hashed, like a password.
     telegram_link_code_hash: Mapped[str | None] = mapped_column(String(128))
 

@@ -279,7 +279,8 @@ def me_telegram() -> str:
     cw = s.get(Caseworker, current_user.id)
     token = new_telegram_link(s, cw)
     s.commit()
-    username = get_runtime().settings.telegram_bot_username
+    telegram = get_runtime().settings.telegram
+    username = telegram.bot_username if telegram is not None else None
     link = f"https://t.me/{username}?start=cw-{token}" if username else None
     # Shown once: only the hash is stored, so a reload cannot show it again.
     return render_template("dashboard/me.html", cw=cw, link=link, start=f"/start cw-{token}")

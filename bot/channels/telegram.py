@@ -1,0 +1,121 @@
+"""Telegram Bot API channel for the outbox dispatcher (sync; plain HTTPS with httpx).
+
+Limits (https://core.telegram.org/bots/faq#my-bot-is-hitting-limits-how-do-i-avoid-this):
+about 30 messages/s overall, handled by the dispatcher's per-channel rate
+(``RATE_PER_SECOND``), and about 1 message/s per chat, handled here: a send to a chat that got
+a message less than ``PER_CHAT_INTERVAL`` ago waits for the rest of that second. The dispatcher
+sends one row at a time per process, so the wait is at most one second and only for bursts to the
+same chat (e.g. several alerts to one caseworker). Across processes Telegram's own 429 with
+``retry_after`` is the backstop: it becomes a TransientError and the row waits that long.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+import httpx
+
+from bot.channels.base import OutgoingMessage, PermanentError, TransientError
+
+DEFAULT_API_URL = "https://api.telegram.org"
+RATE_PER_SECOND = 25.0  # below Telegram's ~30/s, leaving room for the bot's own replies
+PER_CHAT_INTERVAL = 1.0
+MAX_TEXT = 4096  # Telegram's limit for one message
+
+
+def inline_keyboard(buttons: list[list[dict[str, str]]]) -> dict[str, Any]:
+    """``[[{"text", "data"}]]`` from an outbox payload -> Bot API ``reply_markup``."""
+    return {"inline_keyboard": [[{"text": b["text"], "callback_data": b["data"]} for b in row]
+                                for row in buttons]}
+
+
+class TelegramChannel:
+    name: ClassVar[str] = "telegram"
+
+    def __init__(self, bot_token: str, api_url: str | None = None, *,
+                 client: httpx.Client | None = None, timeout: float = 10.0,
+                 clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self._url = f"{(api_url or DEFAULT_API_URL).rstrip('/')}/bot{bot_token}/sendMessage"
+        self._client = client or httpx.Client(timeout=timeout)
+        self._clock = clock
+        self._sleep = sleep
+        self._last_by_chat: dict[str, float] = {}
+
+    def _space(self, chat: str) -> None:
+        last = self._last_by_chat.get(chat)
+        if last is not None:
+            delay = last + PER_CHAT_INTERVAL - self._clock()
+            if delay > 0:
+                self._sleep(delay)
+        self._last_by_chat[chat] = self._clock()
+        if len(self._last_by_chat) > 10_000:  # forget old chats; only the last second matters
+            self._last_by_chat = {chat: self._last_by_chat[chat]}
+
+    def send(self, message: OutgoingMessage) -> str:
+        chat = message.recipient.strip()
+        if not chat.lstrip("-").isdigit():
+            raise PermanentError(f"not a Telegram chat id: {chat!r}", code="400")
+        body: dict[str, Any] = {"chat_id": int(chat), "text": message.body[:MAX_TEXT]}
+        buttons = message.payload.get("buttons")
+        if buttons:
+            body["reply_markup"] = inline_keyboard(buttons)
+        self._space(chat)
+        try:
+            response = self._client.post(self._url, json=body)
+        except httpx.HTTPError as exc:
+            raise TransientError(f"Telegram unreachable: {type(exc).__name__}: {exc}") from exc
+        try:
+            data = response.json()
+        except ValueError:
+            data = {}
+        if not isinstance(data, dict):
+            data = {}
+        # Telegram reports errors with a 4xx/5xx; some proxies answer 200 with ok=false.
+        code = response.status_code
+        if data.get("ok") is False and code == 200:
+            code = int(data.get("error_code") or 400)
+        description = str(data.get("description") or response.text[:200])
+        if code == 429:
+            retry_after = (data.get("parameters") or {}).get("retry_after")
+            raise TransientError(f"Telegram rate limit: {description}",
+                                 retry_after=float(retry_after) if retry_after else None)
+        if code == 403:
+            raise PermanentError(f"Telegram refused (blocked or kicked): {description}",
+                                 code="403")
+        if code >= 500:
+            raise TransientError(f"Telegram HTTP {code}: {description}")
+        if code >= 400:
+            raise PermanentError(f"Telegram HTTP {code}: {description}", code=str(code))
+        result = data.get("result") or {}
+        message_id = result.get("message_id") if isinstance(result, dict) else None
+        if message_id is None:
+            raise TransientError(f"Telegram answered without a message id: {response.text[:200]}")
+        return f"{chat}:{message_id}"
+
+
+def bot_api(token: str, api_url: str | None, method: str, params: dict[str, Any] | None = None,
+            *, client: httpx.Client | None = None) -> Any:
+    """One Bot API call for the command line (getMe, setWebhook, ...); raises with the reason."""
+    url = f"{(api_url or DEFAULT_API_URL).rstrip('/')}/bot{token}/{method}"
+    own = client is None
+    client = client or httpx.Client(timeout=10.0)
+    try:
+        response = client.post(url, json=params or {})
+    except httpx.HTTPError as exc:
+        raise RuntimeError(f"Telegram {method}: cannot reach {api_url or DEFAULT_API_URL}: "
+                           f"{exc}") from exc
+    finally:
+        if own:
+            client.close()
+    try:
+        data = response.json()
+    except ValueError:
+        data = {}
+    if response.status_code != 200 or not isinstance(data, dict) or data.get("ok") is False:
+        description = data.get("description") if isinstance(data, dict) else None
+        raise RuntimeError(f"Telegram {method} failed (HTTP {response.status_code}): "
+                           f"{description or response.text[:200]}")
+    return data.get("result")

@@ -1,0 +1,126 @@
+"""POST /webhooks/telegram: Telegram's webhook for the landlord/caseworker bot.
+
+Verify (secret header), store (dedup on update_id), hand over to the bot, answer fast. The bot's
+Application runs on a background event loop thread in this process (BotRunner); the request waits
+at most ``PROCESS_WAIT`` seconds for it, so a slow handler never holds Telegram's connection.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import hmac
+import threading
+from typing import Any
+
+from flask import Blueprint, Flask, Response, current_app, jsonify, request
+from sqlalchemy import delete, update
+from sqlalchemy.exc import IntegrityError
+
+from bot.db import transaction
+from bot.logs import get_logger
+from bot.models import Direction, Message, utcnow
+
+bp = Blueprint("telegram", __name__)
+log = get_logger(__name__)
+
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+PROCESS_WAIT = 2.0
+RUNNER_KEY = "telegram_runner"
+_runner_lock = threading.Lock()
+
+
+def get_bot_runner(app: Flask) -> Any:
+    """This process's BotRunner, created on first use (tests put their own in extensions)."""
+    runner = app.extensions.get(RUNNER_KEY)
+    if runner is not None:
+        return runner
+    with _runner_lock:
+        runner = app.extensions.get(RUNNER_KEY)
+        if runner is None:
+            from bot.channels.telegram_bot import BotRunner, build_application
+
+            runtime = app.extensions["trygthjem"]
+            telegram = runtime.settings.telegram
+            runner = BotRunner(build_application(runtime.sessions, telegram.bot_token,
+                                                 telegram.api_url))
+            app.extensions[RUNNER_KEY] = runner
+    return runner
+
+
+def _summary(data: dict[str, Any]) -> tuple[str, str]:
+    """(sender id, short body) for the message log."""
+    for key in ("message", "edited_message"):
+        message = data.get(key)
+        if isinstance(message, dict):
+            sender = (message.get("from") or {}).get("id", "")
+            body = str(message.get("text") or message.get("caption") or (
+                "[photo]" if message.get("photo") else "[other]"))
+            if body.startswith("/start "):
+                body = "/start [link code]"  # one-time tokens are stored only as hashes
+            return str(sender), body[:1000]
+    query = data.get("callback_query")
+    if isinstance(query, dict):
+        return str((query.get("from") or {}).get("id", "")), f"[button] {query.get('data', '')}"
+    return "", "[other]"
+
+
+@bp.post("/webhooks/telegram")
+def telegram_update() -> tuple[Response, int]:
+    from webhooks import get_runtime
+
+    runtime = get_runtime()
+    telegram = runtime.settings.telegram
+    if telegram is None:
+        return jsonify(error="Not Found", detail="Telegram is not configured"), 404
+    given = request.headers.get(SECRET_HEADER, "")
+    secret = telegram.webhook_secret or ""
+    # No secret configured means no way to tell Telegram from anyone else: refuse everything.
+    if not secret or not hmac.compare_digest(given.encode(), secret.encode()):
+        log.warning("telegram.bad_secret", has_header=bool(given))
+        return jsonify(error="Forbidden", detail="bad or missing secret token"), 403
+    data = request.get_json(silent=True)
+    update_id = data.get("update_id") if isinstance(data, dict) else None
+    if not isinstance(update_id, int) or isinstance(update_id, bool):
+        return jsonify(error="Bad Request", detail="expected a Telegram Update with update_id"), 400
+    assert isinstance(data, dict)
+    sender, body = _summary(data)
+    try:
+        with transaction(runtime.sessions) as session:
+            row = Message(direction=Direction.IN, channel="telegram", provider_id=str(update_id),
+                          sender=sender, body=body, status="received")
+            session.add(row)
+            session.flush()
+            message_id = row.id
+    except IntegrityError:
+        # Telegram retries an update it got no 200 for: it was stored (and handled) already.
+        log.info("telegram.duplicate", update_id=update_id)
+        return jsonify(ok=True, duplicate=True), 200
+    try:
+        future = get_bot_runner(current_app._get_current_object()).submit(data)  # type: ignore[attr-defined]
+    except Exception as exc:
+        # The bot could not start (e.g. Telegram unreachable for getMe): forget the update so
+        # Telegram's retry is processed, and tell Telegram to retry.
+        log.error("telegram.bot_unavailable", update_id=update_id, error=repr(exc))
+        with transaction(runtime.sessions) as session:
+            session.execute(delete(Message).where(Message.id == message_id))
+        return (jsonify(error="Service Unavailable", detail="bot not ready, retry later"), 503)
+    future.add_done_callback(_mark_done(runtime.sessions, message_id, update_id))
+    try:
+        future.result(timeout=PROCESS_WAIT)
+    except concurrent.futures.TimeoutError:
+        log.info("telegram.processing_continues", update_id=update_id)
+    except Exception:  # logged by the callback; Telegram must not retry a stored update
+        pass
+    return jsonify(ok=True), 200
+
+
+def _mark_done(sessions: Any, message_id: int, update_id: int) -> Any:
+    def done(future: concurrent.futures.Future[None]) -> None:
+        error = future.exception()
+        if error is not None:
+            log.error("telegram.update_failed", update_id=update_id, error=repr(error))
+        with transaction(sessions) as session:
+            session.execute(update(Message).where(Message.id == message_id).values(
+                status="failed" if error else "processed", processed_at=utcnow()))
+
+    return done
