@@ -529,17 +529,20 @@ def open_checkin(session: Session, tenant: Tenant, now: datetime) -> CheckIn | N
         .order_by(CheckIn.slot_at.desc()).limit(1))
 
 
-def record_answer(session: Session, tenant: Tenant, answer: int, now: datetime) -> CheckIn | None:
+def record_answer(session: Session, tenant: Tenant, answer: int | None,
+                  now: datetime) -> CheckIn | None:
     """Close the tenant's newest open check-in with ``answer`` (1, 2, 3) and reset the miss run.
 
-    For the SMS handler. An answer after the reminder still counts. Returns the check-in, or
-    None when none was open (the run of misses is reset anyway: the tenant is in touch).
+    ``answer`` None: the tenant wrote words or asked for a call instead of a number. An answer
+    after the reminder still counts. With no open check-in nothing changes (returns None): the
+    missed ones stay missed, so a further miss still escalates as it should.
     """
     checkin = open_checkin(session, tenant, now)
-    if checkin is not None:
-        checkin.status = CheckInStatus.ANSWERED
-        checkin.answered_at = now
-        checkin.answer = answer
+    if checkin is None:
+        return None
+    checkin.status = CheckInStatus.ANSWERED
+    checkin.answered_at = now
+    checkin.answer = answer
     tenant.consecutive_misses = 0
     return checkin
 

@@ -35,12 +35,12 @@ from sqlalchemy.orm import Session
 
 from bot import audit, sms_staff_texts, texts
 from bot.alerts import raise_alert
+from bot.checkins import record_answer
 from bot.escalation import Source
 from bot.intents import Intent, IntentKind, parse
 from bot.models import (
     Alert,
     CheckIn,
-    CheckInStatus,
     Direction,
     Message,
     PhoneStatus,
@@ -62,15 +62,6 @@ class Outcome:
     reply: str | None  # to send at once; None: say nothing
     alert: Alert | None = None
     checkin: CheckIn | None = None
-
-
-def open_checkin(session: Session, tenant: Tenant) -> CheckIn | None:
-    """The tenant's newest check-in still waiting for an answer."""
-    return session.scalar(
-        select(CheckIn)
-        .where(CheckIn.tenant_id == tenant.id,
-               CheckIn.status.in_([CheckInStatus.SENT, CheckInStatus.REMINDED]))
-        .order_by(CheckIn.slot_at.desc(), CheckIn.id.desc()).limit(1))
 
 
 def _staff_lang(tenant: Tenant) -> str | None:
@@ -131,11 +122,11 @@ def handle_tenant_sms(session: Session, tenant: Tenant, body: str | None, *,
     elif kind is IntentKind.CRISIS:
         raised = alert(Source.CRISIS, sms_staff_texts.summary_crisis(staff, tenant.name),
                        text=intent.text, matched=intent.matched, pictures=pictures)
-        checkin = _answer(session, tenant, 3, now)
+        checkin = record_answer(session, tenant, 3, now)
         reply = texts.crisis_reply(lang)
     elif kind is IntentKind.CHECKIN_ANSWER:
         assert intent.answer is not None
-        checkin = _answer(session, tenant, intent.answer, now)
+        checkin = record_answer(session, tenant, intent.answer, now)
         if intent.answer == 3:
             raised = alert(Source.NEED_HELP, sms_staff_texts.summary_need_help(staff, tenant.name),
                            answer=3, text=intent.text, checkin_id=checkin and checkin.id,
@@ -151,12 +142,12 @@ def handle_tenant_sms(session: Session, tenant: Tenant, body: str | None, *,
     elif kind is IntentKind.CALL_ME:
         raised = alert(Source.CALL_ME, sms_staff_texts.summary_call_me(staff, tenant.name),
                        text=intent.text, pictures=pictures)
-        checkin = _answer(session, tenant, None, now)
+        checkin = record_answer(session, tenant, None, now)
         reply = texts.call_me_ack(lang)
     else:  # FREE_TEXT
         raised = alert(Source.MESSAGE, sms_staff_texts.summary_message(staff, tenant.name),
                        text=intent.text, pictures=pictures)
-        checkin = _answer(session, tenant, None, now)
+        checkin = record_answer(session, tenant, None, now)
         reply = texts.free_text_received(lang)
 
     carrier = (carrier_opt or "").strip().upper()
@@ -171,19 +162,6 @@ def handle_tenant_sms(session: Session, tenant: Tenant, body: str | None, *,
     if tenant.opted_out_at is not None and kind not in _ANSWERED_WHEN_OPTED_OUT:
         reply = None
     return Outcome(str(kind), reply, raised, checkin)
-
-
-def _answer(session: Session, tenant: Tenant, answer: int | None,
-            now: datetime) -> CheckIn | None:
-    """Mark the open check-in answered (``answer`` None: the tenant wrote words instead)."""
-    checkin = open_checkin(session, tenant)
-    if checkin is None:
-        return None
-    checkin.status = CheckInStatus.ANSWERED
-    checkin.answered_at = now
-    checkin.answer = answer
-    tenant.consecutive_misses = 0
-    return checkin
 
 
 def handle_unknown_sms(session: Session, phone: str, body: str | None, *,

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -56,7 +56,8 @@ def store(session: Session, *, provider_id: str, sender: str, recipient: str,
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     new_id = session.execute(
         insert(Message).values(**values)
-        .on_conflict_do_nothing(index_elements=["channel", "provider_id"])
+        .on_conflict_do_nothing(index_elements=["channel", "provider_id"],
+                                index_where=text("direction = 'in'"))
         .returning(Message.id)).scalar()
     if new_id is not None:
         return int(new_id), True

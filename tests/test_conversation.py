@@ -12,7 +12,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import sms_inbound, texts
-from bot.conversation import handle_tenant_sms, handle_unknown_sms, open_checkin
+from bot.checkins import open_checkin
+from bot.conversation import handle_tenant_sms, handle_unknown_sms
 from bot.intents import IntentKind
 from bot.models import (
     Alert,
@@ -73,7 +74,7 @@ def test_answer_without_open_checkin_is_thanked_and_changes_nothing(session: Ses
     assert outcome.reply == texts.answer_without_checkin("da")
     assert outcome.checkin is None
     assert world.tenant.consecutive_misses == 1
-    assert open_checkin(session, world.tenant) is None
+    assert open_checkin(session, world.tenant, NOW) is None
 
 
 def test_answer_2_with_words_forwards_the_words_as_a_low_message_alert(session: Session,

@@ -60,3 +60,12 @@ def test_naive_datetimes_are_refused(session: Session) -> None:
                            next_attempt_at=datetime(2026, 1, 1)))
     with pytest.raises(Exception, match="naive datetime"):
         session.commit()
+
+
+def test_outbound_provider_ids_may_repeat(session: Session) -> None:
+    """Telegram message ids are per chat; the dispatcher must be able to log both sends."""
+    session.add(Message(direction="out", channel="telegram", provider_id="5", recipient="1"))
+    session.add(Message(direction="out", channel="telegram", provider_id="5", recipient="2"))
+    session.add(Message(direction="in", channel="telegram", provider_id="5"))
+    session.commit()
+    assert len(session.scalars(select(Message)).all()) == 3

@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.models.base import Base, Timestamped, UTCDateTime, utcnow
@@ -29,8 +29,14 @@ class Message(Timestamped, Base):
     """The log of every inbound and outbound message (also the inbound dedup record)."""
 
     __tablename__ = "messages"
-    # Providers retry webhooks; the same MessageSid / update_id must be processed once.
-    __table_args__ = (UniqueConstraint("channel", "provider_id"),)
+    __table_args__ = (
+        # Providers retry webhooks: the same inbound MessageSid / update_id is stored once.
+        # Outbound ids are not constrained: Telegram's are only unique per chat, and a
+        # duplicate must never fail the dispatcher after a successful send (it would resend).
+        Index("uq_messages_inbound_provider_id", "channel", "provider_id", unique=True,
+              sqlite_where=text("direction = 'in'"), postgresql_where=text("direction = 'in'")),
+        Index("ix_messages_channel_provider_id", "channel", "provider_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     direction: Mapped[str] = mapped_column(String(3))
