@@ -29,13 +29,14 @@ from typing import Any
 import httpx
 import pytest
 import time_machine
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import landlord_texts, outbox, sms_staff_texts, texts
 from bot.channels.registry import build_channels
-from bot.channels.telegram_bot import configure
+from bot.channels.telegram_bot import BotRunner, configure
 from bot.config import Settings, TelegramSettings
 from bot.escalator import run_escalation
 from bot.invites import create_invite
@@ -64,11 +65,13 @@ from tests.support.emulators import (
 )
 from tests.support.ptb_emulator import emulator_app_builder, running_application
 from tests.support.sms import SMS_PATH, inbound_form, post_signed, sms_settings, twiml_messages
+from tests.telegram_updates import callback
 
 pytestmark = pytest.mark.emulator
 
 T_TUE = datetime(2026, 3, 3, 9, 0, tzinfo=UTC)
 CASEWORKER_CHAT = 7001
+TELEGRAM_SECRET = "e2e-secret"
 LANDLORD_USER = 5252
 CRISIS_WORDS = "jeg vil tage mit liv"
 TWILIO_SID = re.compile(r"^(SM|MM)[0-9a-fA-F]{32}$")  # the spec's pattern for Message.sid
@@ -101,9 +104,10 @@ def prism_dynamic_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
 class Stack:
     """The deployed parts as one thing a test drives: post SMS, run the worker, read rows."""
 
-    def __init__(self, runtime: Runtime, client: FlaskClient) -> None:
+    def __init__(self, runtime: Runtime, app: Flask) -> None:
         self.runtime = runtime
-        self.client = client
+        self.app = app
+        self.client: FlaskClient = app.test_client()
         self.sessions = runtime.sessions
 
     def text(self, phone: str, body: str) -> list[str]:
@@ -151,7 +155,7 @@ def _stack(settings: Settings, engine: Engine, sessions: sessionmaker[Session]) 
     runtime = Runtime(settings, engine, sessions, build_channels(settings))
     app = create_app(runtime)
     app.config["TESTING"] = True
-    return Stack(runtime, app.test_client())
+    return Stack(runtime, app)
 
 
 def _settings(db_url: str, prism_url: str, telegram_url: str | None = None) -> Settings:
@@ -159,7 +163,7 @@ def _settings(db_url: str, prism_url: str, telegram_url: str | None = None) -> S
     settings = replace(sms_settings(db_url, api_url=prism_url), sms_rate_per_second=1000.0)
     if telegram_url is not None:
         settings = replace(settings, telegram=TelegramSettings(
-            TEST_BOT_TOKEN, webhook_secret="e2e-secret", api_url=telegram_url))
+            TEST_BOT_TOKEN, webhook_secret=TELEGRAM_SECRET, api_url=telegram_url))
     return settings
 
 
@@ -369,9 +373,19 @@ def _wait_for(predicate: Any, what: str, timeout: float = 10.0) -> Any:
         time.sleep(0.05)
 
 
+def _edited(emulator: TelegramEmulator, message_id: int, mark: str) -> str | None:
+    """The bot message's current text once an edit containing `mark` is in the history."""
+    for item in emulator.history(TEST_BOT_TOKEN):
+        message = item.get("message") or {}
+        if item.get("messageId") == message_id and mark in (message.get("text") or ""):
+            return str(message["text"])
+    return None
+
+
+@pytest.mark.parametrize("mode", ["polling", "webhook"])
 def test_telegram_kvitter_button_acknowledges_and_edits_the_message(
         tg_stack: Stack, world: World, session: Session,
-        telegram_emulator_clean: TelegramEmulator) -> None:
+        telegram_emulator_clean: TelegramEmulator, mode: str) -> None:
     emulator = telegram_emulator_clean
     world.caseworker.telegram_chat_id = CASEWORKER_CHAT
     session.commit()
@@ -381,43 +395,71 @@ def test_telegram_kvitter_button_acknowledges_and_edits_the_message(
     [alert] = tg_stack.alerts()
     rows = tg_stack.rows(alert_id=alert.id)
     assert sorted(r.channel for r in rows) == ["sms", "telegram"]
+    assert_handed_to_prism([r for r in rows if r.channel == "sms"])
     [tg_row] = [r for r in rows if r.channel == "telegram"]
     assert tg_row.status == OutboxStatus.SENT and tg_row.recipient == str(CASEWORKER_CHAT)
 
     [shown] = emulator.wait_bot_messages(TEST_BOT_TOKEN, CASEWORKER_CHAT)
+    message_id = shown["messageId"]
     text = shown["message"]["text"]
     assert text.startswith(f"Trygt Hjem #{alert.id} HØJ: Anna (Vollsmose)")
-    keyboard = shown["message"]["reply_markup"]["inline_keyboard"]
-    assert [(b["text"], b["callback_data"]) for b in keyboard[0]] == [
+    markup = shown["message"]["reply_markup"]
+    assert [(b["text"], b["callback_data"]) for b in markup["inline_keyboard"][0]] == [
         ("Kvittér", f"alert:{alert.id}:ack"), ("Løst", f"alert:{alert.id}:resolve")]
-    assert tg_row.provider_id == f"{CASEWORKER_CHAT}:{shown['messageId']}"
+    assert tg_row.provider_id == f"{CASEWORKER_CHAT}:{message_id}"
+    acked = f"{text}\n\n✓ {landlord_texts.alert_acted('da', 'ack', 'Jonas Berg')}"
 
-    def edited() -> str | None:
-        for item in emulator.history(TEST_BOT_TOKEN):
-            message = item.get("message") or {}
-            if item.get("messageId") == shown["messageId"] and "✓" in (message.get("text") or ""):
-                return str(message["text"])
-        return None
+    if mode == "polling":
+        async def press() -> str:
+            app = configure(emulator_app_builder(TEST_BOT_TOKEN, emulator.url),
+                            tg_stack.sessions)
+            async with running_application(app):
+                await asyncio.to_thread(emulator.send_callback, TEST_BOT_TOKEN,
+                                        CASEWORKER_CHAT, CASEWORKER_CHAT, message_id,
+                                        f"alert:{alert.id}:ack", message_text=text)
+                return str(await asyncio.to_thread(
+                    _wait_for, lambda: _edited(emulator, message_id, "✓"), "the edit"))
 
-    async def press() -> str:
-        app = configure(emulator_app_builder(TEST_BOT_TOKEN, emulator.url), tg_stack.sessions)
-        async with running_application(app):
-            await asyncio.to_thread(emulator.send_callback, TEST_BOT_TOKEN, CASEWORKER_CHAT,
-                                    CASEWORKER_CHAT, shown["messageId"], f"alert:{alert.id}:ack",
-                                    message_text=text)
-            return str(await asyncio.to_thread(_wait_for, edited, "the edited alert message"))
+        assert asyncio.run(press()) == acked
+    else:
+        # Production mode: Telegram posts the button press to our webhook (secret header);
+        # the PTB application runs on the web process's BotRunner.
+        runner = BotRunner(configure(emulator_app_builder(TEST_BOT_TOKEN, emulator.url),
+                                     tg_stack.sessions))
+        tg_stack.app.extensions["telegram_runner"] = runner
+        headers = {"X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET}
+        try:
+            pressed = tg_stack.client.post("/webhooks/telegram", headers=headers, json=callback(
+                CASEWORKER_CHAT, f"alert:{alert.id}:ack", message_id=message_id, text=text,
+                reply_markup=markup, update_id=810001))
+            assert pressed.status_code == 200, pressed.get_data(as_text=True)
+            assert _wait_for(lambda: _edited(emulator, message_id, "✓"), "the edit") == acked
+            # The Resolve button was kept under the edited message; pressing it closes the alert.
+            kept = {"inline_keyboard": [[b for b in markup["inline_keyboard"][0]
+                                         if b["callback_data"].endswith(":resolve")]]}
+            resolved = tg_stack.client.post("/webhooks/telegram", headers=headers,
+                                            json=callback(CASEWORKER_CHAT,
+                                                          f"alert:{alert.id}:resolve",
+                                                          message_id=message_id, text=acked,
+                                                          reply_markup=kept,
+                                                          update_id=810002))
+            assert resolved.status_code == 200
+            done_text = landlord_texts.alert_acted("da", "resolve", "Jonas Berg")
+            assert _wait_for(lambda: _edited(emulator, message_id, done_text), "the 2nd edit")
+            assert _wait_for(lambda: tg_stack.alert(alert.id).state == AlertState.RESOLVED,
+                             "the alert resolved")
+        finally:
+            runner.stop()
 
-    new_text = asyncio.run(press())
-    assert new_text == f"{text}\n\n✓ {landlord_texts.alert_acted('da', 'ack', 'Jonas Berg')}"
     done = tg_stack.alert(alert.id)
-    assert done.state == AlertState.ACKNOWLEDGED
     assert done.acknowledged_by_id == world.caseworker.id
     with tg_stack.sessions() as s:
         [event] = s.scalars(select(AlertEvent).where(AlertEvent.alert_id == alert.id,
                                                      AlertEvent.kind == "acknowledged")).all()
         assert event.detail == {"via": "telegram"}
+        assert event.actor == f"caseworker:{world.caseworker.id}"
 
-    # Escalation stops: the team step (30 min) finds the alert acknowledged.
+    # Escalation stops: the team step (30 min) and the lead step find the alert handled.
     mark = tg_stack.mark()
     for minutes in (31, 61):
         run_escalation(tg_stack.sessions, tg_stack.runtime.settings,
