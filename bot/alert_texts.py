@@ -30,6 +30,8 @@ CAUSES = {
     Source.MISSED: N_("{who} has not answered check-ins."),
     Source.CONCERN: N_("The landlord of {who} has raised a concern."),
     Source.DELIVERY_FAILED: N_("{who} cannot be reached by SMS."),
+    # Free text from the tenant: the words stay on the dashboard timeline, never in the SMS.
+    Source.MESSAGE: N_("{who} has sent a message."),
 }
 UNKNOWN_TENANT = N_("a tenant")
 MINIMAL_CAUSE = N_("New alert.")
