@@ -1,7 +1,7 @@
 """Bench: how fast the Telegram bot handles updates (real Application, handlers and database
 persistence; the Bot API is the in-process LocalBotRequest, so Telegram's latency is left out).
 
-    .venv/bin/python bench/telegram_bot.py [--landlords 20] [--database-url URL]
+    .venv/bin/python bench/telegram_bot_bench.py [--landlords 20] [--database-url URL]
 
 Prints per-update latency (p50/p95/max) and updates per second for complete concern reports
 (start, 3 buttons, description, skip photo, confirm) by many landlords, one process.
