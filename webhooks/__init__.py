@@ -35,28 +35,19 @@ def create_app(runtime: Runtime | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
     app.extensions["trygthjem"] = runtime
 
-    from webhooks.health import bp as health_bp
+    # Imported here: blueprints use get_runtime() from this module.
+    from webhooks import api, dashboard, health, telegram, twilio
 
-    app.register_blueprint(health_bp)
-
-    from webhooks import api, dashboard
-
+    app.register_blueprint(health.bp)
     dashboard.init_app(app)
     app.register_blueprint(api.bp)
-    from webhooks.twilio import bp as twilio_bp
+    app.register_blueprint(twilio.bp)
+    app.register_blueprint(telegram.bp)
+    if runtime.settings.console_channels:  # simulators exist only in demo mode
+        from webhooks import demo_phone, demo_telegram
 
-    app.register_blueprint(twilio_bp)
-    if runtime.settings.console_channels:
-        from webhooks.demo_phone import bp as demo_phone_bp
-
-        app.register_blueprint(demo_phone_bp)
-    from webhooks.telegram import bp as telegram_bp
-
-    app.register_blueprint(telegram_bp)
-    if runtime.settings.console_channels:
-        from webhooks.demo_telegram import bp as demo_telegram_bp
-
-        app.register_blueprint(demo_telegram_bp)
+        app.register_blueprint(demo_phone.bp)
+        app.register_blueprint(demo_telegram.bp)
     _install_request_logging(app)
     _install_error_handlers(app)
     return app
