@@ -27,6 +27,9 @@ from bot.runtime import Runtime
 
 
 def main() -> None:
+    from bot.logs import configure_logging
+
+    configure_logging("console", "WARNING")  # figures only, not a log line per request
     ap = argparse.ArgumentParser()
     ap.add_argument("--alerts", type=int, default=1000)
     ap.add_argument("--requests", type=int, default=50)

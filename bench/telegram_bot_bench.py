@@ -30,6 +30,9 @@ from tests.telegram_updates import callback, message
 
 
 def main() -> None:
+    from bot.logs import configure_logging
+
+    configure_logging("console", "WARNING")  # figures only, not a log line per request
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--landlords", type=int, default=20)
     parser.add_argument("--database-url")

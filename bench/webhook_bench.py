@@ -171,6 +171,9 @@ def load(name: str, url: str, public_base: str, total: int, clients: int) -> Res
 
 
 def main() -> None:
+    from bot.logs import configure_logging
+
+    configure_logging("console", "WARNING")  # figures only, not a log line per request
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--clients", type=int, default=8)
