@@ -13,6 +13,7 @@ from enum import StrEnum
 from sqlalchemy.orm import Session
 
 from bot.alerts import act
+from bot.casework import MAX_ID
 from bot.escalation import Action, InvalidTransition
 from bot.landlord_flow import caseworker_by_chat
 from bot.models import Alert, Caseworker
@@ -50,7 +51,9 @@ def press(session: Session, chat_id: int, data: str) -> ButtonResult:
     caseworker = caseworker_by_chat(session, chat_id)
     if caseworker is None:
         return ButtonResult(ButtonOutcome.NOT_ALLOWED)
-    alert = session.get(Alert, int(match.group(1)))
+    alert_id = int(match.group(1))
+    # Ids beyond 32 bits cannot exist (and overflow PostgreSQL's integer column).
+    alert = session.get(Alert, alert_id) if 0 < alert_id <= MAX_ID else None
     if alert is None:
         return ButtonResult(ButtonOutcome.NOT_FOUND, caseworker=caseworker)
     if alert.team_id is not None and alert.team_id != caseworker.team_id:

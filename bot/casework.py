@@ -29,6 +29,7 @@ from bot.models import (
     Tenant,
     utcnow,
 )
+from bot.storable import storable
 from bot.tokens import hash_token, new_token
 
 # Login throttling: this many failures for one e-mail within the window locks it for the window.
@@ -207,13 +208,22 @@ class NotAllowed(Exception):
     """The viewer may not do this; the message says why (fit to show)."""
 
 
+NOTE_MAX = 5000
+
+
+class NoteTooLong(ValueError):
+    """Refused rather than cut: a caseworker's note is kept whole or not at all."""
+
+
 def add_note(session: Session, viewer: Viewer, tenant: Tenant, body: str,
              alert: Alert | None = None) -> CaseNote:
-    body = body.strip()
+    body = storable(body).strip()
     if not body:
         raise ValueError("empty note")
+    if len(body) > NOTE_MAX:
+        raise NoteTooLong(f"a note has at most {NOTE_MAX} characters, this one {len(body)}")
     note = CaseNote(tenant_id=tenant.id, alert_id=alert.id if alert else None,
-                    author_id=viewer.id, body=body[:5000])
+                    author_id=viewer.id, body=body)
     session.add(note)
     if alert is not None:
         session.add(AlertEvent(alert=alert, kind="note", actor=actor(viewer), detail={}))

@@ -49,7 +49,25 @@ def _guard(fn: Callable[[], Any]) -> Any:
         raise click.ClickException(f"{exc}. Check DATABASE_URL.") from None
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class _Main(click.Group):
+    """Any command: a database that cannot be reached or read is one clear line, not a
+    traceback (e.g. DATABASE_URL pointing at a file that is not a database)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from sqlalchemy.exc import DBAPIError
+
+        try:
+            return super().invoke(ctx)
+        except DatabaseUnavailable as exc:
+            raise click.ClickException(f"{exc}. Check DATABASE_URL.") from None
+        except DBAPIError as exc:
+            reason = str(exc.orig).splitlines()[0] if str(exc.orig) else type(exc.orig).__name__
+            raise click.ClickException(f"the database refused: {reason}. Check DATABASE_URL "
+                                       "and that `trygthjem db upgrade` ran.") from None
+
+
+@click.group(cls=_Main,
+             context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="trygthjem")
 def main() -> None:
     """Trygt Hjem: SMS check-ins for tenants, a Telegram bot for landlords, alerts for
@@ -166,8 +184,14 @@ def import_(kind: str, file: Path, skip_invalid: bool, organisation: str | None)
                                 skip_invalid=skip_invalid, progress=progress)
         except ImportFileError as exc:
             raise click.ClickException(str(exc)) from None
-        for error in report.errors:
+        # A wrong file can have thousands of bad rows: the first ones show what is wrong. With
+        # --skip-invalid every skipped row is listed, as those rows are left out.
+        listed = report.errors if skip_invalid else report.errors[:MAX_LISTED_ERRORS]
+        for error in listed:
             click.echo(f"{file.name}: {error}", err=True)
+        if len(report.errors) > len(listed):
+            click.echo(f"{file.name}: ... and {len(report.errors) - len(listed)} more "
+                       "bad row(s)", err=True)
         if not report.written:
             session.rollback()
             raise click.ClickException(
@@ -177,6 +201,9 @@ def import_(kind: str, file: Path, skip_invalid: bool, organisation: str | None)
     skipped = f", {len(report.errors)} skipped" if report.errors else ""
     click.echo(f"{kind}: {report.created} created, {report.updated} updated, "
                f"{report.unchanged} unchanged{skipped}.")
+
+
+MAX_LISTED_ERRORS = 50
 
 
 def _require_schema(engine: Any) -> None:

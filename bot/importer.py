@@ -69,10 +69,17 @@ class FieldError(ValueError):
 def read_rows(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
     """Read a CSV file: detect `;` or `,`, strip a BOM, fall back to Windows-1252."""
     raw = path.read_bytes()
+    not_text = ImportFileError(f"{path.name} is not a text CSV file (save it from Excel as "
+                               "'CSV UTF-8')")
+    if b"\x00" in raw:  # a spreadsheet, picture or UTF-16 file, never a CSV we can read
+        raise not_text
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
-        text = raw.decode("cp1252")
+        try:
+            text = raw.decode("cp1252")
+        except UnicodeDecodeError:  # five bytes are undefined in Windows-1252
+            raise not_text from None
     if not text.strip():
         raise ImportFileError(f"{path} is empty")
     first_line = text.splitlines()[0]
@@ -241,6 +248,8 @@ def import_csv(
     if missing:
         raise ImportFileError(f"{path.name}: missing column(s) {', '.join(missing)}; expected "
                               f"header: {','.join(COLUMNS[kind])}")
+    if not rows:  # usually the wrong export (only the header row saved): say so, do not "succeed"
+        raise ImportFileError(f"{path.name} has a header but no rows")
     org = resolve_organisation(session, organisation)
     ctx = _Context(session, org)
     report = ImportReport(kind=kind, rows=len(rows))

@@ -70,6 +70,7 @@ def save_policy(session: Session, team_id: int | None, severity: Severity | str,
     return row
 
 
+MAX_STEP_MINUTES = 60 * 24 * 30  # beyond that an alert is stale anyway (and fits the column)
 _STEP = re.compile(r"^\s*(\d+)\s*:\s*([a-z_]+)\s*:\s*([a-z,\s]+)$")
 
 
@@ -80,6 +81,8 @@ def parse_step(spec: str) -> Step:
         raise PolicyError(f"step {spec!r} must look like MINUTES:TARGET:CHANNELS, "
                           "e.g. 15:team:sms,telegram")
     channels = tuple(c.strip() for c in m.group(3).split(",") if c.strip())
+    if int(m.group(1)) > MAX_STEP_MINUTES:
+        raise PolicyError(f"step {spec!r}: at most {MAX_STEP_MINUTES} minutes (30 days)")
     try:
         return Step(int(m.group(1)), m.group(2), channels)  # type: ignore[arg-type]
     except ValueError as exc:

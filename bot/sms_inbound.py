@@ -22,6 +22,7 @@ from bot.caseworker_replies import handle_caseworker_sms
 from bot.conversation import handle_tenant_sms, handle_unknown_sms
 from bot.logs import get_logger
 from bot.models import Caseworker, Direction, Message, Tenant, utcnow
+from bot.storable import storable
 
 log = get_logger(__name__)
 
@@ -39,10 +40,7 @@ class Processed:
 
 
 def _clean_body(body: str | None) -> str:
-    # NUL cannot be stored in PostgreSQL text; lone surrogates cannot be encoded at all.
-    text = (body or "").replace("\x00", " ")
-    text = text.encode("utf-8", "replace").decode("utf-8")
-    return text[:MAX_STORED]
+    return storable(body or "", MAX_STORED)
 
 
 def store(session: Session, *, provider_id: str, sender: str, recipient: str,
@@ -50,7 +48,8 @@ def store(session: Session, *, provider_id: str, sender: str, recipient: str,
     """Insert the inbound message unless its provider id is known; (message id, created)."""
     now = now or utcnow()
     values = dict(direction=Direction.IN, channel=CHANNEL, provider_id=provider_id,
-                  sender=sender, recipient=recipient, body=_clean_body(body),
+                  sender=storable(sender, 254), recipient=storable(recipient, 254),
+                  body=_clean_body(body),
                   status="received", created_at=now)
     dialect = session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert

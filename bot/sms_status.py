@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from bot.delivery_failures import sms_error
 from bot.logs import get_logger
 from bot.models import Direction, Message, Tenant, utcnow
+from bot.storable import storable
 
 log = get_logger(__name__)
 
@@ -40,7 +41,8 @@ class StatusUpdate:
 def apply_status(session: Session, provider_id: str, status: str, error_code: str | None,
                  now: datetime | None = None) -> StatusUpdate:
     status = status.strip().lower()
-    error_code = (error_code or "").strip() or None
+    # Twilio's codes are digits; anything else is kept only as far as it can be stored.
+    error_code = storable(error_code or "", 16).strip() or None
     if status not in _RANK:
         log.warning("sms.status_unknown", status=status[:20])
         return StatusUpdate(found=False, changed=False)
@@ -64,6 +66,6 @@ def apply_status(session: Session, provider_id: str, status: str, error_code: st
         return StatusUpdate(found=True, changed=False, status=current, effect=effect)
     message.status = status
     if error_code:
-        message.error_code = error_code[:16]
+        message.error_code = error_code
     log.info("sms.status", message_id=message.id, status=status, error_code=error_code)
     return StatusUpdate(found=True, changed=True, status=status, effect=effect)

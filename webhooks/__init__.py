@@ -7,7 +7,7 @@ import uuid
 
 import structlog
 from flask import Flask, Response, g, jsonify, request
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from bot.config import load_settings
@@ -89,6 +89,13 @@ def _install_error_handlers(app: Flask) -> None:
         log.error("db.unavailable", error=str(exc).splitlines()[0])
         return (jsonify(error="Service Unavailable", detail="database unavailable, retry later"),
                 503, {"Retry-After": "30"})
+
+    @app.errorhandler(DataError)
+    def _data(exc: DataError) -> tuple[Response, int]:
+        # A value the database cannot hold (out of range, NUL): the request's fault, not ours.
+        log.warning("db.data_error", path=request.path, error=str(exc.orig).splitlines()[0])
+        return jsonify(error="Bad Request", detail="a value in the request cannot be stored "
+                       "(too large, or a character that is not allowed)"), 400
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> tuple[Response, int]:

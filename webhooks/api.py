@@ -16,6 +16,7 @@ from flask_login import current_user, login_required
 from bot.alerts import act
 from bot.casework import (
     ACTIVE_STATES,
+    NOTE_MAX,
     add_note,
     alert_queue,
     can_view_tenant,
@@ -26,6 +27,7 @@ from bot.casework import (
 )
 from bot.escalation import Action, InvalidTransition
 from bot.models import Alert, AlertState, Caseworker, Tenant
+from bot.storable import storable
 from webhooks.dashboard import db
 from webhooks.openapi import spec
 
@@ -174,8 +176,10 @@ def tenant_note(tenant_id: int) -> tuple[Response, int]:
     payload = request.get_json(silent=True)
     body = payload.get("body") if isinstance(payload, dict) else None
     alert_id = payload.get("alert_id") if isinstance(payload, dict) else None
-    if not isinstance(body, str) or not body.strip():
+    if not isinstance(body, str) or not storable(body).strip():
         return _error(400, "body must be a non-empty string")
+    if len(body.strip()) > NOTE_MAX:
+        return _error(400, f"body has {len(body.strip())} characters; at most {NOTE_MAX}")
     a = None
     if alert_id is not None:
         valid = isinstance(alert_id, int) and not isinstance(alert_id, bool)

@@ -59,7 +59,9 @@ def _known_phone(phone: str) -> bool:
 
 @bp.post("/send")
 def send() -> tuple[Response, int]:
-    data = request.get_json(silent=True) or {}
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):  # e.g. a JSON array: .get() below would be a 500
+        abort(400, "send a JSON object with phone and body")
     phone = str(data.get("phone") or "")
     body = str(data.get("body") or "")[:MAX_BODY]
     pictures = 1 if data.get("picture") else 0

@@ -142,6 +142,8 @@ def start() -> tuple[Response, int]:
 @bp.post("/demo/telegram/send")
 def send() -> tuple[Response, int]:
     body = request.get_json(silent=True) or {}
+    if not isinstance(body, dict):  # e.g. a JSON array: .get() below would be a 500
+        return jsonify(error="Bad Request", detail="send a JSON object"), 400
     bot = _demo_bot(current_app._get_current_object())  # type: ignore[attr-defined]
     if body.get("data"):
         try:

@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from bot.db import transaction
 from bot.logs import get_logger
 from bot.models import Direction, Message, utcnow
+from bot.storable import storable
 
 bp = Blueprint("telegram", __name__)
 log = get_logger(__name__)
@@ -47,20 +48,24 @@ def get_bot_runner(app: Flask) -> Any:
     return runner
 
 
+def _sender(part: dict[str, Any]) -> str:
+    sender = part.get("from")
+    return storable(sender.get("id", "") if isinstance(sender, dict) else "", 64)
+
+
 def _summary(data: dict[str, Any]) -> tuple[str, str]:
     """(sender id, short body) for the message log."""
     for key in ("message", "edited_message"):
         message = data.get(key)
         if isinstance(message, dict):
-            sender = (message.get("from") or {}).get("id", "")
             body = str(message.get("text") or message.get("caption") or (
                 "[photo]" if message.get("photo") else "[other]"))
             if body.startswith("/start "):
                 body = "/start [link code]"  # one-time tokens are stored only as hashes
-            return str(sender), body[:1000]
+            return _sender(message), storable(body, 1000)
     query = data.get("callback_query")
     if isinstance(query, dict):
-        return str((query.get("from") or {}).get("id", "")), f"[button] {query.get('data', '')}"
+        return _sender(query), storable(f"[button] {query.get('data', '')}", 1000)
     return "", "[other]"
 
 
@@ -80,7 +85,8 @@ def telegram_update() -> tuple[Response, int]:
         return jsonify(error="Forbidden", detail="bad or missing secret token"), 403
     data = request.get_json(silent=True)
     update_id = data.get("update_id") if isinstance(data, dict) else None
-    if not isinstance(update_id, int) or isinstance(update_id, bool):
+    if not isinstance(update_id, int) or isinstance(update_id, bool) \
+            or not -2**63 <= update_id < 2**63:  # Telegram's ids are 64-bit at most
         return jsonify(error="Bad Request", detail="expected a Telegram Update with update_id"), 400
     assert isinstance(data, dict)
     sender, body = _summary(data)

@@ -18,6 +18,7 @@ from bot import sms_inbound, sms_status
 from bot.db import transaction
 from bot.logs import get_logger
 from bot.phones import InvalidPhone, normalise_phone
+from bot.storable import storable
 
 log = get_logger(__name__)
 
@@ -80,7 +81,12 @@ def _phone(raw: str) -> str:
     try:
         return normalise_phone(raw)
     except InvalidPhone:
-        return raw.strip()[:64]  # short codes and alphanumeric senders are kept as they are
+        # Short codes and alphanumeric senders are kept as they are (as far as storable).
+        return storable(raw.strip(), 64)
+
+
+def _valid_sid(sid: str) -> bool:
+    return len(sid) <= 64 and sid.isascii() and sid.isalnum()
 
 
 def _pictures(raw: str | None) -> int:
@@ -96,8 +102,10 @@ def inbound_sms() -> Response:
     form = request.form
     sid = (form.get("MessageSid") or form.get("SmsSid") or "").strip()
     sender = (form.get("From") or "").strip()
-    if not sid or not sender or len(sid) > 64:
+    if not sid or not sender:
         abort(400, "MessageSid and From are required")
+    if not _valid_sid(sid):
+        abort(400, "MessageSid must be Twilio's id (letters and digits, at most 64)")
     from webhooks import get_runtime
 
     sessions = get_runtime().sessions
@@ -123,6 +131,8 @@ def status_callback() -> tuple[str, int]:
     status = (form.get("MessageStatus") or form.get("SmsStatus") or "").strip()
     if not sid or not status:
         abort(400, "MessageSid and MessageStatus are required")
+    if not _valid_sid(sid):
+        abort(400, "MessageSid must be Twilio's id (letters and digits, at most 64)")
     from webhooks import get_runtime
 
     with transaction(get_runtime().sessions) as session:

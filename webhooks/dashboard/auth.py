@@ -10,6 +10,7 @@ from werkzeug.wrappers import Response
 from bot.casework import login_locked, record_login
 from bot.models import Caseworker
 from bot.passwords import burn_time, check_password
+from bot.storable import storable
 from webhooks.dashboard import DashboardUser, _, bp, db
 
 
@@ -24,7 +25,8 @@ def _safe_next(target: str | None) -> str:
 def login() -> str | Response | tuple[str, int]:
     if request.method == "GET":
         return render_template("dashboard/login.html", next=request.args.get("next", ""))
-    email = request.form.get("email", "").strip()
+    # NUL would make PostgreSQL refuse the lookup (a 500); no stored e-mail can contain it.
+    email = storable(request.form.get("email", ""), 254).strip()
     password = request.form.get("password", "")
     s = db()
     if login_locked(s, email):

@@ -90,6 +90,8 @@ DA: dict[str, str] = {
         "Formularen var udløbet eller kom ikke fra denne side. Gå tilbage, genindlæs og prøv "
         "igen.",
     "The note is empty.": "Noten er tom.",
+    "The note is too long: at most {max} characters.":
+        "Noten er for lang: højst {max} tegn.",
     "The tenant's personal data has been erased.": "Lejerens personoplysninger er slettet.",
     "Tick the box to confirm the erasure.": "Sæt flueben for at bekræfte sletningen.",
     "Time": "Tid",

@@ -15,7 +15,9 @@ from bot.access import can_erase, can_export, can_read_audit_log
 from bot.alerts import act
 from bot.casework import (
     ACTIVE_STATES,
+    NOTE_MAX,
     NotAllowed,
+    NoteTooLong,
     actor,
     add_note,
     alert_queue,
@@ -127,7 +129,9 @@ def alert_reassign(alert_id: int) -> Response:
     s = db()
     a = _alert_or_404(alert_id)
     raw = request.form.get("owner_id", "")
-    target = s.get(Caseworker, int(raw)) if raw.isdigit() and len(raw) < 10 else None
+    # isascii: str.isdigit() also accepts e.g. "²", which int() refuses.
+    target = s.get(Caseworker, int(raw)) if raw.isascii() and raw.isdigit() and len(raw) < 10 \
+        else None
     if target is None:
         flash(_("Choose a caseworker."), "error")
         return redirect(url_for("dashboard.alert", alert_id=alert_id))
@@ -154,6 +158,9 @@ def alert_note(alert_id: int) -> Response:
         abort(400)
     try:
         add_note(s, current_user.viewer, a.tenant, request.form.get("body", ""), alert=a)
+    except NoteTooLong:
+        flash(_("The note is too long: at most {max} characters.", max=NOTE_MAX), "error")
+        return redirect(url_for("dashboard.alert", alert_id=alert_id))
     except ValueError:
         flash(_("The note is empty."), "error")
         return redirect(url_for("dashboard.alert", alert_id=alert_id))
@@ -189,6 +196,9 @@ def tenant_note(tenant_id: int) -> Response:
     t = _tenant_or_404(tenant_id)
     try:
         add_note(s, current_user.viewer, t, request.form.get("body", ""))
+    except NoteTooLong:
+        flash(_("The note is too long: at most {max} characters.", max=NOTE_MAX), "error")
+        return redirect(url_for("dashboard.tenant", tenant_id=tenant_id))
     except ValueError:
         flash(_("The note is empty."), "error")
         return redirect(url_for("dashboard.tenant", tenant_id=tenant_id))
