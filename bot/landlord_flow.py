@@ -28,6 +28,7 @@ from bot.models import (
     Tenant,
     utcnow,
 )
+from bot.storable import storable
 
 # Values match bot.escalation.LandlordCategory / LandlordUrgency where those exist.
 CATEGORIES = ("noise", "arrears", "damage", "wellbeing", "no_sign_of_life", "other")
@@ -116,7 +117,7 @@ def check_urgency(value: str) -> str:
 
 
 def check_description(text: str | None) -> str:
-    text = (text or "").strip()
+    text = storable(text or "").strip()  # a stray NUL must not lose the landlord's report
     if not text:
         raise InvalidChoice("empty description")
     if len(text) > MAX_DESCRIPTION:

@@ -505,3 +505,16 @@ def test_demo_simulators_refuse_non_objects(client: Any, session: Session) -> No
             assert r.status_code == 400 and r.is_json, (path, raw, r.status_code)
     r = client.post("/demo/phone/send", json={"phone": "+45\x00", "body": "hej"})
     assert r.status_code == 400
+
+
+def test_landlord_description_with_nul_and_surrogates_is_kept(session: Session) -> None:
+    from bot.landlord_flow import Draft, check_description, submit_concern
+    from bot.models import Concern
+
+    assert check_description("Vand\x00 i kælderen \ud83d") == "Vand  i kælderen ?"
+    w = make_world(session)
+    draft = Draft(home_id=w.home.id, category="damage", urgency="this_week",
+                  description="Vand\x00 i kælderen")
+    submit_concern(session, w.landlord, draft)
+    session.commit()
+    assert session.scalar(select(Concern.description)) == "Vand  i kælderen"
