@@ -553,7 +553,7 @@ def record_answer(session: Session, tenant: Tenant, answer: int | None,
 def find_tenant(session: Session, ref: str) -> Tenant | None:
     """A tenant by id ("42") or phone ("20 12 34 56", "+4520123456")."""
     ref = ref.strip()
-    if ref.isdigit() and len(ref) <= 7:
+    if ref.isascii() and ref.isdigit() and len(ref) <= 7:  # isdigit() alone accepts "²"
         return session.get(Tenant, int(ref))
     try:
         phone = normalise_phone(ref)

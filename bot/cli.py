@@ -420,7 +420,7 @@ def _find_team(session: Any, ref: str) -> Any:
     from bot.models import Team
 
     teams = list(session.scalars(select(Team).where(Team.name == ref)))
-    if not teams and ref.isdigit():
+    if not teams and ref.isascii() and ref.isdigit() and len(ref) < 10:  # ids fit 32 bits
         team = session.get(Team, int(ref))
         teams = [team] if team is not None else []
     if len(teams) != 1:

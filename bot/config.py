@@ -144,6 +144,11 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
+def _digits(raw: str) -> bool:
+    """Safe for int(): str.isdigit() alone accepts "²", and int() refuses over 4300 digits."""
+    return raw.isascii() and raw.isdigit() and len(raw) <= 18
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Read and validate all settings; raise ConfigError listing every problem at once."""
     env = os.environ if env is None else env
@@ -217,7 +222,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     if smtp_host:
         port_raw = _clean(env, "SMTP_PORT") or "25"
         port = 25
-        if not port_raw.isdigit() or not 0 < int(port_raw) < 65536:
+        if not _digits(port_raw) or not 0 < int(port_raw) < 65536:
             problems.append(f"SMTP_PORT={port_raw!r} is not a port number")
         else:
             port = int(port_raw)
@@ -251,12 +256,12 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
 
     miss_thresholds = _parse_miss_thresholds(env, problems)
     batch_raw = _clean(env, "CHECKIN_BATCH_SIZE") or "500"
-    if not batch_raw.isdigit() or not 10 <= int(batch_raw) <= 10000:
+    if not _digits(batch_raw) or not 10 <= int(batch_raw) <= 10000:
         problems.append(f"CHECKIN_BATCH_SIZE={batch_raw!r} must be a whole number 10-10000")
         batch_raw = "500"
     retention_raw = _clean(env, "RETENTION_DAYS") or "365"
     retention_days = 365
-    if not retention_raw.isdigit() or not 30 <= int(retention_raw) <= 3650:
+    if not _digits(retention_raw) or not 30 <= int(retention_raw) <= 3650:
         problems.append(f"RETENTION_DAYS={retention_raw!r} must be a whole number of days "
                         "between 30 and 3650")
     else:
@@ -296,7 +301,7 @@ def _parse_miss_thresholds(env: Mapping[str, str], problems: list[str]) -> dict[
     for part in raw.split(","):
         count, _, severity = part.strip().partition(":")
         severity = severity.strip().lower()
-        if not count.strip().isdigit() or int(count) < 1 or severity not in (
+        if not _digits(count.strip()) or int(count) < 1 or severity not in (
                 "low", "high", "critical"):
             problems.append(f"MISSED_ALERT_THRESHOLDS={raw!r} must look like '1:low,2:high' "
                             "(count >= 1, severity low, high or critical)")

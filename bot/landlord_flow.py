@@ -97,6 +97,8 @@ def own_home(session: Session, landlord: Landlord, home_id: object) -> Home:
         hid = int(str(home_id))
     except ValueError:
         raise InvalidChoice(f"not a home id: {home_id!r}") from None
+    if not 0 < hid < 2**31:  # forged button data: beyond 32 bits overflows PostgreSQL's ids
+        raise InvalidChoice(f"not a home id: {home_id!r}")
     home = session.get(Home, hid)
     if home is None or home.landlord_id != landlord.id:
         audit.record(session, f"landlord:{landlord.id}", "concern.forged_home", "home", hid)

@@ -287,6 +287,23 @@ def test_telegram_unknown_update_types_and_odd_messages_are_stored(
     assert all("\x00" not in m.body and len(m.sender) <= 254 for m in stored)
 
 
+def test_forged_home_ids_from_a_landlord_button_are_refused(session: Session) -> None:
+    from bot.landlord_flow import InvalidChoice, own_home
+
+    w = make_world(session)
+    for forged in ("99999999999", "2147483648", "-1", "0", "²", "9" * 5000, None, "1.5"):
+        with pytest.raises(InvalidChoice):
+            own_home(session, w.landlord, forged)
+    assert own_home(session, w.landlord, str(w.home.id)) == w.home
+
+
+def test_tenant_refs_that_look_numeric(db_url: str, session: Session) -> None:
+    make_world(session)
+    for ref in ("²", "١", "9" * 30, "1" * 8):
+        result = _cli(db_url, "tenant", "pause", ref, "--until", "2099-01-01")
+        assert result.exit_code == 1 and "no tenant" in result.output, (ref, result.output)
+
+
 def test_telegram_button_with_an_id_beyond_the_column_is_not_found(session: Session) -> None:
     w = make_world(session)
     w.caseworker.telegram_chat_id = 4242
@@ -459,6 +476,9 @@ def test_cli_pause_policy_and_settings_errors(db_url: str, session: Session,
                  "99999999999999999999:team:sms", "0:assigned:"):
         result = _cli(db_url, "policy", "set", w.team.name, "high", "--step", step)
         assert result.exit_code != 0 and "Error" in result.output, (step, result.output)
+    for ref in ("9" * 30, "²", "Nowhere"):
+        result = _cli(db_url, "policy", "set", ref, "high", "--step", "0:assigned:sms")
+        assert result.exit_code == 1 and "is not a team" in result.output, (ref, result.output)
     text_db = tmp_path / "notes.txt"
     text_db.write_text("this is not a database\n" * 50)
     for command in (["db", "current"], ["import", "homes", str(text_db)],
@@ -481,9 +501,13 @@ def test_cli_all_settings_with_bad_values(db_url: str, monkeypatch: pytest.Monke
                    | set(re.findall(r'env\.get\("([A-Z_]+)"', source)))
     assert "DATABASE_URL" in names
     for name in names:
-        for value in ("-1", "not valid at all ☃", "9" * 40):
+        for value in ("-1", "not valid at all ☃", "9" * 40, "²", "9" * 5000):
             result = _cli(db_url, "policy", "show", env={name: value})
             assert "Traceback" not in result.output, (name, value, result.output)
+    for name in ("SMTP_PORT", "CHECKIN_BATCH_SIZE", "RETENTION_DAYS", "MISSED_ALERT_THRESHOLDS"):
+        for value in ("²", "9" * 5000, "²:low"):
+            result = _cli(db_url, "policy", "show", env={name: value, "SMTP_HOST": "mail.test"})
+            assert result.exit_code == 1 and name in result.output, (name, result.output)
 
 
 def test_erased_or_audit_noise_is_not_created_by_refusals(client: Any, session: Session) -> None:
