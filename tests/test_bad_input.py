@@ -542,3 +542,17 @@ def test_landlord_description_with_nul_and_surrogates_is_kept(session: Session) 
     submit_concern(session, w.landlord, draft)
     session.commit()
     assert session.scalar(select(Concern.description)) == "Vand  i kælderen"
+
+
+@pytest.mark.parametrize("target", ["/\t/evil.example", "/\n/evil.example", "/\r\nSet-Cookie: x=1",
+                                    "//evil.example", "/\\evil.example", "https://evil.example",
+                                    "/\u2028/evil.example"])
+def test_login_next_cannot_leave_the_site_or_break_the_header(client: Any, session: Session,
+                                                              target: str) -> None:
+    from tests.dash_support import PASSWORD
+
+    with_passwords(session, make_world(session))
+    token = csrf_from(client.get("/dashboard/login").get_data(as_text=True))
+    r = client.post("/dashboard/login", data={"email": "cw@odense.example", "password": PASSWORD,
+                                              "csrf_token": token, "next": target})
+    assert r.status_code == 302 and r.headers["Location"] == "/dashboard/", r.headers

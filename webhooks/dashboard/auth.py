@@ -16,7 +16,10 @@ from webhooks.dashboard import DashboardUser, _, bp, db
 
 def _safe_next(target: str | None) -> str:
     # Only same-site paths: "//evil.example" or "https://..." would be an open redirect.
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+    # Browsers drop tabs and newlines in a Location ("/\t/evil.example" becomes
+    # "//evil.example"), and CR/LF cannot go in a header at all: any such character is refused.
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target \
+            and all(c.isprintable() and (c == " " or not c.isspace()) for c in target):
         return target
     return url_for("dashboard.queue")
 
