@@ -556,3 +556,16 @@ def test_login_next_cannot_leave_the_site_or_break_the_header(client: Any, sessi
     r = client.post("/dashboard/login", data={"email": "cw@odense.example", "password": PASSWORD,
                                               "csrf_token": token, "next": target})
     assert r.status_code == 302 and r.headers["Location"] == "/dashboard/", r.headers
+
+
+def test_deeply_nested_json_is_a_400(client: Any, session: Session,
+                                     tg: tuple[FlaskClient, _Runner]) -> None:
+    w = with_passwords(session, make_world(session))
+    login(client, "cw@odense.example")
+    deep = "[" * 200_000 + "]" * 200_000
+    r = client.post(f"/api/v1/tenants/{w.tenant.id}/notes", data=deep,
+                    content_type="application/json")
+    assert r.status_code == 400 and r.is_json
+    assert _post(tg[0], data=deep).status_code == 400
+    assert client.post("/demo/telegram/send", data=deep,
+                       content_type="application/json").status_code == 400

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import time
 import uuid
+from typing import Any
 
 import structlog
 from flask import Flask, Response, g, jsonify, request
+from flask.json.provider import DefaultJSONProvider
 from sqlalchemy.exc import DataError, OperationalError
 from werkzeug.exceptions import HTTPException
 
@@ -25,6 +27,7 @@ def create_app(runtime: Runtime | None = None) -> Flask:
         configure_logging(settings.log_format, settings.log_level)
         runtime = build_runtime(settings)
     app = Flask(__name__)
+    app.json = _JSONProvider(app)
     secret = runtime.settings.secret_key
     if secret is None:
         secret = uuid.uuid4().hex
@@ -51,6 +54,17 @@ def create_app(runtime: Runtime | None = None) -> Flask:
     _install_request_logging(app)
     _install_error_handlers(app)
     return app
+
+
+class _JSONProvider(DefaultJSONProvider):
+    """Deeply nested JSON ("[[[[..." within the size limit) raises RecursionError, which
+    get_json(silent=True) does not catch: make it the ValueError of any other bad JSON (a 400)."""
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        try:
+            return super().loads(s, **kwargs)
+        except RecursionError:
+            raise ValueError("JSON nested too deeply") from None
 
 
 def get_runtime() -> Runtime:
