@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import ColumnElement, case, false, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from bot import audit
+from bot import audit, checkins
 from bot.access import AlertRef, Role, TenantRef, Viewer, can_reassign_to, can_view_alert
 from bot.access import can_view_tenant as _can_view_tenant
 from bot.escalation import Severity
@@ -257,10 +257,16 @@ def reassign(session: Session, viewer: Viewer, alert: Alert, new_owner: Casework
 
 
 def pause_checkins(session: Session, viewer: Viewer, tenant: Tenant, until: date | None) -> None:
-    """Pause check-ins until (and including) a date; None resumes them."""
-    tenant.checkins_paused_until = until
-    audit.record(session, actor(viewer), "pause_checkins", "tenant", tenant.id,
-                 until=until.isoformat() if until else None)
+    """Pause check-ins until (and including) a local date; None resumes them.
+
+    Goes through `bot.checkins`, which checks the date against the municipality's local day and
+    closes open check-ins, so nothing the pause covers counts as missed. Raises ValueError for a
+    date in the past.
+    """
+    if until is None:
+        checkins.resume(session, tenant, actor=actor(viewer))
+    else:
+        checkins.pause(session, tenant, until, actor=actor(viewer))
 
 
 def new_telegram_link(session: Session, cw: Caseworker) -> str:

@@ -9,10 +9,15 @@ from bot.escalator import EscalationStats, run_escalation
 from bot.runtime import Runtime
 
 
+def send_rates(runtime: Runtime) -> dict[str, float]:
+    """Providers' send caps; console channels (demo) print and need none."""
+    if runtime.settings.console_channels:
+        return {}
+    return {"sms": runtime.settings.sms_rate_per_second, "telegram": TELEGRAM_RATE_PER_SECOND}
+
+
 def dispatch_outbox(runtime: Runtime) -> DispatchStats | None:
-    stats = Dispatcher(runtime.sessions, runtime.channels,
-                       rates={"sms": runtime.settings.sms_rate_per_second,
-                              "telegram": TELEGRAM_RATE_PER_SECOND},
+    stats = Dispatcher(runtime.sessions, runtime.channels, rates=send_rates(runtime),
                        on_permanent_failure=delivery_failures.handle).run_once()
     return stats if stats.handled else None
 

@@ -168,7 +168,7 @@ def test_tenant_actions(client: Any, session: Session) -> None:
     assert t.checkins_paused_until == until and t.consent == "withdrawn" and t.opted_out
     actions = session.scalars(select(AuditEvent.action).where(
         AuditEvent.subject_type == "tenant").order_by(AuditEvent.id)).all()
-    assert actions == ["view", "pause_checkins", "consent_withdrawn", "add_note", "export"]
+    assert actions == ["view", "checkins.pause", "consent_withdrawn", "add_note", "export"]
     html = client.get(page).get_data(as_text=True)
     assert "Besøg aftalt" in html and until.isoformat() in html
 
@@ -281,3 +281,28 @@ def test_dashboard_catalogue_complete_and_tidy() -> None:
     for group in LABELS.values():
         for da, en in group.values():
             assert da and en
+
+
+def test_pause_from_dashboard_closes_the_open_checkin(client: Any, session: Session) -> None:
+    """The dashboard pauses through bot.checkins: nothing the pause covers can count as missed."""
+    from bot.models import CheckIn, CheckInStatus, utcnow
+
+    w = with_passwords(session, make_world(session))
+    checkin = CheckIn(tenant=w.tenant, slot_at=utcnow() - timedelta(hours=30),
+                      status=CheckInStatus.REMINDED, sent_at=utcnow() - timedelta(hours=30))
+    session.add(checkin)
+    session.commit()
+    login(client, "cw@odense.example")
+    page = f"/dashboard/tenants/{w.tenant.id}"
+    token = _form_token(client, page)
+    past = (date.today() - timedelta(days=2)).isoformat()
+    client.post(f"{page}/pause", data={"until": past, "csrf_token": token})
+    session.expire_all()
+    assert session.get(Tenant, w.tenant.id).checkins_paused_until is None
+    until = date.today() + timedelta(days=7)
+    client.post(f"{page}/pause", data={"until": until.isoformat(), "csrf_token": token})
+    session.expire_all()
+    assert session.get(CheckIn, checkin.id).status == CheckInStatus.SKIPPED
+    client.post(f"{page}/pause", data={"until": "", "csrf_token": token})
+    session.expire_all()
+    assert session.get(Tenant, w.tenant.id).checkins_paused_until is None

@@ -194,3 +194,14 @@ def test_backoff_grows_and_is_capped() -> None:
     assert outbox.backoff(1, rng=rng) <= timedelta(seconds=22.5)
     assert outbox.backoff(20, rng=rng) <= timedelta(seconds=5400)
     assert outbox.backoff(5, rng=rng) >= timedelta(seconds=120)
+
+
+def test_demo_console_channels_are_not_rate_limited(runtime) -> None:  # type: ignore[no-untyped-def]
+    """A demo worker must never sleep on a provider cap (it would also stall Ctrl+C)."""
+    from dataclasses import replace
+
+    from scheduler.jobs import send_rates
+
+    assert send_rates(runtime) == {}
+    runtime.settings = replace(runtime.settings, console_channels=False, sms_rate_per_second=2.0)
+    assert send_rates(runtime)["sms"] == 2.0 and send_rates(runtime)["telegram"] > 0

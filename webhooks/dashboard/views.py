@@ -218,10 +218,11 @@ def tenant_pause(tenant_id: int) -> Response:
     except ValueError:
         flash(_("Give a date like 2026-12-24."), "error")
         return redirect(url_for("dashboard.tenant", tenant_id=tenant_id))
-    if until is not None and until < date.today():
+    try:
+        pause_checkins(s, current_user.viewer, t, until)
+    except ValueError:  # before the municipality's local today
         flash(_("The date has passed."), "error")
         return redirect(url_for("dashboard.tenant", tenant_id=tenant_id))
-    pause_checkins(s, current_user.viewer, t, until)
     s.commit()
     flash(_("Check-ins paused until {date}.", date=until.isoformat()) if until
           else _("Check-ins resumed."))
