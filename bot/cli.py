@@ -166,19 +166,16 @@ def import_(kind: str, file: Path, skip_invalid: bool, organisation: str | None)
     """
     from tqdm import tqdm
 
-    from bot.db import make_engine, make_session_factory
     from bot.importer import ImportFileError, import_csv
 
-    settings = _settings()
-    engine = make_engine(settings.database_url)
-    _guard(lambda: _require_schema(engine))
+    sessions = _sessions()
 
     def progress(rows: Any) -> Any:
         # Only worth a bar on big files; it goes to stderr so stdout stays parseable.
         return tqdm(rows, desc=f"checking {kind}", unit="row", file=sys.stderr,
                     disable=len(rows) < 300)
 
-    with make_session_factory(engine)() as session:
+    with sessions() as session:
         try:
             report = import_csv(session, kind, file, organisation=organisation,
                                 skip_invalid=skip_invalid, progress=progress)
@@ -204,6 +201,15 @@ def import_(kind: str, file: Path, skip_invalid: bool, organisation: str | None)
 
 
 MAX_LISTED_ERRORS = 50
+
+
+def _sessions(settings: Settings | None = None) -> Any:
+    """A session factory on a reachable, migrated database (else one clear error line)."""
+    from bot.db import make_engine, make_session_factory
+
+    engine = make_engine((settings or _settings()).database_url)
+    _guard(lambda: _require_schema(engine))
+    return make_session_factory(engine)
 
 
 def _require_schema(engine: Any) -> None:
@@ -256,15 +262,6 @@ def demo(port: int, db_file: str) -> None:
         scheduler.shutdown(wait=False)
 
 
-def _sessions() -> Any:
-    """A session factory on a reachable, migrated database (else one clear error line)."""
-    from bot.db import make_engine, make_session_factory
-
-    engine = make_engine(_settings().database_url)
-    _guard(lambda: _require_schema(engine))
-    return make_session_factory(engine)
-
-
 # --- escalation policies ---
 
 
@@ -310,15 +307,13 @@ def landlord_invite(email: str, days: int) -> None:
 
     from sqlalchemy import func, select
 
-    from bot.db import make_engine, make_session_factory, transaction
+    from bot.db import transaction
     from bot.invites import create_invite, deep_link
     from bot.models import Landlord
 
     settings = _settings()
     username = _bot_username(settings)
-    engine = make_engine(settings.database_url)
-    _guard(lambda: _require_schema(engine))
-    with transaction(make_session_factory(engine)) as session:
+    with transaction(_sessions(settings)) as session:
         found = session.scalar(select(Landlord).where(
             func.lower(Landlord.email) == email.strip().lower()))
         if found is None:
@@ -501,15 +496,13 @@ def caseworker_telegram_link(email: str) -> None:
     """Print a one-time link that connects the caseworker's Telegram (for alert buttons)."""
     from sqlalchemy import func, select
 
-    from bot.db import make_engine, make_session_factory, transaction
+    from bot.db import transaction
     from bot.invites import caseworker_payload, create_caseworker_link, deep_link
     from bot.models import Caseworker
 
     settings = _settings()
     username = _bot_username(settings)
-    engine = make_engine(settings.database_url)
-    _guard(lambda: _require_schema(engine))
-    with transaction(make_session_factory(engine)) as session:
+    with transaction(_sessions(settings)) as session:
         found = session.scalar(select(Caseworker).where(
             func.lower(Caseworker.email) == email.strip().lower()))
         if found is None:
@@ -571,11 +564,8 @@ def bot_polling() -> None:
 def _tenant_session(ref: str) -> Any:
     """A session (committed on success) and the tenant named by id or phone, or a clear error."""
     from bot.checkins import find_tenant
-    from bot.db import make_engine, make_session_factory
 
-    engine = make_engine(_settings().database_url)
-    _guard(lambda: _require_schema(engine))
-    with make_session_factory(engine)() as session, session.begin():
+    with _sessions()() as session, session.begin():
         tenant = find_tenant(session, ref)
         if tenant is None:
             raise click.ClickException(f"no tenant with id or phone {ref!r}")
