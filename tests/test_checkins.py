@@ -7,7 +7,6 @@ The clock is driven with time-machine; each `tick` runs every worker job once (l
 from __future__ import annotations
 
 import dataclasses
-import threading
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -47,6 +46,7 @@ from bot.models import (
 from bot.runtime import Runtime
 from scheduler.runner import JOBS, run_once
 from tests.factories import World, make_world
+from tests.support.concurrency import run_together
 
 CPH = ZoneInfo("Europe/Copenhagen")
 
@@ -548,25 +548,11 @@ def test_two_workers_at_once_plan_each_slot_once(
     _pg_only(engine)
     _add_tenants(rt.sessions, world, 299)
     now = at(2026, 12, 1, 10)
-    barrier = threading.Barrier(2)
-    results: list[object] = []
-    errors: list[BaseException] = []
-
-    def worker() -> None:
+    def worker(_: int) -> object:
         own_sessions = make_session_factory(engine)  # each worker: its own sessions
-        try:
-            barrier.wait()
-            results.append(plan_checkins(own_sessions, now=now, batch_size=40,
-                                         use_lock=use_lock))
-        except BaseException as exc:  # surfaced below
-            errors.append(exc)
+        return plan_checkins(own_sessions, now=now, batch_size=40, use_lock=use_lock)
 
-    threads = [threading.Thread(target=worker) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not errors
+    results = run_together(worker)
     with rt.sessions() as s:
         per_slot = s.execute(select(CheckIn.tenant_id, CheckIn.slot_at, func.count())
                              .group_by(CheckIn.tenant_id, CheckIn.slot_at)).all()
@@ -633,22 +619,8 @@ def test_two_workers_remind_and_miss_each_checkin_once(
         s.execute(OutboxItem.__table__.update().values(status=OutboxStatus.SENT))
 
     def both(job: object, now: datetime) -> None:
-        barrier = threading.Barrier(2)
-        errors: list[BaseException] = []
-
-        def worker() -> None:
-            try:
-                barrier.wait()
-                job(make_session_factory(engine), now=now, batch_size=15)  # type: ignore[operator]
-            except BaseException as exc:  # surfaced below
-                errors.append(exc)
-
-        threads = [threading.Thread(target=worker) for _ in range(2)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        assert not errors
+        run_together(lambda _: job(make_session_factory(engine), now=now,  # type: ignore[operator]
+                                   batch_size=15))
 
     both(send_reminders, at(2026, 12, 2, 10))
     both(mark_missed, at(2026, 12, 3, 10))

@@ -6,7 +6,6 @@ T0 is Tuesday 3 March 2026, 10:00 in Copenhagen (09:00 UTC, CET).
 from __future__ import annotations
 
 import json
-import threading
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -25,6 +24,7 @@ from bot.policies import save_policy
 from bot.replycodes import parse_reply_code
 from bot.runtime import Runtime, build_runtime
 from tests.factories import World, make_world
+from tests.support.concurrency import run_together
 
 T0 = datetime(2026, 3, 3, 9, 0, tzinfo=UTC)
 
@@ -397,23 +397,11 @@ def test_two_escalators_at_once_never_double_notify(
     with sessions() as s, s.begin():
         for t in tenants:
             raise_alert(s, source="crisis", summary="x", tenant=s.get(Tenant, t.id), now=T0)
-    barrier = threading.Barrier(2)
-    errors: list[BaseException] = []
+    def worker(_: int) -> None:
+        for at in (T0, minutes(15)):
+            run_escalation(sessions, settings, now=at, batch=7)
 
-    def worker() -> None:
-        try:
-            barrier.wait()
-            for at in (T0, minutes(15)):
-                run_escalation(sessions, settings, now=at, batch=7)
-        except BaseException as exc:  # surfaced below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=worker) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    run_together(worker)
     session.expire_all()
     # Step 0: assigned by SMS (60); step 1: three team members by SMS (180).
     assert session.scalar(select(func.count()).select_from(OutboxItem)) == 240

@@ -1,4 +1,3 @@
-import threading
 from datetime import timedelta
 from typing import ClassVar
 
@@ -12,6 +11,7 @@ from bot.channels.console import ConsoleChannel
 from bot.dispatch import Dispatcher, RateLimiter
 from bot.models import Message, OutboxItem, OutboxStatus, utcnow
 from tests.factories import make_world
+from tests.support.concurrency import run_together
 
 
 class FlakyChannel:
@@ -69,19 +69,14 @@ def test_concurrent_claimers_never_share_a_row(sessions: sessionmaker[Session]) 
         for i in range(60):
             outbox.enqueue(s, channel="sms", recipient="+4528000301", body="x", key=f"k{i}")
         s.commit()
-    got: list[list[int]] = [[], [], []]
-
-    def worker(n: int) -> None:
+    def worker(_: int) -> list[int]:
+        got: list[int] = []
         with sessions() as s:
             while batch := outbox.claim(s, limit=7):
-                got[n].extend(i.id for i in batch)
+                got.extend(i.id for i in batch)
+        return got
 
-    threads = [threading.Thread(target=worker, args=(n,)) for n in range(3)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    everything = [i for ids in got for i in ids]
+    everything = [i for ids in run_together(worker, n=3) for i in ids]
     assert len(everything) == 60 and len(set(everything)) == 60
 
 
