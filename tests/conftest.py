@@ -29,7 +29,7 @@ from bot.runtime import Runtime
 hypothesis_settings.register_profile("trygthjem", deadline=None, database=None)
 hypothesis_settings.load_profile("trygthjem")
 
-pytest_plugins = ["tests.support.emulators", "tests.support.browser"]
+pytest_plugins = ["tests.support.emulators", "tests.support.browser", "tests.support.sms"]
 
 PG_URL = os.environ.get("TEST_POSTGRES_URL",
                         "postgresql+psycopg://postgres@127.0.0.1:5432/test")

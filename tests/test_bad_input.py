@@ -14,13 +14,12 @@ import pytest
 from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import Engine, func, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from bot import texts
 from bot.alert_buttons import ButtonOutcome, press
 from bot.alerts import raise_alert
-from bot.channels.console import ConsoleChannel
 from bot.cli import main
 from bot.config import Settings, TelegramSettings
 from bot.models import (
@@ -44,22 +43,11 @@ from tests.support.sms import (
     new_sid,
     post_signed,
     sign,
-    sms_settings,
     twiml_messages,
 )
 from tests.telegram_updates import message
 
 # -- fixtures -----------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def sms_client(db_url: str, engine: Engine, sessions: sessionmaker[Session],
-               console_channels: dict[str, ConsoleChannel]) -> FlaskClient:
-    from webhooks import create_app
-
-    app = create_app(Runtime(sms_settings(db_url), engine, sessions, dict(console_channels)))
-    app.config["TESTING"] = True
-    return app.test_client()
 
 
 @pytest.fixture

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import pytest
-from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import Engine, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from bot import sms_staff_texts
 from bot.alerts import act, raise_alert
 from bot.caseworker_replies import handle_caseworker_sms, may_act
 from bot.models import Alert, AlertEvent, AuditEvent, Caseworker, Direction, Message, Role, Team
-from bot.runtime import Runtime
 from tests.factories import World, make_world
-from tests.support.sms import SMS_PATH, inbound_form, post_signed, sms_settings, twiml_messages
+from tests.support.sms import SMS_PATH, inbound_form, post_signed, twiml_messages
 
 
 @pytest.fixture
@@ -101,14 +99,6 @@ def test_reopened_alert_can_be_acknowledged_again(session: Session, world: World
 
 
 # -- end to end over the webhook ---------------------------------------------------------------
-
-
-@pytest.fixture
-def sms_client(db_url: str, engine: Engine, sessions: sessionmaker[Session]) -> FlaskClient:
-    from webhooks import create_app
-
-    app: Flask = create_app(Runtime(sms_settings(db_url), engine, sessions, {}))
-    return app.test_client()
 
 
 def test_caseworker_acknowledges_by_sms_over_the_webhook(

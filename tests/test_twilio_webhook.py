@@ -5,11 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from flask import Flask
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Engine, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import outbox, texts
@@ -41,27 +40,6 @@ from tests.support.sms import (
     sms_settings,
     twiml_messages,
 )
-
-
-@pytest.fixture
-def sms_runtime(db_url: str, engine: Engine, sessions: sessionmaker[Session],
-                console_channels: dict[str, ConsoleChannel]) -> Runtime:
-    """Twilio configured (so the webhook checks the real auth token); sends go to consoles."""
-    return Runtime(sms_settings(db_url), engine, sessions, dict(console_channels))
-
-
-@pytest.fixture
-def sms_app(sms_runtime: Runtime) -> Flask:
-    from webhooks import create_app
-
-    application = create_app(sms_runtime)
-    application.config["TESTING"] = True
-    return application
-
-
-@pytest.fixture
-def sms_client(sms_app: Flask) -> FlaskClient:
-    return sms_app.test_client()
 
 
 @pytest.fixture

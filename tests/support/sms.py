@@ -1,14 +1,24 @@
-"""Helpers for SMS tests: Twilio settings for tests, signed webhook posts, form builders."""
+"""Helpers for SMS tests: Twilio settings for tests, signed webhook posts, form builders.
+
+Also a pytest plugin (see tests/conftest.py): `sms_runtime`, `sms_app` and `sms_client` give the
+web app with Twilio configured as in production, sends going to console channels.
+"""
 
 from __future__ import annotations
 
 import itertools
 from typing import Any
 
+import pytest
+from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
 from twilio.request_validator import RequestValidator
 
+from bot.channels.console import ConsoleChannel
 from bot.config import Settings, TwilioSettings
+from bot.runtime import Runtime
 from tests.support.emulators import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN
 
 PUBLIC_BASE_URL = "https://trygthjem.test"
@@ -61,3 +71,24 @@ def twiml_messages(response: Any) -> list[str]:
     root = ElementTree.fromstring(response.get_data(as_text=True))
     assert root.tag == "Response"
     return [m.text or "" for m in root.iter("Message")]
+
+
+@pytest.fixture
+def sms_runtime(db_url: str, engine: Engine, sessions: sessionmaker[Session],
+                console_channels: dict[str, ConsoleChannel]) -> Runtime:
+    """Twilio configured (so the webhook checks the real auth token); sends go to consoles."""
+    return Runtime(sms_settings(db_url), engine, sessions, dict(console_channels))
+
+
+@pytest.fixture
+def sms_app(sms_runtime: Runtime) -> Flask:
+    from webhooks import create_app
+
+    application = create_app(sms_runtime)
+    application.config["TESTING"] = True
+    return application
+
+
+@pytest.fixture
+def sms_client(sms_app: Flask) -> FlaskClient:
+    return sms_app.test_client()
