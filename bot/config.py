@@ -149,6 +149,18 @@ def _digits(raw: str) -> bool:
     return raw.isascii() and raw.isdigit() and len(raw) <= 18
 
 
+def _parse_int(env: Mapping[str, str], name: str, default: int, low: int, high: int,
+               expect: str, problems: list[str]) -> int:
+    """A whole number in [low, high]; otherwise `expect` is reported and the default used."""
+    raw = _clean(env, name)
+    if raw is None:
+        return default
+    if not _digits(raw) or not low <= int(raw) <= high:
+        problems.append(f"{name}={raw!r} {expect}")
+        return default
+    return int(raw)
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Read and validate all settings; raise ConfigError listing every problem at once."""
     env = os.environ if env is None else env
@@ -220,12 +232,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     smtp = None
     smtp_host = _clean(env, "SMTP_HOST")
     if smtp_host:
-        port_raw = _clean(env, "SMTP_PORT") or "25"
-        port = 25
-        if not _digits(port_raw) or not 0 < int(port_raw) < 65536:
-            problems.append(f"SMTP_PORT={port_raw!r} is not a port number")
-        else:
-            port = int(port_raw)
+        port = _parse_int(env, "SMTP_PORT", 25, 1, 65535, "is not a port number", problems)
         smtp = SmtpSettings(
             host=smtp_host,
             port=port,
@@ -255,17 +262,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     quiet_end = _parse_time(env, "QUIET_HOURS_END", time(8, 0), problems)
 
     miss_thresholds = _parse_miss_thresholds(env, problems)
-    batch_raw = _clean(env, "CHECKIN_BATCH_SIZE") or "500"
-    if not _digits(batch_raw) or not 10 <= int(batch_raw) <= 10000:
-        problems.append(f"CHECKIN_BATCH_SIZE={batch_raw!r} must be a whole number 10-10000")
-        batch_raw = "500"
-    retention_raw = _clean(env, "RETENTION_DAYS") or "365"
-    retention_days = 365
-    if not _digits(retention_raw) or not 30 <= int(retention_raw) <= 3650:
-        problems.append(f"RETENTION_DAYS={retention_raw!r} must be a whole number of days "
-                        "between 30 and 3650")
-    else:
-        retention_days = int(retention_raw)
+    batch_size = _parse_int(env, "CHECKIN_BATCH_SIZE", 500, 10, 10000,
+                            "must be a whole number 10-10000", problems)
+    retention_days = _parse_int(env, "RETENTION_DAYS", 365, 30, 3650,
+                                "must be a whole number of days between 30 and 3650", problems)
     alert_sms_detail, alert_webhook = _alert_settings(env, problems)
 
     if problems:
@@ -285,7 +285,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         log_level=log_level,
         console_channels=(_clean(env, "CONSOLE_CHANNELS") or "").lower() in ("1", "true", "yes"),
         miss_thresholds=miss_thresholds,
-        checkin_batch_size=int(batch_raw),
+        checkin_batch_size=batch_size,
         retention_days=retention_days,
         alert_sms_detail=alert_sms_detail,
         alert_webhook=alert_webhook,
