@@ -37,12 +37,12 @@ from twilio.request_validator import RequestValidator
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bot.alerts.escalator import run_escalation
 from bot.channels.base import OutgoingMessage
-from bot.config import Settings, TwilioSettings
-from bot.db import make_engine, make_session_factory, upgrade
-from bot.dispatch import Dispatcher
-from bot.escalator import run_escalation
-from bot.logs import configure_logging
+from bot.core.config import Settings, TwilioSettings
+from bot.core.db import make_engine, make_session_factory, upgrade
+from bot.core.logs import configure_logging
+from bot.delivery.dispatcher import Dispatcher
 from bot.models import (
     Caseworker,
     Consent,

@@ -19,15 +19,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.config import Settings
-from bot.db import make_engine, make_session_factory, upgrade
+from bot.casework.passwords import set_password
+from bot.core.config import Settings
+from bot.core.db import make_engine, make_session_factory, upgrade
 from bot.models import Alert, Caseworker, Organisation, Role, Team, Tenant, utcnow
-from bot.passwords import set_password
 from bot.runtime import Runtime
 
 
 def main() -> None:
-    from bot.logs import configure_logging
+    from bot.core.logs import configure_logging
 
     configure_logging("console", "WARNING")  # figures only, not a log line per request
     ap = argparse.ArgumentParser()

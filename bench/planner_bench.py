@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import func, insert, select, text  # noqa: E402
 from sqlalchemy.engine import Engine  # noqa: E402
 
-from bot.db import make_engine, make_session_factory, upgrade  # noqa: E402
+from bot.core.db import make_engine, make_session_factory, upgrade  # noqa: E402
 
 DEFAULT_PG = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 # Tuesday 1 December 2026, 10:00 in Copenhagen: the slot every bench tenant is due at.
@@ -92,8 +92,8 @@ def plan_in_child(url: str, batch: int) -> dict[str, Any]:
 
 
 def child_plan(url: str, batch: int) -> None:
-    from bot import checkins
-    from bot.logs import configure_logging
+    from bot.checkins import planner
+    from bot.core.logs import configure_logging
     from bot.models import OutboxItem
 
     configure_logging("console", "WARNING")
@@ -103,7 +103,7 @@ def child_plan(url: str, batch: int) -> None:
         s.execute(select(1))
     baseline = peak_rss_mb()
     began = time.perf_counter()
-    result = checkins.plan_checkins(sessions, now=SLOT, batch_size=batch)
+    result = planner.plan_checkins(sessions, now=SLOT, batch_size=batch)
     seconds = time.perf_counter() - began
     with sessions() as s:
         queued = s.scalar(select(func.count()).select_from(OutboxItem))
@@ -123,7 +123,7 @@ class PrismSmsChannel:
     def __init__(self, base_url: str) -> None:
         from twilio.rest import Client
 
-        from bot.channels.twilio_http import RebasedTwilioHttpClient
+        from bot.channels.twilio.http import RebasedTwilioHttpClient
 
         http = RebasedTwilioHttpClient(base_url, timeout=10)
         if http.session is not None:
@@ -154,12 +154,12 @@ class UniqueSid:
 def sms_channel(prism_url: str) -> tuple[Any, str]:
     """The project's TwilioSmsChannel if present, else the bench-local one; both hit Prism."""
     try:
-        from bot.channels.twilio_sms import TwilioSmsChannel
-        from bot.config import TwilioSettings
+        from bot.channels.twilio.sms import TwilioSmsChannel
+        from bot.core.config import TwilioSettings
     except ImportError:
         return PrismSmsChannel(prism_url), "bench-local Twilio SDK channel"
     settings = TwilioSettings(ACCOUNT_SID, "bench-token", "+4570000000", prism_url)
-    return UniqueSid(TwilioSmsChannel(settings)), "bot.channels.twilio_sms.TwilioSmsChannel"
+    return UniqueSid(TwilioSmsChannel(settings)), "bot.channels.twilio.sms.TwilioSmsChannel"
 
 
 def free_port() -> int:
@@ -195,8 +195,8 @@ def start_prism() -> tuple[subprocess.Popen[bytes], str]:
 
 def dispatch_rate(engine: Engine, prism_url: str, messages: int, cap: float | None,
                   tag: str) -> tuple[int, float]:
-    from bot import outbox
-    from bot.dispatch import Dispatcher
+    from bot.core import outbox
+    from bot.delivery.dispatcher import Dispatcher
 
     sessions = make_session_factory(engine)
     with sessions() as s, s.begin():
@@ -227,7 +227,7 @@ def main() -> None:
         child_plan(args.child_plan, args.batch)
         return
 
-    from bot.logs import configure_logging
+    from bot.core.logs import configure_logging
 
     configure_logging("console", "WARNING")  # figures only, not a log line per message
     schema = f"bench_planner_{os.getpid()}_{uuid.uuid4().hex[:6]}"

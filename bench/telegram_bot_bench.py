@@ -22,15 +22,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from telegram import Update
 from telegram.ext import ApplicationBuilder
 
-from bot.channels.telegram_bot import configure
-from bot.channels.telegram_bot.local import LocalBotRequest
-from bot.db import make_engine, make_session_factory, upgrade
+from bot.core.db import make_engine, make_session_factory, upgrade
 from bot.models import Home, Landlord
+from bot.telegram_bot import configure
+from bot.telegram_bot.local import LocalBotRequest
 from tests.telegram_updates import callback, message
 
 
 def main() -> None:
-    from bot.logs import configure_logging
+    from bot.core.logs import configure_logging
 
     configure_logging("console", "WARNING")  # figures only, not a log line per request
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

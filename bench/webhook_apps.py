@@ -12,8 +12,8 @@ TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response><Message>Tak.</Message>
 
 
 def real() -> Flask:
-    from bot.config import load_settings
-    from bot.logs import configure_logging
+    from bot.core.config import load_settings
+    from bot.core.logs import configure_logging
     from bot.runtime import build_runtime
     from webhooks import create_app
 

@@ -33,13 +33,13 @@ from twilio.request_validator import RequestValidator
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot.db import (  # noqa: E402
+from bot.admin.demo_data import TENANTS, load_demo_data  # noqa: E402
+from bot.core.db import (  # noqa: E402
     make_engine,
     make_session_factory,
     transaction,
     upgrade,
 )
-from bot.demo_data import TENANTS, load_demo_data  # noqa: E402
 
 PG_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 ACCOUNT_SID = "AC" + "0" * 32
@@ -171,7 +171,7 @@ def load(name: str, url: str, public_base: str, total: int, clients: int) -> Res
 
 
 def main() -> None:
-    from bot.logs import configure_logging
+    from bot.core.logs import configure_logging
 
     configure_logging("console", "WARNING")  # figures only, not a log line per request
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])

@@ -7,12 +7,15 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot import alert_webhook
+from bot.alerts import events as alert_webhook
 from bot.channels.base import Channel
 from bot.channels.registry import build_channels
-from bot.config import Settings, load_settings
-from bot.db import make_engine, make_session_factory
-from bot.logs import get_logger
+from bot.core.config import Settings, load_settings
+from bot.core.db import make_engine, make_session_factory
+from bot.core.logs import get_logger
+
+# Imported for its hook: a concern follows its alert, and the landlord is told (every process).
+from bot.landlords import concern_status as _concern_status  # noqa: F401
 
 log = get_logger(__name__)
 

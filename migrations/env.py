@@ -13,8 +13,8 @@ target_metadata = Base.metadata
 def run_migrations_online() -> None:
     engine = config.attributes.get("engine")
     if engine is None:
-        from bot.config import load_settings
-        from bot.db import make_engine
+        from bot.core.config import load_settings
+        from bot.core.db import make_engine
 
         engine = make_engine(load_settings().database_url)
     with engine.connect() as connection:

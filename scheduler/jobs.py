@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from bot import checkins, delivery_failures
+from bot.alerts.escalator import EscalationStats, run_escalation
 from bot.channels.telegram import RATE_PER_SECOND as TELEGRAM_RATE_PER_SECOND
-from bot.dispatch import Dispatcher, DispatchStats
-from bot.escalator import EscalationStats, run_escalation
+from bot.checkins import planner, sweeps
+from bot.delivery import failures as delivery_failures
+from bot.delivery.dispatcher import Dispatcher, DispatchStats
 from bot.runtime import Runtime
 
 
@@ -22,31 +23,31 @@ def dispatch_outbox(runtime: Runtime) -> DispatchStats | None:
     return stats if stats.handled else None
 
 
-def plan_checkins(runtime: Runtime) -> checkins.PlanResult | None:
-    result = checkins.plan_checkins(runtime.sessions,
+def plan_checkins(runtime: Runtime) -> planner.PlanResult | None:
+    result = planner.plan_checkins(runtime.sessions,
                                     batch_size=runtime.settings.checkin_batch_size)
     return result or None
 
 
 def start_checkins(runtime: Runtime) -> int | None:
     """Deferred (quiet-hours) check-ins become SENT when their prompt is due to go."""
-    return checkins.promote_due(runtime.sessions) or None
+    return sweeps.promote_due(runtime.sessions) or None
 
 
-def send_reminders(runtime: Runtime) -> checkins.SweepResult | None:
-    result = checkins.send_reminders(runtime.sessions,
+def send_reminders(runtime: Runtime) -> sweeps.SweepResult | None:
+    result = sweeps.send_reminders(runtime.sessions,
                                      batch_size=runtime.settings.checkin_batch_size)
     return result or None
 
 
-def mark_missed(runtime: Runtime) -> checkins.SweepResult | None:
-    result = checkins.mark_missed(runtime.sessions, thresholds=runtime.settings.miss_thresholds,
+def mark_missed(runtime: Runtime) -> sweeps.SweepResult | None:
+    result = sweeps.mark_missed(runtime.sessions, thresholds=runtime.settings.miss_thresholds,
                                   batch_size=runtime.settings.checkin_batch_size)
     return result or None
 def retention_purge(runtime: Runtime) -> object:
     """GDPR retention: blank old message bodies and audit details, drop old sent outbox rows."""
-    from bot.db import transaction
-    from bot.privacy import retention_purge as purge
+    from bot.core.db import transaction
+    from bot.tenants.privacy import retention_purge as purge
 
     with transaction(runtime.sessions) as session:
         report = purge(session, retention_days=runtime.settings.retention_days)
@@ -60,9 +61,9 @@ def escalate_alerts(runtime: Runtime) -> EscalationStats | None:
 
 
 def expire_concern_drafts(runtime: Runtime) -> int | None:
-    """End landlords' Telegram concern reports left unanswered (bot.landlord_flow)."""
-    from bot.db import transaction
-    from bot.landlord_flow import expire_abandoned
+    """End landlords' Telegram concern reports left unanswered (bot.landlords.flow)."""
+    from bot.core.db import transaction
+    from bot.landlords.flow import expire_abandoned
 
     with transaction(runtime.sessions) as session:
         return expire_abandoned(session) or None

@@ -13,7 +13,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
-from bot.logs import get_logger
+from bot.core.logs import get_logger
 from bot.runtime import Runtime
 from scheduler import jobs
 

@@ -20,10 +20,11 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.channels.console import ConsoleChannel
-from bot.config import Settings
-from bot.db import make_engine, make_session_factory, upgrade
+from bot.core.config import Settings
+from bot.core.db import make_engine, make_session_factory, upgrade
 from bot.models import Base
 from bot.runtime import Runtime
+from tests.support.factories import World, make_world
 
 # CI machines are small and busy: a slow example is not a bug, so no per-example deadline.
 hypothesis_settings.register_profile("trygthjem", deadline=None, database=None)
@@ -116,6 +117,12 @@ def session(sessions: sessionmaker[Session]) -> Iterator[Session]:
 def settings(db_url: str) -> Settings:
     return Settings(database_url=db_url, secret_key="test-secret-key-0123456789",
                     public_base_url="https://trygthjem.test", console_channels=True)
+
+
+@pytest.fixture
+def world(session: Session) -> World:
+    """One municipality, one team, two landlords and a tenant (tests.support.factories)."""
+    return make_world(session)
 
 
 @pytest.fixture

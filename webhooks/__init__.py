@@ -12,9 +12,9 @@ from flask.json.provider import DefaultJSONProvider
 from sqlalchemy.exc import DataError, OperationalError
 from werkzeug.exceptions import HTTPException
 
-from bot.config import load_settings
-from bot.db import DatabaseUnavailable
-from bot.logs import configure_logging, get_logger
+from bot.core.config import load_settings
+from bot.core.db import DatabaseUnavailable
+from bot.core.logs import configure_logging, get_logger
 from bot.runtime import Runtime, build_runtime
 
 log = get_logger("webhooks")

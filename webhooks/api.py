@@ -13,8 +13,9 @@ from typing import Any
 from flask import Blueprint, Response, abort, jsonify, request
 from flask_login import current_user, login_required
 
-from bot.alerts import act
-from bot.casework import (
+from bot.alerts.lifecycle import act
+from bot.alerts.rules import InvalidTransition
+from bot.casework.queries import (
     ACTIVE_STATES,
     NOTE_MAX,
     add_note,
@@ -25,9 +26,9 @@ from bot.casework import (
     read_alert,
     read_tenant,
 )
-from bot.escalation import Action, InvalidTransition
+from bot.core.storable import storable
 from bot.models import Alert, AlertState, Caseworker, Tenant
-from bot.storable import storable
+from bot.models.enums import Action
 from webhooks.dashboard import db
 from webhooks.openapi import spec
 

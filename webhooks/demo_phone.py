@@ -15,8 +15,8 @@ from flask import Blueprint, Response, abort, current_app, jsonify, render_templ
 from sqlalchemy import or_, select
 from twilio.request_validator import RequestValidator
 
+from bot.core.phones import mask_phone
 from bot.models import Caseworker, Message, Tenant
-from bot.phones import mask_phone
 from webhooks.twilio import SMS_PATH, signed_url, webhook_auth_token
 
 bp = Blueprint("demo_phone", __name__, url_prefix="/demo/phone", template_folder="templates")

@@ -15,9 +15,9 @@ from typing import Any
 from flask import Blueprint, Flask, Response, current_app, jsonify, render_template, request
 from sqlalchemy import select
 
-from bot.db import transaction
-from bot.demo_data import LANDLORDS
-from bot.invites import create_invite
+from bot.admin.demo_data import LANDLORDS
+from bot.core.db import transaction
+from bot.landlords.invites import create_invite
 from bot.models import Landlord
 
 bp = Blueprint("demo_telegram", __name__, template_folder="templates")
@@ -34,8 +34,8 @@ class DemoBot:
     def __init__(self, sessions: Any) -> None:
         from telegram.ext import ApplicationBuilder
 
-        from bot.channels.telegram_bot import BotRunner, configure
-        from bot.channels.telegram_bot.local import LocalBotRequest
+        from bot.telegram_bot import BotRunner, configure
+        from bot.telegram_bot.local import LocalBotRequest
 
         self.request = LocalBotRequest()
         builder = ApplicationBuilder().token(DEMO_TOKEN).request(self.request) \

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify
 
-from bot.db import DatabaseUnavailable, check_connection, current_revision, head_revision
+from bot.core.db import DatabaseUnavailable, check_connection, current_revision, head_revision
 
 bp = Blueprint("health", __name__)
 

@@ -1,6 +1,6 @@
 """The OpenAPI 3.1 document for /api/v1, written by hand (the API is small).
 
-`tests/test_api.py` checks that every /api/v1 route and method is documented here and that
+`tests/webhooks/test_api.py` checks that every /api/v1 route and method is documented here and that
 nothing documented is missing from the app, so the two cannot drift apart.
 """
 

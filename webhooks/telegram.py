@@ -16,10 +16,10 @@ from flask import Blueprint, Flask, Response, current_app, jsonify, request
 from sqlalchemy import delete, update
 from sqlalchemy.exc import IntegrityError
 
-from bot.db import transaction
-from bot.logs import get_logger
+from bot.core.db import transaction
+from bot.core.logs import get_logger
+from bot.core.storable import storable
 from bot.models import Direction, Message, utcnow
-from bot.storable import storable
 
 bp = Blueprint("telegram", __name__)
 log = get_logger(__name__)
@@ -38,7 +38,7 @@ def get_bot_runner(app: Flask) -> Any:
     with _runner_lock:
         runner = app.extensions.get(RUNNER_KEY)
         if runner is None:
-            from bot.channels.telegram_bot import BotRunner, build_application
+            from bot.telegram_bot import BotRunner, build_application
 
             runtime = app.extensions["trygthjem"]
             telegram = runtime.settings.telegram

@@ -14,11 +14,12 @@ from flask import Blueprint, Response, abort, current_app, request
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
-from bot import sms_inbound, sms_status
-from bot.db import transaction
-from bot.logs import get_logger
-from bot.phones import InvalidPhone, normalise_phone
-from bot.storable import storable
+from bot.core.db import transaction
+from bot.core.logs import get_logger
+from bot.core.phones import InvalidPhone, normalise_phone
+from bot.core.storable import storable
+from bot.delivery import sms_status
+from bot.tenants import inbound as sms_inbound
 
 log = get_logger(__name__)
 

@@ -14,7 +14,7 @@ from email.utils import make_msgid
 from typing import ClassVar
 
 from bot.channels.base import OutgoingMessage, PermanentError, TransientError
-from bot.config import SmtpSettings
+from bot.core.config import SmtpSettings
 
 
 class EmailChannel:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.channels.base import Channel
 from bot.channels.console import ConsoleChannel
-from bot.config import Settings
+from bot.core.config import Settings
 
 ALL_CHANNELS = ("sms", "telegram", "email", "webhook")
 
@@ -24,7 +24,7 @@ def build_channels(settings: Settings) -> dict[str, Channel]:
 
         channels["webhook"] = WebhookChannel(settings.alert_webhook.secret)
     if settings.twilio is not None:
-        from bot.channels.twilio_sms import TwilioSmsChannel
+        from bot.channels.twilio.sms import TwilioSmsChannel
 
         channels["sms"] = TwilioSmsChannel(settings.twilio,
                                            public_base_url=settings.public_base_url)

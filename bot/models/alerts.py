@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from bot.escalation import AlertState
 from bot.models.base import Base, Timestamped, UTCDateTime, utcnow
+from bot.models.enums import AlertState
 from bot.models.housing import Home, Landlord, Tenant
 from bot.models.org import Caseworker, Team
 

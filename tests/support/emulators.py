@@ -31,7 +31,7 @@ import httpx
 import pytest
 from twilio.rest import Client
 
-from bot.channels.twilio_http import RebasedTwilioHttpClient
+from bot.channels.twilio.http import RebasedTwilioHttpClient
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 NODE_MODULES = REPO_ROOT / ".emulators" / "node_modules"

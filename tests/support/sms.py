@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from twilio.request_validator import RequestValidator
 
 from bot.channels.console import ConsoleChannel
-from bot.config import Settings, TwilioSettings
+from bot.core.config import Settings, TwilioSettings
 from bot.runtime import Runtime
 from tests.support.emulators import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN
 

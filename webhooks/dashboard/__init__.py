@@ -18,9 +18,9 @@ from flask_wtf.csrf import CSRFProtect
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
-from bot.access import Viewer
-from bot.casework import viewer_for
-from bot.i18n import SUPPORTED, normalize_lang
+from bot.casework.access import Viewer
+from bot.casework.queries import viewer_for
+from bot.core.i18n import SUPPORTED, normalize_lang
 from bot.models import Caseworker
 from webhooks.dashboard.catalogue import label, translate
 

@@ -7,10 +7,10 @@ from flask_login import login_user, logout_user
 from sqlalchemy import func, select
 from werkzeug.wrappers import Response
 
-from bot.casework import login_locked, record_login
+from bot.casework.passwords import burn_time, check_password
+from bot.casework.queries import login_locked, record_login
+from bot.core.storable import storable
 from bot.models import Caseworker
-from bot.passwords import burn_time, check_password
-from bot.storable import storable
 from webhooks.dashboard import DashboardUser, _, bp, db
 
 

@@ -10,10 +10,10 @@ from flask_login import current_user, login_required
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
 
-from bot import privacy
-from bot.access import can_erase, can_export, can_read_audit_log
-from bot.alerts import act
-from bot.casework import (
+from bot.alerts.lifecycle import act
+from bot.alerts.rules import InvalidTransition
+from bot.casework.access import can_erase, can_export, can_read_audit_log
+from bot.casework.queries import (
     ACTIVE_STATES,
     NOTE_MAX,
     NotAllowed,
@@ -33,8 +33,9 @@ from bot.casework import (
     reassignable_to,
     visible_tenants,
 )
-from bot.escalation import Action, InvalidTransition
 from bot.models import Alert, AlertState, Caseworker, Tenant
+from bot.models.enums import Action
+from bot.tenants import privacy
 from webhooks.dashboard import _, bp, db, lang
 from webhooks.dashboard.catalogue import label
 

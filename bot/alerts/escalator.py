@@ -1,0 +1,299 @@
+"""The escalation timer: notify caseworkers about open alerts, step by step, until someone acts.
+
+Run by the worker every few seconds (`scheduler.jobs.escalate_alerts`). Each run takes alerts whose
+`next_action_at` has come, in batches, and for each:
+
+- open alert: performs every notification of its team's policy that is due (who: the assigned
+  caseworker, the whole team or the team lead; how: one outbox row per person per channel), stores
+  `steps_done = index + 1` in the same transaction, and sets `next_action_at` to the next step;
+- acknowledged alert: escalation stops; a reminder goes to whoever acknowledged it once the
+  policy's `ack_reminder_minutes` have passed without a resolution, and again at that interval.
+
+Safe to run concurrently and repeatedly: alert rows are claimed with FOR UPDATE SKIP LOCKED on
+PostgreSQL (SQLite has a single writer), each run only sends what is due and records it in the
+same transaction, and every outbox row has an idempotency key (`alert:<id>:e<epoch>:step:<n>:...`)
+so a replayed transaction enqueues nothing twice. A reopened alert starts a new epoch (its reopen
+event), so its second escalation is not mistaken for the first.
+
+A step that reaches nobody (no caseworker, or none with a phone / Telegram / e-mail for the
+step's channels) is written to the timeline as `unreachable` and the next step fires at once,
+instead of waiting out its timer.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, field, replace
+from datetime import datetime, time, timedelta
+from functools import partial
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.alerts import events as alert_webhook
+from bot.alerts import texts as alert_texts
+from bot.alerts.policies import load_policy
+from bot.alerts.rules import Policy, Step, ack_reminder_due, next_notification
+from bot.core import outbox
+from bot.core.config import Settings
+from bot.core.logs import get_logger
+from bot.core.timing import next_working_moment
+from bot.models import Alert, AlertEvent, AlertState, Caseworker, Role, Team, utcnow
+from bot.models.enums import Channel, Target
+
+__all__ = ["EscalationStats", "run_escalation"]
+
+log = get_logger(__name__)
+
+RETRY_BROKEN = timedelta(minutes=5)  # an alert whose handling raised is tried again after this
+
+
+@dataclass
+class EscalationStats:
+    alerts: int = 0  # alerts looked at
+    steps: int = 0  # escalation steps performed
+    messages: int = 0  # outbox rows enqueued (steps and reminders)
+    reminders: int = 0
+    unreachable: int = 0  # steps that reached nobody
+
+    def __bool__(self) -> bool:
+        return bool(self.alerts)
+
+
+@dataclass
+class _Run:
+    settings: Settings
+    channels: Collection[str] | None
+    now: datetime
+    stats: EscalationStats
+    policies: dict[tuple[int | None, str], Policy] = field(default_factory=dict)
+
+
+def run_escalation(sessions: sessionmaker[Session], settings: Settings, *,
+                   channels: Collection[str] | None = None, now: datetime | None = None,
+                   batch: int = 100) -> EscalationStats:
+    """Handle every alert due at `now`; `channels` are the configured channel names (a step's
+    channel that is not among them is skipped with a timeline note; None: all)."""
+    run = _Run(settings, channels, now or utcnow(), EscalationStats())
+    seen: set[int] = set()
+    while True:
+        batch_stats = EscalationStats()
+        step = replace(run, stats=batch_stats)  # counted only once the batch commits
+        current: int | None = None
+        try:
+            with sessions() as session, session.begin():
+                query = (select(Alert)
+                         .where(Alert.state.in_([AlertState.OPEN, AlertState.ACKNOWLEDGED]),
+                                Alert.next_action_at <= run.now)
+                         .order_by(Alert.next_action_at, Alert.id).limit(batch))
+                if session.get_bind().dialect.name == "postgresql":
+                    # Another worker's alerts are skipped, not waited for: it is sending them.
+                    query = query.with_for_update(skip_locked=True, of=Alert)
+                found = list(session.scalars(query))
+                alerts = [a for a in found if a.id not in seen]
+                for alert in alerts:
+                    current = alert.id
+                    _handle(session, alert, step)
+                current = None
+        except Exception:
+            if current is None:
+                raise
+            # One broken alert must not block all the others: put it aside and go on.
+            log.exception("alert.escalation_failed", alert_id=current)
+            _postpone(sessions, current, run.now)
+            continue
+        seen.update(a.id for a in alerts)
+        for name in ("alerts", "steps", "messages", "reminders", "unreachable"):
+            setattr(run.stats, name, getattr(run.stats, name) + getattr(batch_stats, name))
+        if not alerts or len(found) < batch:  # a short batch: nothing else was due
+            return run.stats
+
+
+def _postpone(sessions: sessionmaker[Session], alert_id: int, now: datetime) -> None:
+    with sessions() as session, session.begin():
+        alert = session.get(Alert, alert_id)
+        if alert is not None:
+            alert.next_action_at = now + RETRY_BROKEN
+            session.add(AlertEvent(alert=alert, at=now, kind="escalation_failed",
+                                   detail={"retry_at": (now + RETRY_BROKEN).isoformat()}))
+
+
+def _handle(session: Session, alert: Alert, run: _Run) -> None:
+    run.stats.alerts += 1
+    key = (alert.team_id, alert.severity)
+    if key not in run.policies:
+        run.policies[key] = load_policy(session, alert.team_id, alert.severity)
+    policy = run.policies[key]
+    shift = _shift(session, alert.team_id, run.settings)
+    if alert.state == AlertState.ACKNOWLEDGED:
+        _remind(session, alert, policy, shift, run)
+    else:
+        _escalate(session, alert, policy, shift, run)
+    if alert.next_action_at is not None and alert.next_action_at <= run.now:
+        # Never leave a row due again in this run (a shift function that goes backwards).
+        alert.next_action_at = run.now + timedelta(minutes=1)
+
+
+def _shift(session: Session, team_id: int | None,
+           settings: Settings) -> Callable[[datetime], datetime]:
+    team = session.get(Team, team_id) if team_id is not None else None
+    start = team.work_start if team is not None else time(8)
+    end = team.work_end if team is not None else time(16)
+    return partial(next_working_moment, tz=settings.tz_name, start=start, end=end)
+
+
+def _epoch(session: Session, alert: Alert) -> tuple[datetime, int]:
+    """When the current escalation started, and an id for it: the last reopen, or the raise."""
+    row = session.execute(
+        select(AlertEvent.at, AlertEvent.id)
+        .where(AlertEvent.alert_id == alert.id, AlertEvent.kind == "reopened")
+        .order_by(AlertEvent.id.desc()).limit(1)).first()
+    return (row[0], row[1]) if row is not None else (alert.created_at, 0)
+
+
+def _escalate(session: Session, alert: Alert, policy: Policy,
+              shift: Callable[[datetime], datetime], run: _Run) -> None:
+    started_at, epoch = _epoch(session, alert)
+    already: set[tuple[str, int]] = set()  # catching up: nobody gets the same channel twice
+    fire_now = False
+    while True:
+        due = next_notification(policy, raised_at=started_at, steps_done=alert.steps_done,
+                                now=run.now, shift=shift)
+        if due is None:
+            alert.next_action_at = None
+            return
+        if not (due.ready or fire_now):
+            alert.next_action_at = due.due_at
+            return
+        reached = _notify(session, alert, due.index, due.step, f"e{epoch}:step:{due.index}",
+                          already, run)
+        alert.steps_done = due.index + 1
+        run.stats.steps += 1
+        fire_now = reached == 0
+        if fire_now:
+            run.stats.unreachable += 1
+            session.add(AlertEvent(alert=alert, at=run.now, kind="unreachable",
+                                   detail={"step": due.index, "target": due.step.target.value}))
+            log.warning("alert.step_unreachable", alert_id=alert.id, step=due.index)
+
+
+def _remind(session: Session, alert: Alert, policy: Policy,
+            shift: Callable[[datetime], datetime], run: _Run) -> None:
+    if alert.acknowledged_at is None:
+        alert.next_action_at = None
+        return
+    if ack_reminder_due(alert.acknowledged_at, alert.last_reminder_at, policy, run.now,
+                        shift=shift):
+        since = _reminder_base(alert)
+        person = alert.acknowledged_by_id or alert.owner_id
+        people = [p for p in [session.get(Caseworker, person)] if p is not None and p.active] \
+            if person is not None else []
+        reminder = Step(0, Target.ASSIGNED, policy.steps[0].channels)
+        reached = _notify(session, alert, None, reminder,
+                          f"reminder:{int(since.timestamp())}", set(), run, people=people)
+        alert.last_reminder_at = run.now
+        run.stats.reminders += 1
+        if reached == 0:
+            session.add(AlertEvent(alert=alert, at=run.now, kind="unreachable",
+                                   detail={"reminder": True}))
+    due_at = _reminder_base(alert) + timedelta(minutes=policy.ack_reminder_minutes)
+    if policy.working_hours_only:
+        due_at = max(shift(due_at), due_at)
+    alert.next_action_at = due_at
+
+
+def _reminder_base(alert: Alert) -> datetime:
+    assert alert.acknowledged_at is not None
+    last = alert.last_reminder_at
+    return last if last is not None and last > alert.acknowledged_at else alert.acknowledged_at
+
+
+def _recipients(session: Session, alert: Alert, target: Target) -> list[Caseworker]:
+    if target is Target.ASSIGNED:
+        owner = alert.owner
+        return [owner] if owner is not None and owner.active else []
+    if alert.team_id is None:
+        return []
+    query = select(Caseworker).where(Caseworker.team_id == alert.team_id,
+                                     Caseworker.active.is_(True)).order_by(Caseworker.id)
+    if target is Target.TEAM_LEAD:
+        query = query.where(Caseworker.role == Role.TEAM_LEAD)
+    return list(session.scalars(query))
+
+
+def _address(person: Caseworker, channel: Channel) -> str | None:
+    if channel is Channel.SMS:
+        return person.phone or None
+    if channel is Channel.TELEGRAM:
+        return str(person.telegram_chat_id) if person.telegram_chat_id is not None else None
+    if channel is Channel.EMAIL:
+        return person.email or None
+    return None
+
+
+_MISSING = {Channel.SMS: "no phone", Channel.TELEGRAM: "no Telegram chat",
+            Channel.EMAIL: "no e-mail"}
+
+
+def _notify(session: Session, alert: Alert, index: int | None, step: Step, key_part: str,
+            already: set[tuple[str, int]], run: _Run,
+            people: list[Caseworker] | None = None) -> int:
+    """Enqueue the step's messages; every send and every skip goes on the timeline. Returns how
+    many people were reached on at least one channel (a repeat within this run counts)."""
+    if people is None:
+        people = _recipients(session, alert, step.target)
+    reminder = index is None
+    reached: set[int] = set()
+    for person in people:
+        for channel in step.channels:
+            if channel is Channel.WEBHOOK:
+                continue  # the webhook gets every alert event anyway (bot.alerts.events)
+            if (channel.value, person.id) in already:
+                reached.add(person.id)
+                continue
+            address = _address(person, channel)
+            reason = None
+            if run.channels is not None and channel.value not in run.channels:
+                reason = "channel not configured"
+            elif address is None:
+                reason = _MISSING[channel]
+            if reason is not None or address is None:
+                session.add(AlertEvent(alert=alert, at=run.now, kind="skipped", detail={
+                    "step": index, "caseworker_id": person.id, "channel": channel.value,
+                    "reason": reason}))
+                continue
+            key = f"alert:{alert.id}:{key_part}:{channel.value}:{person.id}"
+            body, payload = _message(alert, person, channel, reminder, run.settings)
+            if outbox.enqueue(session, channel=channel.value, recipient=address, body=body,
+                              key=key, kind="alert_reminder" if reminder else "alert",
+                              caseworker_id=person.id, payload=payload):
+                run.stats.messages += 1
+            already.add((channel.value, person.id))
+            reached.add(person.id)
+            event = AlertEvent(alert=alert, at=run.now, kind="notified", detail={
+                "step": index, "target": step.target.value, "channel": channel.value,
+                "caseworker_id": person.id, "reminder": reminder})
+            session.add(event)
+            alert_webhook.emit(session, alert, event)
+    return len(reached)
+
+
+def _message(alert: Alert, person: Caseworker, channel: Channel, reminder: bool,
+             settings: Settings) -> tuple[str, dict[str, object]]:
+    lang = person.language
+    detail = settings.alert_sms_detail
+    if reminder:
+        text = alert_texts.reminder_sms(alert, lang)
+        if channel is Channel.EMAIL:
+            return text, {"subject": text, "html": f"<p>{html.escape(text)}</p>"}
+        if channel is Channel.TELEGRAM:
+            return text, alert_texts.telegram_payload(alert, lang)
+        return text, {}
+    if channel is Channel.SMS:
+        return alert_texts.sms_text(alert, lang, detail), {}
+    if channel is Channel.TELEGRAM:
+        return alert_texts.headline(alert, lang, detail), alert_texts.telegram_payload(alert, lang)
+    subject, plain, body_html = alert_texts.email_parts(alert, lang, settings.public_base_url,
+                                                        detail)
+    return plain, {"subject": subject, "html": body_html}

@@ -1,0 +1,80 @@
+"""Alert events for the outgoing webhook (municipal case systems), enqueued in the outbox.
+
+`emit` is called in the same transaction as the change it reports (raise, notify, acknowledge,
+resolve, reopen), so an event is sent exactly when the change is committed. It is a no-op unless
+the webhook was switched on for the session factory with `enable` (the runtime does this when
+ALERT_WEBHOOK_URL and ALERT_WEBHOOK_SECRET are set): the domain functions need no settings.
+
+The JSON carries ids, states and times only: never names, message text or health details. The
+receiver looks the tenant up in its own system if it is allowed to.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.core import outbox
+from bot.models import Alert, AlertEvent
+
+__all__ = ["EVENTS", "emit", "enable", "event_body"]
+
+INFO_KEY = "alert_webhook_url"
+# Timeline kinds that are reported, and the event names receivers see.
+EVENTS = {
+    "raised": "alert.raised",
+    "notified": "alert.notified",
+    "acknowledged": "alert.acknowledged",
+    "resolved": "alert.resolved",
+    "reopened": "alert.reopened",
+}
+
+
+def enable(sessions: sessionmaker[Session], url: str) -> None:
+    """Send alert events to `url` from every session this factory makes."""
+    info = dict(sessions.kw.get("info") or {})
+    info[INFO_KEY] = url
+    sessions.configure(info=info)
+
+
+def event_body(alert: Alert, event: AlertEvent) -> dict[str, Any]:
+    detail = {k: v for k, v in (event.detail or {}).items()
+              if k in ("via", "step", "target", "channel", "caseworker_id", "reminder")}
+    return {
+        "event": EVENTS[event.kind],
+        "event_id": event.id,
+        "at": _iso(event.at),
+        "actor": event.actor,
+        "detail": detail,
+        "alert": {
+            "id": alert.id,
+            "source": alert.source,
+            "severity": alert.severity,
+            "state": alert.state,
+            "tenant_id": alert.tenant_id,
+            "home_id": alert.home_id,
+            "team_id": alert.team_id,
+            "owner_id": alert.owner_id,
+            "trigger_count": alert.trigger_count,
+            "raised_at": _iso(alert.created_at),
+        },
+    }
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat().replace("+00:00", "Z") if moment else None
+
+
+def emit(session: Session, alert: Alert, event: AlertEvent) -> None:
+    """Enqueue `event` for the webhook if it is on and the kind is reported."""
+    url = session.info.get(INFO_KEY)
+    if not url or event.kind not in EVENTS:
+        return
+    session.flush()  # ids for the body and the idempotency key
+    body = json.dumps(event_body(alert, event), ensure_ascii=False, separators=(",", ":"),
+                      sort_keys=True)
+    outbox.enqueue(session, channel="webhook", recipient=url, body=body,
+                   key=f"webhook:alert-event:{event.id}", kind=EVENTS[event.kind])

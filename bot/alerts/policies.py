@@ -1,0 +1,111 @@
+"""Escalation policies per team, stored in the database, with the built-in defaults behind them.
+
+Lookup order for (team, severity): the team's own row, then a row with no team (a deployment-wide
+override), then `bot.alerts.rules.DEFAULT_POLICIES`. Rows are validated through
+`bot.alerts.rules.Policy` on the way in and out, so a bad row can never reach the escalator.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.alerts.rules import DEFAULT_POLICIES, Policy, Step
+from bot.models import EscalationPolicy, EscalationStep
+from bot.models.enums import Channel, Severity, Target
+
+__all__ = ["describe", "load_policy", "parse_step", "policy_from_row", "save_policy"]
+
+
+class PolicyError(ValueError):
+    """A policy or step the caller typed cannot be used; the message says why."""
+
+
+def policy_from_row(row: EscalationPolicy) -> Policy:
+    steps = tuple(Step(s.after_minutes, Target(s.target),
+                       tuple(Channel(c) for c in s.channels.split(",") if c))
+                  for s in row.steps)
+    return Policy(steps=steps, repeat=row.repeat, working_hours_only=row.working_hours_only,
+                  ack_reminder_minutes=row.ack_reminder_minutes)
+
+
+def _row(session: Session, team_id: int | None, severity: Severity) -> EscalationPolicy | None:
+    team_match = (EscalationPolicy.team_id.is_(None) if team_id is None
+                  else EscalationPolicy.team_id == team_id)
+    return session.scalar(select(EscalationPolicy).where(
+        team_match, EscalationPolicy.severity == severity.value))
+
+
+def load_policy(session: Session, team_id: int | None, severity: Severity | str) -> Policy:
+    """The policy for alerts of `severity` on team `team_id` (None: the deployment default)."""
+    sev = Severity(severity)
+    for candidate in ((team_id, None) if team_id is not None else (None,)):
+        row = _row(session, candidate, sev)
+        if row is not None and row.steps:
+            return policy_from_row(row)
+    return DEFAULT_POLICIES[sev]
+
+
+def save_policy(session: Session, team_id: int | None, severity: Severity | str,
+                policy: Policy) -> EscalationPolicy:
+    """Create or replace the stored policy (steps are replaced as a whole), in the caller's
+    transaction."""
+    sev = Severity(severity)
+    row = _row(session, team_id, sev)
+    if row is None:
+        row = EscalationPolicy(team_id=team_id, severity=sev.value)
+        session.add(row)
+    row.repeat = policy.repeat
+    row.working_hours_only = policy.working_hours_only
+    row.ack_reminder_minutes = policy.ack_reminder_minutes
+    row.steps.clear()
+    session.flush()  # the old steps' (policy_id, position) must be gone before new ones arrive
+    row.steps.extend(
+        EscalationStep(position=i, after_minutes=s.after_minutes, target=s.target.value,
+                       channels=",".join(c.value for c in s.channels))
+        for i, s in enumerate(policy.steps))
+    session.flush()
+    return row
+
+
+MAX_STEP_MINUTES = 60 * 24 * 30  # beyond that an alert is stale anyway (and fits the column)
+_STEP = re.compile(r"^\s*(\d+)\s*:\s*([a-z_]+)\s*:\s*([a-z,\s]+)$")
+
+
+def parse_step(spec: str) -> Step:
+    """`MINUTES:TARGET:CHANNEL[,CHANNEL]`, e.g. `15:team:sms,telegram`."""
+    m = _STEP.match(spec.strip().lower())
+    if not m:
+        raise PolicyError(f"step {spec!r} must look like MINUTES:TARGET:CHANNELS, "
+                          "e.g. 15:team:sms,telegram")
+    channels = tuple(c.strip() for c in m.group(3).split(",") if c.strip())
+    if int(m.group(1)) > MAX_STEP_MINUTES:
+        raise PolicyError(f"step {spec!r}: at most {MAX_STEP_MINUTES} minutes (30 days)")
+    try:
+        return Step(int(m.group(1)), m.group(2), channels)  # type: ignore[arg-type]
+    except ValueError as exc:
+        raise PolicyError(f"step {spec!r}: {exc}") from None
+
+
+def build_policy(steps: Iterable[str], *, repeat: int, working_hours_only: bool,
+                 ack_reminder_minutes: int) -> Policy:
+    """A validated Policy from CLI-style step specs; PolicyError names what is wrong."""
+    parsed = [parse_step(s) for s in steps]
+    try:
+        return Policy(steps=tuple(parsed), repeat=repeat, working_hours_only=working_hours_only,
+                      ack_reminder_minutes=ack_reminder_minutes)
+    except ValueError as exc:
+        raise PolicyError(str(exc)) from None
+
+
+def describe(policy: Policy) -> list[str]:
+    """Human-readable lines, one per step plus the repeat/hours/reminder settings."""
+    lines = [f"  after {s.after_minutes:>4} min: {s.target.value:<9} by "
+             f"{', '.join(c.value for c in s.channels)}" for s in policy.steps]
+    lines.append(f"  repeat {policy.repeat}x (every {policy.cycle_minutes} min), "
+                 f"{'working hours only' if policy.working_hours_only else 'any hour'}, "
+                 f"reminder {policy.ack_reminder_minutes} min after acknowledgement")
+    return lines

@@ -1,0 +1,103 @@
+"""Texts for staff that the SMS side writes: alert summaries and answers to caseworker reply codes.
+
+Summaries are stored on the alert in the assigned caseworker's language; they name the tenant but
+never quote the tenant's words (those stay in the alert's timeline and the message log, shown to
+caseworkers only), so a notification that travels by e-mail carries no health details.
+"""
+
+from __future__ import annotations
+
+from bot.core.i18n import N_, gettext
+from bot.core.segments import to_gsm7_friendly
+
+SUMMARY_NEED_HELP = N_("{name} answered 3: needs help")
+SUMMARY_CALL_ME = N_("{name} asks to be called")
+SUMMARY_CRISIS = N_("{name} wrote words that may mean a crisis")
+SUMMARY_MESSAGE = N_("{name} sent a message")
+SUMMARY_PICTURE = N_("{name} sent a picture we cannot show; ask what it was")
+SUMMARY_DELIVERY_FAILED = N_("SMS to {name} cannot be delivered (Twilio error {code})")
+MISSED_SUMMARY = N_("Missed check-ins in a row for {name}: {n}")
+OPTED_OUT_SUMMARY = N_(
+    "{name} has opted out of SMS (STOP). No check-ins are sent until the tenant writes START."
+)
+SUMMARY_UNKNOWN_CRISIS = N_("Unregistered number {phone} wrote words that may mean a crisis")
+
+CW_ACKNOWLEDGED = N_("Alert {alert_id} is acknowledged. Thank you.")
+CW_RESOLVED = N_("Alert {alert_id} is closed. Thank you.")
+CW_ALREADY_ACKNOWLEDGED = N_("Alert {alert_id} was already acknowledged by {name}.")
+CW_ALREADY_CLOSED = N_("Alert {alert_id} is already closed. Reopen it in the dashboard if needed.")
+CW_NOT_FOUND = N_("There is no alert {alert_id}. Check the number in the alert SMS.")
+CW_NOT_YOURS = N_("Alert {alert_id} belongs to another team, so you cannot change it.")
+CW_UNKNOWN_CODE = N_(
+    "Not understood. Reply e.g. 42 OK to acknowledge alert 42, or 42 LOST to close it."
+)
+
+
+def _render(lang: str | None, msgid: str, **params: object) -> str:
+    return to_gsm7_friendly(gettext(lang, msgid, **params))
+
+
+def summary_need_help(lang: str | None, name: str) -> str:
+    return _render(lang, SUMMARY_NEED_HELP, name=name)
+
+
+def summary_call_me(lang: str | None, name: str) -> str:
+    return _render(lang, SUMMARY_CALL_ME, name=name)
+
+
+def summary_crisis(lang: str | None, name: str) -> str:
+    return _render(lang, SUMMARY_CRISIS, name=name)
+
+
+def summary_message(lang: str | None, name: str) -> str:
+    return _render(lang, SUMMARY_MESSAGE, name=name)
+
+
+def summary_picture(lang: str | None, name: str) -> str:
+    return _render(lang, SUMMARY_PICTURE, name=name)
+
+
+def summary_delivery_failed(lang: str | None, name: str, code: str) -> str:
+    return _render(lang, SUMMARY_DELIVERY_FAILED, name=name, code=code)
+
+
+def summary_unknown_crisis(lang: str | None, phone: str) -> str:
+    return _render(lang, SUMMARY_UNKNOWN_CRISIS, phone=phone)
+
+
+def acknowledged(lang: str | None, alert_id: int) -> str:
+    return _render(lang, CW_ACKNOWLEDGED, alert_id=alert_id)
+
+
+def resolved(lang: str | None, alert_id: int) -> str:
+    return _render(lang, CW_RESOLVED, alert_id=alert_id)
+
+
+def already_acknowledged(lang: str | None, alert_id: int, name: str) -> str:
+    return _render(lang, CW_ALREADY_ACKNOWLEDGED, alert_id=alert_id, name=name)
+
+
+def already_closed(lang: str | None, alert_id: int) -> str:
+    return _render(lang, CW_ALREADY_CLOSED, alert_id=alert_id)
+
+
+def not_found(lang: str | None, alert_id: int) -> str:
+    return _render(lang, CW_NOT_FOUND, alert_id=alert_id)
+
+
+def not_yours(lang: str | None, alert_id: int) -> str:
+    return _render(lang, CW_NOT_YOURS, alert_id=alert_id)
+
+
+def unknown_code(lang: str | None) -> str:
+    return _render(lang, CW_UNKNOWN_CODE)
+
+
+def missed_summary(lang: str | None, name: str, n: int) -> str:
+    """Alert summary when a tenant's run of unanswered check-ins reaches a threshold."""
+    return gettext(lang, MISSED_SUMMARY, name=name, n=n)
+
+
+def opted_out_summary(lang: str | None, name: str) -> str:
+    """Low alert raised once per opt-out, so the caseworker knows check-ins have stopped."""
+    return gettext(lang, OPTED_OUT_SUMMARY, name=name)

@@ -1,0 +1,109 @@
+"""What caseworkers are told about an alert: SMS, Telegram, e-mail and reminder texts.
+
+All texts go through the gettext catalogues in the caseworker's language. An alert SMS may show
+the tenant's first name and area (street name, no number) and never any health detail: with
+ALERT_SMS_DETAIL=minimal it shows neither name nor cause, only the alert number and severity.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+
+from bot.core.i18n import N_, gettext
+from bot.models import Alert
+from bot.models.enums import Severity, Source
+
+__all__ = ["email_parts", "headline", "reminder_sms", "sms_text", "telegram_payload"]
+
+SEVERITY_LABELS = {
+    Severity.LOW: N_("LOW"),
+    Severity.HIGH: N_("HIGH"),
+    Severity.CRITICAL: N_("CRITICAL"),
+}
+
+# Causes, worded so that they say who must act, not what is wrong with the tenant.
+CAUSES = {
+    Source.NEED_HELP: N_("{who} has asked for help."),
+    Source.CALL_ME: N_("{who} asks to be called."),
+    Source.CRISIS: N_("{who} needs contact now."),
+    Source.MISSED: N_("{who} has not answered check-ins."),
+    Source.CONCERN: N_("The landlord of {who} has raised a concern."),
+    Source.DELIVERY_FAILED: N_("{who} cannot be reached by SMS."),
+    # Free text from the tenant: the words stay on the dashboard timeline, never in the SMS.
+    Source.MESSAGE: N_("{who} has sent a message."),
+}
+UNKNOWN_TENANT = N_("a tenant")
+MINIMAL_CAUSE = N_("New alert.")
+HEADLINE = N_("Trygt Hjem #{id} {severity}: {cause}")
+SMS_CODES = N_("Reply {id} OK to acknowledge, {id} LØST to close.")
+REMINDER = N_("Trygt Hjem #{id} is acknowledged but not resolved yet. Reply {id} LØST when it is "
+              "closed.")
+BUTTON_ACK = N_("Acknowledge")
+BUTTON_RESOLVE = N_("Resolved")
+EMAIL_OPEN = N_("Open the alert in the dashboard: {url}")
+EMAIL_OPEN_HTML = N_("Open the alert in the dashboard")
+EMAIL_FOOTER = N_("You receive this because you are on call for Trygt Hjem alerts.")
+
+
+def _first_word(text: str) -> str:
+    m = re.match(r"\s*([^\W\d_][\w.'-]*)", text or "")
+    return m.group(1) if m else ""
+
+
+def who(alert: Alert, lang: str) -> str:
+    """First name and area, e.g. "Anna (Vollsmose)": enough to recognise, nothing more."""
+    tenant = alert.tenant
+    name = "" if tenant is None or tenant.erased_at is not None else _first_word(tenant.name)
+    home = alert.home
+    area = _first_word(home.address) if home is not None else ""
+    if not name:
+        name = gettext(lang, UNKNOWN_TENANT)
+    return f"{name} ({area})" if area else name
+
+
+def headline(alert: Alert, lang: str, detail: str = "name_area") -> str:
+    severity = gettext(lang, SEVERITY_LABELS[Severity(alert.severity)])
+    if detail == "minimal":
+        cause = gettext(lang, MINIMAL_CAUSE)
+    else:
+        cause = gettext(lang, CAUSES[Source(alert.source)], who=who(alert, lang))
+    return gettext(lang, HEADLINE, id=alert.id, severity=severity, cause=cause)
+
+
+def sms_text(alert: Alert, lang: str, detail: str = "name_area") -> str:
+    return f"{headline(alert, lang, detail)} {gettext(lang, SMS_CODES, id=alert.id)}"
+
+
+def reminder_sms(alert: Alert, lang: str) -> str:
+    return gettext(lang, REMINDER, id=alert.id)
+
+
+def telegram_payload(alert: Alert, lang: str) -> dict[str, object]:
+    """Inline buttons; callback data `alert:<id>:ack|resolve` is the Telegram branch's
+    contract."""
+    return {"buttons": [[
+        {"text": gettext(lang, BUTTON_ACK), "data": f"alert:{alert.id}:ack"},
+        {"text": gettext(lang, BUTTON_RESOLVE), "data": f"alert:{alert.id}:resolve"},
+    ]]}
+
+
+def alert_url(base_url: str | None, alert_id: int) -> str:
+    return f"{(base_url or '').rstrip('/')}/dashboard/alerts/{alert_id}"
+
+
+def email_parts(alert: Alert, lang: str, base_url: str | None,
+                detail: str = "name_area") -> tuple[str, str, str]:
+    """(subject, plain body, HTML body) for an alert e-mail."""
+    subject = headline(alert, lang, detail)
+    url = alert_url(base_url, alert.id)
+    codes = gettext(lang, SMS_CODES, id=alert.id)
+    footer = gettext(lang, EMAIL_FOOTER)
+    plain = f"{subject}\n\n{gettext(lang, EMAIL_OPEN, url=url)}\n\n{codes}\n\n-- \n{footer}\n"
+    esc = html.escape
+    body_html = (
+        f'<!doctype html><html lang="{esc(lang)}"><body>'
+        f"<p><strong>{esc(subject)}</strong></p>"
+        f'<p><a href="{esc(url, quote=True)}">{esc(gettext(lang, EMAIL_OPEN_HTML))}</a></p>'
+        f"<p>{esc(codes)}</p><hr><p><small>{esc(footer)}</small></p></body></html>")
+    return subject, plain, body_html

@@ -1,0 +1,139 @@
+"""Check-in rows: keys, per-organisation rules, skip reasons, and recording an answer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import or_, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.core.logs import get_logger
+from bot.core.timing import (
+    CheckinPolicy,
+    defer_past_quiet_hours,
+    parse_weekdays,
+)
+from bot.models import (
+    CheckIn,
+    CheckInStatus,
+    Consent,
+    Organisation,
+    PhoneStatus,
+    Tenant,
+)
+
+log = get_logger(__name__)
+
+OPEN = (CheckInStatus.SCHEDULED, CheckInStatus.SENT, CheckInStatus.REMINDED)
+TENANT_KINDS = ("checkin", "reminder")
+DEFAULT_BATCH = 500
+
+
+
+# --------------------------------------------------------------------------- keys and rules
+
+
+def slot_iso(slot: datetime) -> str:
+    return slot.astimezone(UTC).isoformat()
+
+
+def checkin_key(tenant_id: int, slot: datetime) -> str:
+    """Outbox idempotency key of a check-in prompt: one per tenant per slot."""
+    return f"checkin:{tenant_id}:{slot_iso(slot)}"
+
+
+def reminder_key(tenant_id: int, slot: datetime) -> str:
+    return f"reminder:{tenant_id}:{slot_iso(slot)}"
+
+
+@dataclass(frozen=True)
+class OrgRules:
+    """What the jobs need of an organisation, read once per run (plain values, no session)."""
+
+    id: int
+    tz: ZoneInfo
+    quiet_start: time
+    quiet_end: time
+    policy: CheckinPolicy
+
+    @classmethod
+    def of(cls, org: Organisation) -> OrgRules:
+        return cls(org.id, ZoneInfo(org.tz_name), org.quiet_start, org.quiet_end,
+                   CheckinPolicy(timedelta(hours=org.reminder_after_hours),
+                                 timedelta(hours=org.missed_after_hours)))
+
+    def goes_at(self, when: datetime) -> datetime:
+        """When a tenant text due at ``when`` may go: after quiet hours."""
+        return defer_past_quiet_hours(when, self.tz, self.quiet_start, self.quiet_end)
+
+    def local_date(self, when: datetime) -> date:
+        return when.astimezone(self.tz).date()
+
+
+def all_org_rules(sessions: sessionmaker[Session]) -> list[OrgRules]:
+    with sessions() as s:
+        return [OrgRules.of(o) for o in s.scalars(select(Organisation).order_by(Organisation.id))]
+
+
+def skip_reason(tenant: Tenant, day: date) -> str | None:
+    """Why ``tenant`` gets no check-in on local ``day`` (None: send it)."""
+    if not tenant.active or tenant.erased_at is not None:
+        return "inactive"
+    if tenant.opted_out:
+        return "opted_out"
+    if tenant.consent == Consent.WITHDRAWN:
+        return "no_consent"
+    if tenant.phone_status != PhoneStatus.OK:
+        return "invalid_phone"
+    if tenant.checkins_paused_until is not None and day <= tenant.checkins_paused_until:
+        return "paused"
+    return None
+
+
+def tenant_weekdays(tenant: Tenant) -> frozenset[int] | None:
+    try:
+        return parse_weekdays(tenant.checkin_weekdays)
+    except ValueError as exc:  # bad data must not stop the planner for everyone else
+        log.warning("checkins.bad_cadence", tenant_id=tenant.id, error=str(exc))
+        return None
+
+
+def insert_for(session: Session) -> Any:
+    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+
+
+
+# --------------------------------------------------------------------------- answers
+
+
+def open_checkin(session: Session, tenant: Tenant, now: datetime) -> CheckIn | None:
+    """The tenant's newest open check-in (a SCHEDULED one counts once its time has come)."""
+    return session.scalar(
+        select(CheckIn)
+        .where(CheckIn.tenant_id == tenant.id,
+               or_(CheckIn.status.in_([CheckInStatus.SENT, CheckInStatus.REMINDED]),
+                   (CheckIn.status == CheckInStatus.SCHEDULED) & (CheckIn.sent_at <= now)))
+        .order_by(CheckIn.slot_at.desc()).limit(1))
+
+
+def record_answer(session: Session, tenant: Tenant, answer: int | None,
+                  now: datetime) -> CheckIn | None:
+    """Close the tenant's newest open check-in with ``answer`` (1, 2, 3) and reset the miss run.
+
+    ``answer`` None: the tenant wrote words or asked for a call instead of a number. An answer
+    after the reminder still counts. With no open check-in nothing changes (returns None): the
+    missed ones stay missed, so a further miss still escalates as it should.
+    """
+    checkin = open_checkin(session, tenant, now)
+    if checkin is None:
+        return None
+    checkin.status = CheckInStatus.ANSWERED
+    checkin.answered_at = now
+    checkin.answer = answer
+    tenant.consecutive_misses = 0
+    return checkin

@@ -1,0 +1,1 @@
+"""Landlords: the concern flow, invites, their texts, and telling them when someone acts."""

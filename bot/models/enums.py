@@ -1,0 +1,76 @@
+"""The enumerations shared by the models and the domain: stored as their string values.
+
+They sit beside the models (not in a domain package) because columns and domain rules both need
+them, and the models import nothing from the domain.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Severity(StrEnum):
+    LOW = "low"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+    @property
+    def rank(self) -> int:
+        """Order by urgency. Never compare members with ``<``: that compares the strings,
+        and alphabetically "critical" < "high" < "low"."""
+        return _SEVERITY_RANK[self]
+
+
+_SEVERITY_RANK = {Severity.LOW: 0, Severity.HIGH: 1, Severity.CRITICAL: 2}
+
+
+class Target(StrEnum):
+    ASSIGNED = "assigned"  # the tenant's own caseworker
+    TEAM = "team"  # every caseworker on the tenant's team
+    TEAM_LEAD = "team_lead"
+
+
+class Channel(StrEnum):
+    SMS = "sms"
+    TELEGRAM = "telegram"
+    EMAIL = "email"
+    WEBHOOK = "webhook"
+
+
+class Source(StrEnum):
+    """Why an alert was raised. Values match ``Alert.source`` in the database."""
+
+    CRISIS = "crisis"  # tenant wrote crisis words
+    NEED_HELP = "need_help"  # tenant answered 3 to a check-in, or asked for help
+    CALL_ME = "call_me"  # tenant asked their caseworker to call
+    MISSED = "missed"  # missed check-ins
+    CONCERN = "concern"  # a landlord raised a concern
+    DELIVERY_FAILED = "delivery_failed"  # messages to the tenant's number bounce
+    MESSAGE = "message"  # tenant wrote free text (or words after an answer) for the caseworker
+
+
+class LandlordUrgency(StrEnum):
+    CAN_WAIT = "can_wait"
+    THIS_WEEK = "this_week"
+    URGENT_TODAY = "urgent_today"
+
+
+class LandlordCategory(StrEnum):
+    """Categories that affect severity; any other category string is accepted as-is."""
+
+    NO_SIGN_OF_LIFE = "no_sign_of_life"
+    WELLBEING = "wellbeing"
+
+
+class AlertState(StrEnum):
+    """Alert lifecycle; the database models use this same enum."""
+
+    OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
+
+
+class Action(StrEnum):
+    ACKNOWLEDGE = "acknowledge"
+    RESOLVE = "resolve"
+    REOPEN = "reopen"

@@ -1,0 +1,217 @@
+"""GDPR tooling for tenants' data: export, erasure, consent and retention.
+
+- Export (right of access, art. 15): everything held about one tenant as JSON, including the
+  audit trail of who read it.
+- Erasure (art. 17): the tenant row stays (other rows point at it, and anonymous counts such as
+  "check-ins answered" stay meaningful) but every personal field is blanked: name, phone (replaced
+  by a unique placeholder), home link, message bodies and addresses, notes, alert summaries and
+  timeline details, concern texts about them; unsent outbox rows are cancelled.
+- Consent: given/withdrawn with a timestamp. Withdrawn consent also sets `opted_out_at`, which
+  the dispatcher already honours, so no check-in goes out; giving consent again clears it.
+- Retention: message bodies and audit details older than RETENTION_DAYS are blanked, and sent
+  outbox rows older than 30 days deleted (`retention_purge`, a daily worker job).
+Every operation writes an audit record in the same transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import String, cast, delete, or_, select, update
+from sqlalchemy.orm import Session
+
+from bot.core import audit
+from bot.core.phones import InvalidPhone, normalise_phone
+from bot.models import (
+    Alert,
+    AuditEvent,
+    CaseNote,
+    CheckIn,
+    Consent,
+    Message,
+    OutboxItem,
+    OutboxStatus,
+    Tenant,
+    utcnow,
+)
+
+OUTBOX_SENT_KEEP = timedelta(days=30)
+ERASED_NAME = ""
+
+
+class TenantNotFound(LookupError):
+    pass
+
+
+def find_tenant(session: Session, phone: str) -> Tenant:
+    """The tenant with this phone number (any common notation); TenantNotFound otherwise."""
+    try:
+        e164 = normalise_phone(phone)
+    except InvalidPhone as exc:
+        raise TenantNotFound(f"{phone!r} is not a phone number: {exc}") from None
+    tenant = session.scalar(select(Tenant).where(Tenant.phone == e164))
+    if tenant is None:
+        raise TenantNotFound(f"no tenant with phone {e164}")
+    return tenant
+
+
+def _iso(value: Any) -> Any:
+    return value.isoformat() if hasattr(value, "isoformat") else value
+
+
+def export_tenant(session: Session, tenant: Tenant, *, actor: str) -> dict[str, Any]:
+    """Everything held about the tenant, JSON-ready; the export itself is audited."""
+    audit.record(session, actor, "export", "tenant", tenant.id)
+    session.flush()
+    messages = session.scalars(select(Message).where(Message.tenant_id == tenant.id)
+                               .order_by(Message.id)).all()
+    checkins = session.scalars(select(CheckIn).where(CheckIn.tenant_id == tenant.id)
+                               .order_by(CheckIn.slot_at)).all()
+    alerts = session.scalars(select(Alert).where(Alert.tenant_id == tenant.id)
+                             .order_by(Alert.id)).all()
+    notes = session.scalars(select(CaseNote).where(CaseNote.tenant_id == tenant.id)
+                            .order_by(CaseNote.id)).all()
+    trail = session.scalars(select(AuditEvent).where(AuditEvent.subject_type == "tenant",
+                                                     AuditEvent.subject_id == str(tenant.id))
+                            .order_by(AuditEvent.id)).all()
+    home = tenant.home
+    return {
+        "exported_at": utcnow().isoformat(),
+        "profile": {
+            "id": tenant.id, "name": tenant.name, "phone": tenant.phone,
+            "language": tenant.language,
+            "home": {"reference": home.reference, "address": home.address,
+                     "postcode": home.postcode, "city": home.city} if home else None,
+            "caseworker": tenant.caseworker.name if tenant.caseworker else None,
+            "checkin_weekdays": tenant.checkin_weekdays,
+            "checkin_time": tenant.checkin_time.isoformat(),
+            "checkins_paused_until": _iso(tenant.checkins_paused_until),
+            "consent": tenant.consent, "consent_at": _iso(tenant.consent_at),
+            "opted_out_at": _iso(tenant.opted_out_at), "created_at": _iso(tenant.created_at),
+            "erased_at": _iso(tenant.erased_at),
+        },
+        "messages": [{"at": _iso(m.created_at), "direction": m.direction, "channel": m.channel,
+                      "body": m.body, "status": m.status} for m in messages],
+        "checkins": [{"slot_at": _iso(c.slot_at), "status": c.status,
+                      "sent_at": _iso(c.sent_at), "answered_at": _iso(c.answered_at),
+                      "answer": c.answer} for c in checkins],
+        "alerts": [{"id": a.id, "source": a.source, "severity": a.severity, "state": a.state,
+                    "summary": a.summary, "created_at": _iso(a.created_at),
+                    "resolved_at": _iso(a.resolved_at),
+                    "timeline": [{"at": _iso(e.at), "kind": e.kind, "actor": e.actor}
+                                 for e in a.events]} for a in alerts],
+        "notes": [{"at": _iso(n.created_at), "author": n.author.name, "body": n.body}
+                  for n in notes],
+        "access_log": [{"at": _iso(e.at), "actor": e.actor, "action": e.action}
+                       for e in trail],
+    }
+
+
+@dataclass
+class ErasureReport:
+    tenant_id: int
+    messages_blanked: int
+    notes_deleted: int
+    outbox_cancelled: int
+    alerts_blanked: int
+    checkins_kept: int
+
+
+def erase_tenant(session: Session, tenant: Tenant, *, actor: str,
+                 now: datetime | None = None) -> ErasureReport:
+    """Blank every personal field about the tenant; idempotent."""
+    now = now or utcnow()
+    phone, tid = tenant.phone, tenant.id
+    about_tenant = or_(Message.tenant_id == tid, Message.sender == phone,
+                       Message.recipient == phone)
+    blanked = session.execute(update(Message).where(about_tenant).values(
+        body="", reply=None, sender="", recipient="")
+        .execution_options(synchronize_session=False)).rowcount
+    outbox_rows = session.scalars(select(OutboxItem).where(
+        or_(OutboxItem.tenant_id == tid, OutboxItem.recipient == phone))).all()
+    cancelled = 0
+    for row in outbox_rows:
+        if row.status in (OutboxStatus.PENDING, OutboxStatus.SENDING):
+            row.status = OutboxStatus.CANCELLED
+            row.last_error = "tenant erased"
+            cancelled += 1
+        row.body, row.payload, row.recipient = "", {}, "erased"
+    notes = session.execute(delete(CaseNote).where(CaseNote.tenant_id == tid)
+                            .execution_options(synchronize_session=False)).rowcount
+    alerts = session.scalars(select(Alert).where(Alert.tenant_id == tid)).all()
+    for alert in alerts:
+        alert.summary = ""
+        for event in alert.events:
+            event.detail = {}
+        if alert.concern is not None:
+            alert.concern.description = ""
+            alert.concern.photo_file_id = None
+    checkins = len(session.scalars(select(CheckIn.id).where(CheckIn.tenant_id == tid)).all())
+    tenant.name = ERASED_NAME
+    tenant.phone = f"erased-{tid}"  # unique, and never a number the dispatcher could text
+    tenant.home_id = None
+    tenant.active = False
+    tenant.consent = Consent.WITHDRAWN
+    tenant.consent_at = tenant.consent_at or now
+    tenant.opted_out_at = tenant.opted_out_at or now
+    tenant.checkins_paused_until = None
+    tenant.erased_at = tenant.erased_at or now
+    report = ErasureReport(tid, blanked, notes, cancelled, len(alerts), checkins)
+    audit.record(session, actor, "erase", "tenant", tid, **asdict(report))
+    session.flush()
+    return report
+
+
+def record_consent(session: Session, tenant: Tenant, given: bool, *, actor: str,
+                   now: datetime | None = None) -> None:
+    """Consent given or withdrawn, with its time; withdrawn stops all check-ins."""
+    now = now or utcnow()
+    tenant.consent = Consent.GIVEN if given else Consent.WITHDRAWN
+    tenant.consent_at = now
+    if given:
+        tenant.opted_out_at = None
+    else:
+        tenant.opted_out_at = tenant.opted_out_at or now
+        # Nothing already queued for them goes out either (replies to STOP etc. are theirs).
+        for row in session.scalars(select(OutboxItem).where(
+                OutboxItem.tenant_id == tenant.id, OutboxItem.status == OutboxStatus.PENDING)):
+            row.status = OutboxStatus.CANCELLED
+            row.last_error = "consent withdrawn"
+    audit.record(session, actor, "consent_given" if given else "consent_withdrawn", "tenant",
+                 tenant.id)
+
+
+@dataclass
+class PurgeReport:
+    messages_blanked: int
+    audit_details_blanked: int
+    outbox_deleted: int
+
+    def __bool__(self) -> bool:
+        return any(asdict(self).values())
+
+
+def retention_purge(session: Session, *, retention_days: int,
+                    now: datetime | None = None) -> PurgeReport:
+    """Blank old message bodies and audit details; delete old sent outbox rows."""
+    now = now or utcnow()
+    cutoff = now - timedelta(days=retention_days)
+    messages = session.execute(update(Message).where(
+        Message.created_at < cutoff, or_(Message.body != "", Message.reply.is_not(None)))
+        .values(body="", reply=None).execution_options(synchronize_session=False)).rowcount
+    # JSON has no portable equality; its text form is '{}' when empty on both backends.
+    details = session.execute(update(AuditEvent).where(
+        AuditEvent.at < cutoff, cast(AuditEvent.detail, String) != "{}")
+        .values(detail={}).execution_options(synchronize_session=False)).rowcount
+    outbox = session.execute(delete(OutboxItem).where(
+        OutboxItem.status == OutboxStatus.SENT,
+        OutboxItem.sent_at < now - OUTBOX_SENT_KEEP)
+        .execution_options(synchronize_session=False)).rowcount
+    report = PurgeReport(messages, details, outbox)
+    if report:
+        audit.record(session, "system", "retention_purge", "database", None,
+                     retention_days=retention_days, **asdict(report))
+    return report
+

@@ -1,0 +1,161 @@
+"""Every SMS text a tenant can receive, as functions, so callers never type a msgid.
+
+Tenants read these on cheap phones, often in a hard moment: texts are warm, short, Danish first,
+and each must stay GSM-7 and within two SMS segments for any realistic name (checked by
+the i18n tests). Keywords named in a text (RING, CALL, STOP, START, INFO) must be understood
+by :mod:`bot.tenants.intents` - also checked by the tests.
+
+Rendered texts pass through :func:`bot.core.segments.to_gsm7_friendly`, so a name like "Zoë" or a
+curly quote cannot switch a message to UCS-2 and double its cost.
+
+Which reply goes with which intent (for the SMS handler):
+
+=========================  ===============================================================
+intent                     reply
+=========================  ===============================================================
+CHECKIN_ANSWER 1 / 2 / 3   :func:`reply_to_answer` - answer 3 also when no check-in is open
+                           (it always alerts the caseworker); 1 and 2 without an open
+                           check-in: :func:`answer_without_checkin`
+CALL_ME                    :func:`call_me_ack`
+FREE_TEXT                  :func:`free_text_received`
+STOP / START               :func:`stop_confirmation` / :func:`start_confirmation`
+HELP_INFO                  :func:`help_info`
+EMPTY                      :func:`unclear_message`
+CRISIS                     :func:`crisis_reply` (also to unknown senders)
+unknown phone number       :func:`unknown_sender`
+picture (MMS), no words    :func:`picture_received`
+=========================  ===============================================================
+"""
+
+from __future__ import annotations
+
+from bot.core.i18n import N_, SUPPORTED, sms_text
+
+__all__ = [
+    "answer_without_checkin",
+    "call_me_ack",
+    "crisis_reply",
+    "free_text_received",
+    "help_info",
+    "picture_received",
+    "reply_good",
+    "reply_need_help",
+    "reply_so_so",
+    "reply_to_answer",
+    "start_confirmation",
+    "stop_confirmation",
+    "unclear_message",
+    "unknown_sender",
+]
+
+REPLY_GOOD = N_("Thank you! Good to hear. Have a nice day.")
+REPLY_SO_SO = N_(
+    "Thank you for your answer. If you would like to talk, write CALL and your caseworker "
+    "will call you."
+)
+REPLY_NEED_HELP = N_(
+    "Thank you for telling us. Your caseworker has been told and will contact you as soon as "
+    "possible. In an emergency, call 112."
+)
+CALL_ME_ACK = N_(
+    "Thank you. We have asked your caseworker to call you as soon as possible. "
+    "In an emergency, call 112."
+)
+FREE_TEXT_RECEIVED = N_(
+    "Thank you. Your message has been sent to your caseworker. In an emergency, call 112."
+)
+STOP_CONFIRMATION = N_(
+    "You will get no more messages from Trygt Hjem. Write START to get them again. "
+    "You can still call your caseworker."
+)
+START_CONFIRMATION = N_(
+    "Welcome back to Trygt Hjem. You will get messages again. Write STOP to stop them."
+)
+HELP_INFO = N_(
+    "Trygt Hjem keeps you in touch with your caseworker. Answer our messages with 1, 2 or 3, "
+    "or write CALL. Write STOP to stop. Need to talk? Livslinien 70 201 201. Emergency: 112."
+)
+UNCLEAR_MESSAGE = N_(
+    "Sorry, we did not understand. Reply 1 good, 2 so-so or 3 need help. Write CALL to be "
+    "called, or INFO for more."
+)
+CRISIS_REPLY = N_(
+    "Thank you for writing. If you are in danger, call 112 now. You can talk to Livslinien "
+    "on 70 201 201. Your caseworker has been alerted. You are not alone."
+)
+UNKNOWN_SENDER = N_(
+    "Hello. This number is not registered with Trygt Hjem. If you are a tenant, please "
+    "contact your caseworker. Emergency: 112."
+)
+ANSWER_WITHOUT_CHECKIN = N_("Thank you for your answer. Your caseworker can see it.")
+PICTURE_RECEIVED = N_(
+    "Thank you. We can only read text, not pictures. Please write your message in words. "
+    "In an emergency, call 112."
+)
+
+
+def reply_good(lang: str | None) -> str:
+    return sms_text(lang, REPLY_GOOD)
+
+
+def reply_so_so(lang: str | None) -> str:
+    return sms_text(lang, REPLY_SO_SO)
+
+
+def reply_need_help(lang: str | None) -> str:
+    """Answer 3 (or "hjælp"): the caseworker has been alerted."""
+    return sms_text(lang, REPLY_NEED_HELP)
+
+
+def reply_to_answer(lang: str | None, answer: int) -> str:
+    """The reply to check-in answer 1, 2 or 3 (anything else is treated as 3: be safe)."""
+    if answer == 1:
+        return reply_good(lang)
+    if answer == 2:
+        return reply_so_so(lang)
+    return reply_need_help(lang)
+
+
+def call_me_ack(lang: str | None) -> str:
+    return sms_text(lang, CALL_ME_ACK)
+
+
+def free_text_received(lang: str | None) -> str:
+    return sms_text(lang, FREE_TEXT_RECEIVED)
+
+
+def stop_confirmation(lang: str | None) -> str:
+    return sms_text(lang, STOP_CONFIRMATION)
+
+
+def start_confirmation(lang: str | None) -> str:
+    return sms_text(lang, START_CONFIRMATION)
+
+
+def help_info(lang: str | None) -> str:
+    return sms_text(lang, HELP_INFO)
+
+
+def unclear_message(lang: str | None) -> str:
+    """For an empty or punctuation-only message."""
+    return sms_text(lang, UNCLEAR_MESSAGE)
+
+
+def crisis_reply(lang: str | None) -> str:
+    """Crisis language: 112, Livslinien, and that the caseworker has been alerted."""
+    return sms_text(lang, CRISIS_REPLY)
+
+
+def unknown_sender() -> str:
+    """For a number we do not know: no language known, so Danish then English; no data."""
+    return "\n".join(sms_text(lang, UNKNOWN_SENDER) for lang in SUPPORTED)
+
+
+def answer_without_checkin(lang: str | None) -> str:
+    """A 1 or 2 that arrives when no check-in is open: still thank them."""
+    return sms_text(lang, ANSWER_WITHOUT_CHECKIN)
+
+
+def picture_received(lang: str | None) -> str:
+    """For a picture (MMS) without words: the caseworker is told, but cannot see it."""
+    return sms_text(lang, PICTURE_RECEIVED)

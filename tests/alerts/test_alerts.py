@@ -1,0 +1,57 @@
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from bot.alerts.lifecycle import act, raise_alert
+from bot.alerts.rules import InvalidTransition
+from bot.models import Alert, AlertEvent
+from tests.support.factories import make_world
+
+
+def test_raise_then_fold_repeated_trigger(session: Session) -> None:
+    w = make_world(session)
+    alert, created = raise_alert(session, source="need_help", summary="svarede 3",
+                                 tenant=w.tenant)
+    assert created and alert.severity == "high" and alert.owner_id == w.caseworker.id
+    assert alert.team_id == w.team.id and alert.home_id == w.home.id
+    again, created2 = raise_alert(session, source="need_help", summary="svarede 3 igen",
+                                  tenant=w.tenant)
+    session.commit()
+    assert not created2 and again.id == alert.id and again.trigger_count == 2
+    kinds = list(session.scalars(select(AlertEvent.kind).order_by(AlertEvent.id)))
+    assert kinds == ["raised", "folded"]
+
+
+def test_more_severe_trigger_is_a_new_alert(session: Session) -> None:
+    w = make_world(session)
+    raise_alert(session, source="missed", summary="1 missed", tenant=w.tenant,
+                detail={"missed": 1})
+    _, created = raise_alert(session, source="missed", summary="2 missed", tenant=w.tenant,
+                             detail={"missed": 2})
+    session.commit()
+    assert created
+    assert session.scalar(select(func.count()).select_from(Alert)) == 2
+
+
+def test_resolved_alert_does_not_absorb_new_trigger(session: Session) -> None:
+    w = make_world(session)
+    alert, _ = raise_alert(session, source="crisis", summary="x", tenant=w.tenant)
+    assert alert.severity == "critical"
+    assert act(session, alert, "resolve", actor=w.caseworker, via="dashboard")
+    _, created = raise_alert(session, source="crisis", summary="y", tenant=w.tenant)
+    assert created
+
+
+def test_actions_and_invalid_transitions(session: Session) -> None:
+    w = make_world(session)
+    alert, _ = raise_alert(session, source="need_help", summary="x", tenant=w.tenant)
+    assert act(session, alert, "acknowledge", actor=w.caseworker, via="sms")
+    assert alert.acknowledged_by_id == w.caseworker.id and alert.state == "acknowledged"
+    assert not act(session, alert, "acknowledge", actor=w.colleague, via="sms")  # idempotent
+    assert alert.acknowledged_by_id == w.caseworker.id
+    assert act(session, alert, "resolve", actor=w.colleague, via="telegram")
+    assert alert.next_action_at is None and alert.resolved_by_id == w.colleague.id
+    with pytest.raises(InvalidTransition):
+        act(session, alert, "acknowledge", actor=w.caseworker, via="sms")
+    assert act(session, alert, "reopen", actor=w.lead, via="dashboard")
+    assert alert.state == "open" and alert.steps_done == 0 and alert.next_action_at is not None

@@ -1,0 +1,129 @@
+"""Caseworkers acting on alerts by SMS reply code, unit-level and end to end over the webhook."""
+
+from __future__ import annotations
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.alerts import staff_texts as sms_staff_texts
+from bot.alerts.lifecycle import act, raise_alert
+from bot.casework.sms_replies import handle_caseworker_sms, may_act
+from bot.models import Alert, AlertEvent, AuditEvent, Caseworker, Direction, Message, Role, Team
+from tests.support.factories import World
+from tests.support.sms import SMS_PATH, inbound_form, post_signed, twiml_messages
+
+
+@pytest.fixture
+def outsider(session: Session, world: World) -> Caseworker:
+    """A caseworker on another team of the same municipality."""
+    team = Team(organisation=world.org, name="Bostøtte Syd")
+    worker = Caseworker(team=team, email="syd@odense.example", name="Lars Syd",
+                        phone="+4526000201", language="en")
+    session.add_all([team, worker])
+    session.commit()
+    return worker
+
+
+@pytest.fixture
+def alert(session: Session, world: World) -> Alert:
+    raised, _ = raise_alert(session, source="need_help", summary="x", tenant=world.tenant)
+    session.commit()
+    return raised
+
+
+def test_who_may_act(session: Session, world: World, outsider: Caseworker, alert: Alert) -> None:
+    assert may_act(world.caseworker, alert)  # owner
+    assert may_act(world.colleague, alert)  # same team
+    assert may_act(world.lead, alert)  # the team's lead
+    assert not may_act(outsider, alert)
+    outsider.role = Role.ADMIN
+    assert may_act(outsider, alert)  # an admin of the municipality
+    world.colleague.active = False
+    assert not may_act(world.colleague, alert)
+
+
+def test_acknowledge_then_resolve(session: Session, world: World, alert: Alert) -> None:
+    assert handle_caseworker_sms(session, world.caseworker, f"{alert.id} ok") == \
+        f"Alarm {alert.id} er kvitteret. Tak."
+    assert alert.state == "acknowledged" and alert.acknowledged_by_id == world.caseworker.id
+    assert handle_caseworker_sms(session, world.colleague, f"OK #{alert.id}") == \
+        f"Alarm {alert.id} var allerede kvitteret af {world.caseworker.name}."
+    assert handle_caseworker_sms(session, world.lead, f"{alert.id} LØST") == \
+        f"Alarm {alert.id} er lukket. Tak."
+    assert alert.state == "resolved" and alert.resolved_by_id == world.lead.id
+    assert handle_caseworker_sms(session, world.caseworker, f"{alert.id} lost") == \
+        sms_staff_texts.already_closed("da", alert.id)
+    assert handle_caseworker_sms(session, world.caseworker, f"{alert.id} ok") == \
+        sms_staff_texts.already_closed("da", alert.id)
+    session.flush()
+    events = [(e.kind, e.actor, e.detail.get("via")) for e in session.scalars(
+        select(AlertEvent).where(AlertEvent.alert_id == alert.id).order_by(AlertEvent.id))]
+    assert events[1:] == [("acknowledged", f"caseworker:{world.caseworker.id}", "sms"),
+                          ("resolved", f"caseworker:{world.lead.id}", "sms")]
+
+
+@pytest.mark.parametrize("body", ["ok", "42", "hvad betyder det?", "", "42 ikke ok", "1 2 ok"])
+def test_unclear_codes_get_the_how_to(session: Session, world: World, alert: Alert,
+                                      body: str) -> None:
+    assert handle_caseworker_sms(session, world.caseworker, body) == \
+        sms_staff_texts.unknown_code("da")
+    assert alert.state == "open"
+
+
+def test_unknown_alert_and_other_team(session: Session, world: World, outsider: Caseworker,
+                                      alert: Alert) -> None:
+    assert handle_caseworker_sms(session, world.caseworker, "999999 ok") == \
+        "Der findes ingen alarm 999999. Tjek nummeret i alarm-SMS'en."
+    # English for an English-speaking caseworker.
+    assert handle_caseworker_sms(session, outsider, f"{alert.id} ok") == \
+        f"Alert {alert.id} belongs to another team, so you cannot change it."
+    assert alert.state == "open"
+    session.flush()
+    refused = session.scalar(select(AuditEvent).where(AuditEvent.action == "refused"))
+    assert refused is not None and refused.actor == f"caseworker:{outsider.id}"
+
+
+def test_reopened_alert_can_be_acknowledged_again(session: Session, world: World,
+                                                  alert: Alert) -> None:
+    act(session, alert, "resolve", actor=world.caseworker, via="dashboard")
+    act(session, alert, "reopen", actor=world.lead, via="dashboard")
+    assert handle_caseworker_sms(session, world.colleague, f"kvitter {alert.id}") == \
+        sms_staff_texts.acknowledged("da", alert.id)
+
+
+# -- end to end over the webhook ---------------------------------------------------------------
+
+
+def test_caseworker_acknowledges_by_sms_over_the_webhook(
+        sms_client: FlaskClient, session: Session, world: World, alert: Alert) -> None:
+    reply = twiml_messages(post_signed(sms_client, SMS_PATH, inbound_form(
+        world.caseworker.phone, f"{alert.id} ok")))
+    assert reply == [f"Alarm {alert.id} er kvitteret. Tak."]
+    session.expire_all()
+    assert session.get(Alert, alert.id).state == "acknowledged"
+    [inbound] = session.scalars(select(Message).where(Message.direction == Direction.IN)).all()
+    assert (inbound.caseworker_id, inbound.tenant_id, inbound.intent) == (
+        world.caseworker.id, None, "reply_code")
+
+
+def test_other_teams_caseworker_is_refused_over_the_webhook(
+        sms_client: FlaskClient, session: Session, world: World, outsider: Caseworker,
+        alert: Alert) -> None:
+    reply = twiml_messages(post_signed(sms_client, SMS_PATH, inbound_form(
+        outsider.phone, f"{alert.id} løst")))
+    assert reply == [sms_staff_texts.not_yours("en", alert.id)]
+    session.expire_all()
+    assert session.get(Alert, alert.id).state == "open"
+
+
+def test_retry_of_a_reply_code_is_not_applied_twice(
+        sms_client: FlaskClient, session: Session, world: World, alert: Alert) -> None:
+    form = inbound_form(world.caseworker.phone, f"{alert.id} ok")
+    first = twiml_messages(post_signed(sms_client, SMS_PATH, form))
+    second = twiml_messages(post_signed(sms_client, SMS_PATH, form))
+    assert first == second == [sms_staff_texts.acknowledged("da", alert.id)]
+    session.expire_all()
+    kinds = list(session.scalars(select(AlertEvent.kind).where(AlertEvent.alert_id == alert.id)))
+    assert kinds == ["raised", "acknowledged"]

@@ -1,0 +1,61 @@
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import Engine, text
+
+from bot.core.db import head_revision
+from bot.runtime import Runtime
+from webhooks import create_app
+
+
+def test_healthz(client: FlaskClient) -> None:
+    response = client.get("/healthz")
+    assert response.status_code == 200 and response.json == {"status": "ok"}
+
+
+def test_readyz_when_current(client: FlaskClient, runtime: Runtime) -> None:
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    assert response.json is not None
+    assert response.json["migrations"] == head_revision(runtime.engine)
+
+
+def test_readyz_when_database_is_down(runtime: Runtime) -> None:
+    from bot.core.db import make_engine
+
+    down = Runtime(runtime.settings, make_engine("postgresql+psycopg://x@127.0.0.1:9/none"),
+                   runtime.sessions, {})
+    response = create_app(down).test_client().get("/readyz")
+    assert response.status_code == 503 and "cannot reach" in response.json["database"]
+
+
+def test_readyz_when_migrations_are_behind(runtime: Runtime, engine: Engine) -> None:
+    client = create_app(runtime).test_client()
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = 'old'"))
+    try:
+        response = client.get("/readyz")
+        assert response.status_code == 503 and "db upgrade" in response.json["migrations"]
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE alembic_version SET version_num = :v"),
+                         {"v": head_revision(engine)})
+
+
+def test_unknown_path_is_json_404(client: FlaskClient) -> None:
+    response = client.get("/nope")
+    assert response.status_code == 404 and response.json["error"] == "Not Found"
+
+
+def test_factory_without_runtime_reads_env_and_logs_json(
+        db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What gunicorn does: `webhooks:create_app()` with only the environment to go on."""
+    import logging
+
+    import structlog
+
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    monkeypatch.setenv("LOG_FORMAT", "json")
+    app = create_app()
+    assert app.test_client().get("/readyz").status_code == 200
+    formatters = [h.formatter for h in logging.getLogger().handlers]
+    assert any(isinstance(f, structlog.stdlib.ProcessorFormatter) for f in formatters)
