@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
@@ -27,6 +28,7 @@ class JobSpec:
     name: str
     func: Callable[[Runtime], object]
     seconds: int
+    at_start: bool = False  # also run as soon as the scheduler starts
 
 
 JOBS: tuple[JobSpec, ...] = (
@@ -39,7 +41,7 @@ JOBS: tuple[JobSpec, ...] = (
     JobSpec("retention_purge", jobs.retention_purge, 24 * 3600),
     JobSpec("expire_concern_drafts", jobs.expire_concern_drafts, 60),
     # "This worker runs jobs": the dashboard banner and the alert rules watch for it to stop.
-    JobSpec("heartbeat", jobs.heartbeat, 15),
+    JobSpec("heartbeat", jobs.heartbeat, 15, at_start=True),
     # Last, so `worker --once` delivers what the jobs above have just enqueued.
     JobSpec("dispatch_outbox", jobs.dispatch_outbox, 5),
 )
@@ -55,8 +57,9 @@ def build_scheduler(runtime: Runtime, *, background: bool) -> BaseScheduler:
         timezone=runtime.settings.tz_name)
     for spec in JOBS:
         # coalesce + max_instances=1: a slow run is never stacked or replayed in a burst.
+        start = {"next_run_time": datetime.now(UTC)} if spec.at_start else {}
         scheduler.add_job(_guarded(spec, runtime), "interval", seconds=spec.seconds,
-                          id=spec.name, coalesce=True, max_instances=1)
+                          id=spec.name, coalesce=True, max_instances=1, **start)
     return scheduler
 
 

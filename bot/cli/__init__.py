@@ -10,8 +10,10 @@ from bot.cli import (  # noqa: F401  (each module adds its commands to `main`)
     importing,
     landlord,
     policy,
+    report,
     run,
     schedule,
+    status,
     telegram,
     tenant,
 )

@@ -100,6 +100,13 @@ def _context(report: Report, lang: str) -> dict[str, Any]:
             "generated": report.generated_at.strftime("%Y-%m-%d %H:%M UTC")}
 
 
+def stylesheet() -> str:
+    """The report's CSS, for pages that embed :func:`report_body`."""
+    loader = _env.loader
+    assert loader is not None
+    return loader.get_source(_env, "report.css")[0]
+
+
 def report_body(report: Report, lang: str = "da") -> Markup:
     """The report's content (headings, charts with their numbers, tables), for any page."""
     return Markup(_env.get_template("report_body.html").render(**_context(report, lang)))

@@ -154,8 +154,7 @@ def _assert_equal(report_scope: Any, want: dict[str, dict[str, Any]], columns: l
     for column in columns:
         for metric in METRICS:
             got = report_scope.cell(column, metric.key).value
-            exp = want[column][metric.key] if metric.key in want[column] else (
-                0 if metric.kind == Kind.COUNT else None)
+            exp = want[column].get(metric.key, 0 if metric.kind == Kind.COUNT else None)
             if exp is None or got is None:
                 assert got == exp, (column, metric.key, got, exp)
             else:
