@@ -38,7 +38,7 @@ def _chart(kind: type[pygal.graph.graph.Graph], title: str, months: list[str],
            **options: object) -> pygal.graph.graph.Graph:
     chart = kind(style=STYLE, js=[], width=640, height=320, title=title,
                  x_label_rotation=-45 if len(months) > 6 else 0, legend_at_bottom=True,
-                 legend_at_bottom_columns=4, print_values=False, show_minor_y_labels=False,
+                 legend_at_bottom_columns=4, print_values=False,
                  no_data_text=title, **options)
     chart.x_labels = months
     return chart

@@ -55,6 +55,7 @@ FIXED = {
 REPORT_TITLE = N_("Programme report")
 TOTAL_LABEL = N_("Total")
 FIGURE = N_("Figure")
+MONTH = N_("Month")
 MUNICIPALITY = N_("Municipality")
 TEAM = N_("Team")
 SHAREABLE_NOTE = N_("Counts from 1 to 4 are shown as <5 so no person can be singled out.")
