@@ -156,14 +156,14 @@ class _Queries:
                                               *self._scoped(team_key)).subquery()
         count = func.count(inner.c.member.distinct()) if distinct is not None else func.count()
         by_month = [inner.c.team, inner.c.month, inner.c.key]
-        rows = self.s.execute(select(*by_month, count).group_by(*by_month)).all()
+        rows = [tuple(r) for r in self.s.execute(select(*by_month, count).group_by(*by_month))]
         name = (lambda k: metric_of(fixed)) if fixed is not None else metric_of
         self._add(counts, rows, name)
         if total_by_sum:
-            self._add(counts, ((t, None, k, n) for t, _m, k, n in rows), name)
+            self._add(counts, ((r[0], None, r[2], r[3]) for r in rows), name)
         else:
             by_all = [inner.c.team, inner.c.key]
-            self._add(counts, ((t, None, k, n) for t, k, n in self.s.execute(
+            self._add(counts, ((r[0], None, r[1], r[2]) for r in self.s.execute(
                 select(*by_all, count).group_by(*by_all))), name)
 
     # ----------------------------------------------------------------- subjects
