@@ -43,7 +43,8 @@ def render(sessions: sessionmaker[Session] | None) -> tuple[bytes, str]:
     then the database-state gauges when `sessions` is given (distinct families concatenate)."""
     if os.environ.get(MULTIPROC_ENV):
         counters = CollectorRegistry()
-        MultiProcessCollector(counters)
+        # prometheus_client leaves this constructor unannotated; it only registers itself.
+        MultiProcessCollector(counters)  # type: ignore[no-untyped-call]
         body = generate_latest(counters)
     else:
         body = generate_latest(REGISTRY)

@@ -11,11 +11,11 @@ import os
 import socket
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, cast
 
-from sqlalchemy import CursorResult, delete, func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
+from bot.core.db import affected_rows
 from bot.core.storable import storable
 from bot.models import Heartbeat, utcnow
 
@@ -33,9 +33,9 @@ def beat(session: Session, kind: str, *, detail: str = "", now: datetime | None 
     now = now or utcnow()
     name = process or process_name(kind)
     detail = storable(detail, 200)
-    result = cast(CursorResult[Any], session.execute(
-        update(Heartbeat).where(Heartbeat.process == name).values(seen_at=now, detail=detail)))
-    if not result.rowcount:
+    if not affected_rows(session.execute(
+            update(Heartbeat).where(Heartbeat.process == name).values(seen_at=now,
+                                                                       detail=detail))):
         session.add(Heartbeat(process=name, kind=kind, started_at=now, seen_at=now,
                               detail=detail))
         # Restarts leave old rows behind; a new process clears those long gone.

@@ -7,7 +7,8 @@ tenants over the whole period, medians) get their own query or are computed from
 durations. Only numbers leave this module: no name, phone or text is ever selected.
 
 Definitions (docs/report.md says the same for readers):
-- a tenant's team is their caseworker's team; an alert's is `Alert.team_id`; a concern's the team
+- a tenant's team is their caseworker's team; an alert's is `Alert.team_id` (its municipality
+  `Alert.organisation_id`); a concern's the team
   of the alert it raised; an undelivered message's the team of the tenant or caseworker it was for;
 - months are the municipality's local calendar months; a check-in counts in its slot's month, an
   alert or concern in the month it was raised, a dead letter in the month it was written.
@@ -219,10 +220,8 @@ class _Queries:
                                           + cells.pop("checkins.open", 0))
 
     def _alert_base(self) -> tuple[Select[Any], Any]:
-        tenant = aliased(Tenant)
-        base = (select().select_from(Alert).outerjoin(Team, Alert.team_id == Team.id)
-                .outerjoin(tenant, Alert.tenant_id == tenant.id)
-                .where(func.coalesce(Team.organisation_id, tenant.organisation_id) == self.org))
+        # Every alert stores its municipality (bot.casework.access: nothing crosses one).
+        base = select().select_from(Alert).where(Alert.organisation_id == self.org)
         return base, Alert.team_id
 
     def alerts(self, counts: Counts, durations: Durations) -> None:

@@ -1,7 +1,7 @@
 """Heartbeats: each web and worker process says it is alive
 
 Revision ID: 0008
-Revises: 0004
+Revises: 0010
 Create Date: 2026-11-29 22:30:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import bot.models.base
 
 revision: str = "0008"
-down_revision: str | None = "0004"
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

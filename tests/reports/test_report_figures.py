@@ -99,9 +99,7 @@ def expected(session: Session, gen: Generated, team_of: Callable[[Any], bool]
     durations: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     concerns = {c.id: c for c in session.scalars(select(Concern))}
     for a in session.scalars(select(Alert)):
-        org = teams[a.team_id] if a.team_id else (
-            tenants[a.tenant_id].organisation_id if a.tenant_id else None)
-        if org != gen.org_id or not team_of(a.team_id):
+        if a.organisation_id != gen.org_id or not team_of(a.team_id):
             continue
         if (m := _month(a.created_at, gen)) is not None:
             for col in (m, TOTAL):

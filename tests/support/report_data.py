@@ -69,7 +69,8 @@ def generate_year(session: Session, *, tenants: int = 60, seed: int = 2026,
     session.add_all([*workers, landlord])
     session.flush()
     homes = [dict(id=i + 1, reference=f"H-{i}", address=f"Vej {i}", postcode="5000",
-                  city="Odense", landlord_id=landlord.id) for i in range(max(1, tenants // 4))]
+                  city="Odense", landlord_id=landlord.id, organisation_id=orgs[0].id)
+             for i in range(max(1, tenants // 4))]
     _bulk(session, Home, homes, chunk)
 
     tenant_rows: list[dict[str, Any]] = []
@@ -106,7 +107,8 @@ def generate_year(session: Session, *, tenants: int = 60, seed: int = 2026,
                 answer=rng.choice((1, 1, 2, 3, None)) if answered else None))
             slot += timedelta(days=7)
         for _ in range(rng.randrange(0, 7)):
-            alerts.append(_alert(rng, len(alerts) + 1, tid, cw, lo, hi, concerns, landlord.id))
+            alerts.append(_alert(rng, len(alerts) + 1, tid, cw, lo, hi, concerns, landlord.id,
+                                 org.id))
         for n in range(rng.randrange(0, 3)):
             staff = rng.random() < 0.3 and cw is not None
             outbox.append(dict(
@@ -120,7 +122,10 @@ def generate_year(session: Session, *, tenants: int = 60, seed: int = 2026,
     # Staff-only alerts (no tenant) and a dead letter to a landlord (belongs to no municipality).
     for team in teams:
         alerts.append(_alert(rng, len(alerts) + 1, None, workers[teams.index(team) * 3], lo, hi,
-                             concerns, landlord.id))
+                             concerns, landlord.id, team.organisation_id))
+    # An alert of the first municipality that belongs to no team (its intake route).
+    alerts.append(_alert(rng, len(alerts) + 1, None, None, lo, hi, concerns, landlord.id,
+                         orgs[0].id))
     outbox.append(dict(idempotency_key="gen:landlord", channel="telegram", recipient="1",
                        status=OutboxStatus.DEAD, landlord_id=landlord.id, tenant_id=None,
                        caseworker_id=None,
@@ -137,7 +142,7 @@ def generate_year(session: Session, *, tenants: int = 60, seed: int = 2026,
 
 def _alert(rng: random.Random, aid: int, tid: int | None, cw: Caseworker | None,
            lo: datetime, hi: datetime, concerns: list[dict[str, Any]],
-           landlord_id: int) -> dict[str, Any]:
+           landlord_id: int, organisation_id: int) -> dict[str, Any]:
     created = _at(rng, lo, hi)
     source = rng.choice(list(Source)) if tid is not None else Source.DELIVERY_FAILED
     acked = created + timedelta(minutes=rng.randrange(1, 600)) if rng.random() < 0.75 else None
@@ -153,6 +158,7 @@ def _alert(rng: random.Random, aid: int, tid: int | None, cw: Caseworker | None,
     return dict(id=aid, source=source, severity=rng.choice(list(Severity)),
                 state="resolved" if resolved else "acknowledged" if acked else "open",
                 tenant_id=tid, team_id=cw.team_id if cw else None, concern_id=concern_id,
+                organisation_id=organisation_id,
                 steps_done=rng.randrange(0, 6), created_at=created, acknowledged_at=acked,
                 resolved_at=resolved)
 
