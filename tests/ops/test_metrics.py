@@ -9,6 +9,7 @@ import re
 import socket
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 from dataclasses import replace
@@ -338,3 +339,48 @@ def test_rules_and_dashboard_name_only_metrics_that_exist(session: Session,
 def test_the_rule_check_catches_a_misspelt_metric() -> None:
     assert _used('max(trygthjem_outbox_rowz{channel="sms"})') == [
         ("trygthjem_outbox_rowz", {"channel"})]
+
+
+def test_gunicorn_workers_are_added_up(tmp_path: Path) -> None:
+    """Two gunicorn workers, as the Procfile runs them: /metrics counts every request, whichever
+    process served it (and whichever answers the scrape)."""
+    from bot.core.db import make_engine, upgrade
+
+    db = tmp_path / "web.sqlite3"
+    upgrade(make_engine(f"sqlite:///{db}"))
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    multiproc = tmp_path / "prom"
+    multiproc.mkdir()
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "DATABASE_URL": f"sqlite:///{db}",
+           "PROMETHEUS_MULTIPROC_DIR": str(multiproc), "CONSOLE_CHANNELS": "1",
+           "SECRET_KEY": "x" * 32, "LOG_LEVEL": "WARNING"}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "3",
+         "webhooks:create_app()"], env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(200):
+            try:
+                urllib.request.urlopen(base + "/healthz", timeout=1).read()
+                break
+            except OSError:
+                time.sleep(0.1)
+        # Requests that timed out while gunicorn booted may still have been served: a baseline.
+        time.sleep(1)
+        before = _sample(urllib.request.urlopen(base + "/metrics", timeout=5).read().decode(),
+                         "trygthjem_http_requests_total", route="/healthz", method="GET",
+                         status="200") or 0
+        for _ in range(60):
+            urllib.request.urlopen(base + "/healthz", timeout=5).read()
+        pids = {p.name.split("_")[-1] for p in multiproc.glob("counter_*.db")}
+        assert len(pids) >= 2, "the requests went to one worker only: the test proves nothing"
+        for _ in range(3):  # any worker may answer the scrape: each sees all
+            text = urllib.request.urlopen(base + "/metrics", timeout=5).read().decode()
+            assert _sample(text, "trygthjem_http_requests_total", route="/healthz",
+                           method="GET", status="200") == before + 60
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
