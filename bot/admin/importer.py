@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.core import audit, timing
+from bot.core import audit, time_text
 from bot.core.phones import InvalidPhone, normalise_phone
 from bot.models import Caseworker, Home, Landlord, Organisation, Role, Team, Tenant
 
@@ -190,11 +190,11 @@ def _tenant(row: dict[str, str], ctx: _Context) -> tuple[str, dict[str, Any]]:
         raise FieldError("caseworker_email", f"no caseworker with e-mail {cw_email} "
                          "(import caseworkers first)")
     try:
-        days = timing.parse_weekdays(row.get("checkin_weekday") or "tue")
+        days = time_text.parse_weekdays(row.get("checkin_weekday") or "tue")
     except ValueError as exc:
         raise FieldError("checkin_weekday", str(exc)) from None
     try:
-        at = timing.parse_local_time(row.get("checkin_time") or "10:00")
+        at = time_text.parse_local_time(row.get("checkin_time") or "10:00")
     except ValueError as exc:
         raise FieldError("checkin_time", str(exc)) from None
     return phone, {"name": _require(row, "name"), "phone": phone, "language": language,

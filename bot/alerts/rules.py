@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from itertools import pairwise
 from typing import NamedTuple
 
+from bot.core.checkin_rules import miss_severity
 from bot.models.enums import (
     Action,
     AlertState,
@@ -415,7 +416,10 @@ def severity_for(source: Source | str, detail: Mapping[str, object] | None = Non
     need_help               high (check-in answer 3, or "hjælp")
     call_me                 high: the tenant reached out and asked for a person; a call
                             that waits for office hours is a call that did not happen
-    missed                  ``detail["missed"]`` consecutive misses: 1 -> low, >= 2 -> high
+    missed                  ``detail["missed"]`` consecutive misses, through
+                            :func:`bot.core.checkin_rules.miss_severity` (the default of
+                            ``MISSED_ALERT_THRESHOLDS``; the miss sweep passes the configured
+                            severity itself)
     concern (landlord)      category no_sign_of_life -> critical, whatever the urgency;
                             wellbeing + urgent_today -> critical; otherwise urgent_today
                             -> high, this_week -> low, can_wait -> low. this_week is low
@@ -444,7 +448,7 @@ def severity_for(source: Source | str, detail: Mapping[str, object] | None = Non
         missed = detail.get("missed")
         if not isinstance(missed, int) or isinstance(missed, bool) or missed < 1:
             raise ValueError(f"missed check-in alert needs detail['missed'] >= 1, got {missed!r}")
-        return Severity.LOW if missed == 1 else Severity.HIGH
+        return miss_severity(missed) or Severity.LOW
     # Source.CONCERN
     category = _text(detail, "category")
     urgency = _text(detail, "urgency")

@@ -18,17 +18,15 @@ from bot.checkins.rows import (
     OrgRules,
     all_org_rules,
     checkin_key,
-    insert_for,
     skip_reason,
     slot_iso,
 )
 from bot.checkins.texts import checkin_prompt
 from bot.core import audit, outbox
+from bot.core.db import insert_for
 from bot.core.logs import get_logger
-from bot.core.timing import (
-    parse_weekdays,
-    slots_between,
-)
+from bot.core.time_text import parse_weekdays
+from bot.core.timing import slots_between
 from bot.models import (
     AuditEvent,
     CheckIn,

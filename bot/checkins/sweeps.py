@@ -22,12 +22,8 @@ from bot.checkins.rows import (
 )
 from bot.checkins.texts import checkin_reminder
 from bot.core import outbox
+from bot.core.checkin_rules import DEFAULT_MISS_THRESHOLDS, checkin_action, miss_severity
 from bot.core.logs import get_logger
-from bot.core.timing import (
-    DEFAULT_MISS_THRESHOLDS,
-    checkin_action,
-    miss_severity,
-)
 from bot.models import (
     CheckIn,
     CheckInStatus,
