@@ -40,7 +40,7 @@ from bot.core.config import Settings
 from bot.core.logs import get_logger
 from bot.core.timing import next_working_moment
 from bot.models import Alert, AlertEvent, AlertState, Caseworker, Role, Team, utcnow
-from bot.models.enums import Channel, Target
+from bot.models.enums import Channel, OutboxKind, Target
 
 __all__ = ["EscalationStats", "run_escalation"]
 
@@ -266,7 +266,8 @@ def _notify(session: Session, alert: Alert, index: int | None, step: Step, key_p
             key = f"alert:{alert.id}:{key_part}:{channel.value}:{person.id}"
             body, payload = _message(alert, person, channel, reminder, run.settings)
             if outbox.enqueue(session, channel=channel.value, recipient=address, body=body,
-                              key=key, kind="alert_reminder" if reminder else "alert",
+                              key=key,
+                              kind=OutboxKind.ALERT_REMINDER if reminder else OutboxKind.ALERT,
                               caseworker_id=person.id, payload=payload):
                 run.stats.messages += 1
             already.add((channel.value, person.id))

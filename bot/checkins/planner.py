@@ -34,7 +34,7 @@ from bot.models import (
     Tenant,
     utcnow,
 )
-from bot.models.enums import Source
+from bot.models.enums import Channel, OutboxKind, Source
 
 log = get_logger(__name__)
 
@@ -194,9 +194,9 @@ def _plan_batch(s: Session, org: OrgRules, tenants: Sequence[Tenant], slot: date
             if reason == "opted_out":
                 note_opt_out(s, tenant, now=now)
             continue
-        messages.append(dict(channel="sms", recipient=tenant.phone,
+        messages.append(dict(channel=Channel.SMS, recipient=tenant.phone,
                              body=checkin_prompt(tenant.language, tenant.name),
-                             key=checkin_key(tenant.id, slot), kind="checkin",
+                             key=checkin_key(tenant.id, slot), kind=OutboxKind.CHECKIN,
                              not_before=goes_at, tenant_id=tenant.id))
     outbox.enqueue_many(s, messages)
     result.planned += len(messages)

@@ -21,11 +21,12 @@ from bot.core.db import insert_for
 from bot.core.logs import get_logger
 from bot.core.storable import storable
 from bot.models import Caseworker, Direction, Message, Tenant, utcnow
+from bot.models.enums import Channel
 from bot.tenants.conversation import handle_tenant_sms, handle_unknown_sms
 
 log = get_logger(__name__)
 
-CHANNEL = "sms"
+CHANNEL = Channel.SMS
 # Twilio caps a message at 1600 characters; anything longer is not from Twilio, but is kept.
 MAX_STORED = 20_000
 
