@@ -19,6 +19,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.core import audit, time_text
+from bot.core.config import Settings
+from bot.core.organisations import new_organisation
 from bot.core.phones import InvalidPhone, normalise_phone
 from bot.models import Caseworker, Home, Landlord, Organisation, Role, Team, Tenant
 
@@ -214,11 +216,13 @@ _MODELS: dict[str, tuple[type, str]] = {
 _UNIQUE_EXTRA = {"caseworkers": "phone"}
 
 
-def resolve_organisation(session: Session, name: str | None) -> Organisation:
+def resolve_organisation(session: Session, name: str | None,
+                         settings: Settings | None = None) -> Organisation:
+    """The named municipality (created with the deployment's defaults if new), or the only one."""
     if name:
         org = session.scalar(select(Organisation).where(Organisation.name == name))
         if org is None:
-            org = Organisation(name=name)
+            org = new_organisation(name, settings)
             session.add(org)
             session.flush()
         return org
@@ -236,6 +240,7 @@ def import_csv(
     path: Path,
     *,
     organisation: str | None = None,
+    settings: Settings | None = None,
     skip_invalid: bool = False,
     actor: str = "cli",
     progress: Callable[[Iterable[Any]], Iterator[Any]] | None = None,
@@ -250,7 +255,7 @@ def import_csv(
                               f"header: {','.join(COLUMNS[kind])}")
     if not rows:  # usually the wrong export (only the header row saved): say so, do not "succeed"
         raise ImportFileError(f"{path.name} has a header but no rows")
-    org = resolve_organisation(session, organisation)
+    org = resolve_organisation(session, organisation, settings)
     ctx = _Context(session, org)
     report = ImportReport(kind=kind, rows=len(rows))
     valid: list[tuple[str, dict[str, Any]]] = []

@@ -125,7 +125,7 @@ def _handle(session: Session, alert: Alert, run: _Run) -> None:
     if key not in run.policies:
         run.policies[key] = load_policy(session, alert.team_id, alert.severity)
     policy = run.policies[key]
-    shift = _shift(session, alert.team_id, run.settings)
+    shift = _shift(session, alert, run.settings)
     if alert.state == AlertState.ACKNOWLEDGED:
         _remind(session, alert, policy, shift, run)
     else:
@@ -135,12 +135,20 @@ def _handle(session: Session, alert: Alert, run: _Run) -> None:
         alert.next_action_at = run.now + timedelta(minutes=1)
 
 
-def _shift(session: Session, team_id: int | None,
+def _shift(session: Session, alert: Alert,
            settings: Settings) -> Callable[[datetime], datetime]:
-    team = session.get(Team, team_id) if team_id is not None else None
+    """Working hours: the team's hours in its municipality's time zone. An alert with no team
+    uses its tenant's municipality, else the deployment's default for a new one (TZ_NAME)."""
+    team = session.get(Team, alert.team_id) if alert.team_id is not None else None
     start = team.work_start if team is not None else time(8)
     end = team.work_end if team is not None else time(16)
-    return partial(next_working_moment, tz=settings.tz_name, start=start, end=end)
+    if team is not None:
+        tz_name = team.organisation.tz_name
+    elif alert.tenant is not None:
+        tz_name = alert.tenant.organisation.tz_name
+    else:
+        tz_name = settings.tz_name
+    return partial(next_working_moment, tz=tz_name, start=start, end=end)
 
 
 def _epoch(session: Session, alert: Alert) -> tuple[datetime, int]:

@@ -69,6 +69,8 @@ class Settings:
     database_url: str = DEFAULT_DATABASE_URL
     secret_key: str | None = None
     public_base_url: str | None = None
+    # Defaults for a NEW organisation only (TZ_NAME, QUIET_HOURS_*): each municipality then
+    # keeps its own on its row (bot.core.organisations; `trygthjem org set`).
     tz_name: str = "Europe/Copenhagen"
     twilio: TwilioSettings | None = None
     telegram: TelegramSettings | None = None
@@ -89,10 +91,6 @@ class Settings:
     # --- escalation / caseworker alerts ---
     alert_sms_detail: str = "name_area"  # name_area | minimal: how much an alert SMS reveals
     alert_webhook: AlertWebhookSettings | None = None
-
-    @property
-    def tz(self) -> ZoneInfo:
-        return ZoneInfo(self.tz_name)
 
     @property
     def is_sqlite(self) -> bool:

@@ -26,6 +26,7 @@ from telegram.ext import (
 from telegram.warnings import PTBUserWarning
 
 from bot.core.logs import get_logger
+from bot.core.organisations import home_zone
 from bot.landlords import texts as t
 from bot.landlords.flow import (
     CATEGORIES,
@@ -385,7 +386,8 @@ async def mine(update: Update, context: Context) -> None:
     def lines(session: Session) -> list[str]:
         return [t.mine_line(who.lang, reference=c.reference, address=c.home.address,
                             category_key=c.category, status_key=c.status,
-                            created=c.created_at, updated=c.updated_at)
+                            created=c.created_at, updated=c.updated_at,
+                            zone=home_zone(session, c.home))
                 for c in my_concerns(session, _get_landlord(session, who), now)]
 
     found = await in_db(context, lines)
