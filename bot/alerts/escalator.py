@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.alerts import events as alert_webhook
 from bot.alerts import texts as alert_texts
 from bot.alerts.policies import load_policy
-from bot.alerts.rules import Policy, Step, ack_reminder_due, next_notification
+from bot.alerts.timetable import Policy, Step, ack_reminder_due, next_notification
 from bot.core import outbox
 from bot.core.config import Settings
 from bot.core.logs import get_logger

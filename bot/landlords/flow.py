@@ -33,7 +33,7 @@ from bot.models import (
 )
 from bot.models.enums import Channel, OutboxKind, Source
 
-# Values match bot.alerts.rules.LandlordCategory / LandlordUrgency where those exist.
+# Values match bot.models.enums.LandlordCategory / LandlordUrgency where those exist.
 CATEGORIES = ("noise", "arrears", "damage", "wellbeing", "no_sign_of_life", "other")
 URGENCIES = ("can_wait", "this_week", "urgent_today")
 MAX_DESCRIPTION = 1000
