@@ -39,7 +39,16 @@ from bot.core import outbox
 from bot.core.config import Settings
 from bot.core.logs import get_logger
 from bot.core.timing import next_working_moment
-from bot.models import Alert, AlertEvent, AlertState, Caseworker, Role, Team, utcnow
+from bot.models import (
+    Alert,
+    AlertEvent,
+    AlertState,
+    Caseworker,
+    Organisation,
+    Role,
+    Team,
+    utcnow,
+)
 from bot.models.enums import Channel, OutboxKind, Target
 
 __all__ = ["EscalationStats", "run_escalation"]
@@ -137,17 +146,14 @@ def _handle(session: Session, alert: Alert, run: _Run) -> None:
 
 def _shift(session: Session, alert: Alert,
            settings: Settings) -> Callable[[datetime], datetime]:
-    """Working hours: the team's hours in its municipality's time zone. An alert with no team
-    uses its tenant's municipality, else the deployment's default for a new one (TZ_NAME)."""
+    """Working hours: the team's hours, in the time zone of the alert's municipality (an alert
+    without one, which the migration leaves none of, uses TZ_NAME, a new municipality's)."""
     team = session.get(Team, alert.team_id) if alert.team_id is not None else None
     start = team.work_start if team is not None else time(8)
     end = team.work_end if team is not None else time(16)
-    if team is not None:
-        tz_name = team.organisation.tz_name
-    elif alert.tenant is not None:
-        tz_name = alert.tenant.organisation.tz_name
-    else:
-        tz_name = settings.tz_name
+    org = (session.get(Organisation, alert.organisation_id)
+           if alert.organisation_id is not None else None)
+    tz_name = org.tz_name if org is not None else settings.tz_name
     return partial(next_working_moment, tz=tz_name, start=start, end=end)
 
 

@@ -21,7 +21,7 @@ from bot.core import audit
 from bot.core.checkin_rules import CheckinPolicy
 from bot.core.config import Settings
 from bot.core.timing import DEFAULT_TZ, zone_of
-from bot.models import Home, Organisation, Team, Tenant
+from bot.models import Home, Organisation, Team
 
 __all__ = [
     "OrgChange",
@@ -146,9 +146,6 @@ def local_today(tz_name: str | None, now: datetime | None = None) -> date:
     return (now or datetime.now(UTC)).astimezone(zone_of(tz_name or DEFAULT_TZ)).date()
 
 
-def home_zone(session: Session, home: Home, default: str = DEFAULT_TZ) -> ZoneInfo:
-    """The time zone of the municipality a home belongs to (through its tenants)."""
-    tz_name = session.scalar(
-        select(Organisation.tz_name).join(Tenant, Tenant.organisation_id == Organisation.id)
-        .where(Tenant.home_id == home.id).order_by(Tenant.id).limit(1))
-    return zone_of(tz_name or default)
+def home_zone(home: Home, default: str = DEFAULT_TZ) -> ZoneInfo:
+    """The time zone of the municipality a home belongs to."""
+    return zone_of(home.organisation.tz_name if home.organisation is not None else default)

@@ -6,6 +6,7 @@ also by the Twilio status callback (a message Twilio accepted can still fail at 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import select
@@ -113,4 +114,5 @@ def telegram_failure(session: Session, row: OutboxItem, exc: PermanentError) -> 
             alert.team_id = caseworker.team_id
 
 
-_HANDLERS = {Channel.SMS: sms_failure, Channel.TELEGRAM: telegram_failure}
+_HANDLERS: dict[str, Callable[[Session, OutboxItem, PermanentError], None]] = {
+    Channel.SMS: sms_failure, Channel.TELEGRAM: telegram_failure}

@@ -33,7 +33,7 @@ async def mine(update: Update, context: Context) -> None:
         return [t.mine_line(who.lang, reference=c.reference, address=c.home.address,
                             category_key=c.category, status_key=c.status,
                             created=c.created_at, updated=c.updated_at,
-                            zone=home_zone(session, c.home))
+                            zone=home_zone(c.home))
                 for c in my_concerns(session, load_landlord(session, who), now)]
 
     found = await in_db(context, lines)

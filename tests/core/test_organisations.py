@@ -152,7 +152,7 @@ def test_landlord_dates_are_in_the_homes_municipality(session: Session, world: W
         return landlord_texts.mine_line("da", reference="TH-1", address="Vej 1",
                                         category_key="noise", status_key="received",
                                         created=late, updated=late,
-                                        zone=home_zone(session, world.home))
+                                        zone=home_zone(world.home))
 
     assert "02.03.2026" in line()
     _set_tz(session, world, NEW_YORK)
