@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.alerts.lifecycle import raise_alert
 from bot.channels.base import PermanentError
 from bot.core import metrics
+from bot.core.config import ConfigError, load_settings
 from bot.core.outbox import enqueue
 from bot.delivery.dispatcher import Dispatcher
 from bot.models import AlertEvent, OutboxItem, OutboxStatus, utcnow
@@ -384,3 +385,39 @@ def test_gunicorn_workers_are_added_up(tmp_path: Path) -> None:
     finally:
         server.terminate()
         server.wait(timeout=20)
+
+
+def test_worker_metrics_port_and_token_from_env(tmp_path: Path) -> None:
+    """`trygthjem worker` with METRICS_PORT serves /metrics there, to METRICS_TOKEN."""
+    from bot.core.db import make_engine, upgrade
+
+    db = tmp_path / "worker.sqlite3"
+    upgrade(make_engine(f"sqlite:///{db}"))
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "DATABASE_URL": f"sqlite:///{db}",
+           "CONSOLE_CHANNELS": "1", "METRICS_PORT": str(port), "METRICS_TOKEN": TOKEN,
+           "LOG_LEVEL": "WARNING"}
+    worker = subprocess.Popen([sys.executable, "-m", "bot.cli", "worker"], env=env, cwd=ROOT,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        url = f"http://127.0.0.1:{port}/metrics"
+        body = b""
+        for _ in range(300):
+            try:
+                request = urllib.request.Request(url, headers={"Authorization": f"Bearer {TOKEN}"})
+                body = urllib.request.urlopen(request, timeout=2).read()
+                if b'trygthjem_job_runs_total{job="heartbeat"}' in body:
+                    break
+            except OSError:
+                pass
+            time.sleep(0.1)
+        assert b'trygthjem_job_runs_total{job="heartbeat"}' in body  # its jobs are counted
+        settings = load_settings({"METRICS_TOKEN": TOKEN, "METRICS_PORT": str(port)})
+        assert settings.metrics_token == TOKEN and settings.metrics_port == port
+        with pytest.raises(ConfigError):
+            load_settings({"METRICS_TOKEN": "short", "METRICS_PORT": "70000"})
+    finally:
+        worker.terminate()
+        worker.wait(timeout=20)
