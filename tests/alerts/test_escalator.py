@@ -52,11 +52,21 @@ def events(session: Session, alert_id: int, kind: str | None = None) -> list[Ale
 
 
 def raise_(sessions: sessionmaker[Session], w: World, source: str, at: datetime,
-           **kw: object) -> int:
+           tenant_id: int | None = None, **kw: object) -> int:
     with sessions() as s, s.begin():
-        tenant = s.get(Tenant, w.tenant.id)
+        tenant = s.get(Tenant, tenant_id or w.tenant.id)
         alert, _ = raise_alert(s, source=source, summary="test", tenant=tenant, now=at, **kw)
         return alert.id
+
+
+def second_tenant(session: Session, w: World) -> int:
+    """Another tenant of the same caseworker: one case per tenant, so two alerts need two."""
+    other = Tenant(organisation=w.org, name="Bo Nielsen", phone="+4528000302", language="da",
+                   home=w.other_home, caseworker=w.caseworker, checkin_weekdays="2",
+                   checkin_time=w.tenant.checkin_time)
+    session.add(other)
+    session.commit()
+    return other.id
 
 
 def acting(sessions: sessionmaker[Session], alert_id: int, action: str, by: int,
@@ -179,7 +189,8 @@ def test_crisis_at_night_notifies_at_once_low_waits_for_working_hours(
     w = make_world(session)
     night = datetime(2026, 3, 3, 2, 0, tzinfo=UTC)  # 03:00 in Copenhagen
     crisis = raise_(sessions, w, "crisis", night)
-    low = raise_(sessions, w, "missed", night, detail={"missed": 1})
+    low = raise_(sessions, w, "missed", night, tenant_id=second_tenant(session, w),
+                 detail={"missed": 1})
     run_escalation(sessions, settings, now=night)
     assert {r.recipient for r in rows(session)} == {w.caseworker.phone}
     assert len(rows(session)) == 1  # only the crisis
@@ -440,7 +451,7 @@ def test_a_broken_alert_does_not_block_the_others(
         sessions: sessionmaker[Session], session: Session, settings: Settings) -> None:
     w = make_world(session)
     good = raise_(sessions, w, "crisis", T0)
-    broken = raise_(sessions, w, "need_help", T0)
+    broken = raise_(sessions, w, "need_help", T0, tenant_id=second_tenant(session, w))
     with sessions() as s, s.begin():  # e.g. a row written by a newer release
         s.execute(update(Alert).where(Alert.id == broken).values(source="unknown_source"))
     stats = run_escalation(sessions, settings, now=T0)
