@@ -112,7 +112,7 @@ def bot_polling() -> None:
     telegram_settings = require_telegram(runtime.settings)
     guard(lambda: require_schema(runtime.engine))
     application = build_application(runtime.sessions, telegram_settings.bot_token,
-                                    telegram_settings.api_url)
+                                    telegram_settings.api_url, runtime.delivery)
     click.echo("Telegram bot polling; press Ctrl+C to stop.", err=True)
     # run_polling removes a webhook first; Telegram sends updates to one or the other.
     application.run_polling(allowed_updates=["message", "callback_query"])

@@ -14,9 +14,9 @@ municipality.
 from collections.abc import Sequence
 
 import sqlalchemy as sa
+from alembic import op
 
 import bot.models.base
-from alembic import op
 
 revision: str = "0009"
 down_revision: str | None = "0005"

@@ -24,7 +24,7 @@ from bot.core.config import Settings, load_settings
 from bot.models import Alert, AlertEvent, Caseworker, OutboxItem, Tenant, utcnow
 from bot.runtime import Runtime, build_runtime
 from tests.support.concurrency import run_together
-from tests.support.factories import World, make_world
+from tests.support.factories import World, add_tenant, make_world
 
 T0 = datetime(2026, 3, 3, 9, 0, tzinfo=UTC)
 
@@ -60,13 +60,7 @@ def raise_(sessions: sessionmaker[Session], w: World, source: str, at: datetime,
 
 
 def second_tenant(session: Session, w: World) -> int:
-    """Another tenant of the same caseworker: one case per tenant, so two alerts need two."""
-    other = Tenant(organisation=w.org, name="Bo Nielsen", phone="+4528000302", language="da",
-                   home=w.other_home, caseworker=w.caseworker, checkin_weekdays="2",
-                   checkin_time=w.tenant.checkin_time)
-    session.add(other)
-    session.commit()
-    return other.id
+    return add_tenant(session, w).id
 
 
 def acting(sessions: sessionmaker[Session], alert_id: int, action: str, by: int,
