@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from bot.core.config import Settings
 from bot.models import Caseworker, Organisation, Role, Team
 
-__all__ = ["Delivery", "intake_people", "intake_team_id", "team_leads",
+__all__ = ["Delivery", "blind_problem", "intake_people", "intake_team_id", "team_leads",
            "unknown_sender_organisation"]
 
 # The channels that reach a person (the outgoing webhook reaches a system, not a person).
@@ -45,6 +45,18 @@ class Delivery:
     def person_channels(self) -> list[str]:
         """Configured channels that can reach a person."""
         return [c for c in PERSON_CHANNELS if self.channels is None or c in self.channels]
+
+
+def blind_problem(settings: Settings) -> str | None:
+    """Why this deployment cannot deliver an alert to anyone, or None when it can: outside demo
+    mode (console channels) at least one of SMS, Telegram or e-mail must be configured. One
+    line naming the variables to set (the worker refuses to start with it)."""
+    if settings.console_channels or any(
+            c is not None for c in (settings.twilio, settings.telegram, settings.smtp)):
+        return None
+    return ("no delivery channel is configured, so alerts would reach nobody: set "
+            "TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM_NUMBER (SMS), "
+            "TELEGRAM_BOT_TOKEN (Telegram) or SMTP_HOST (e-mail)")
 
 
 def intake_team_id(session: Session, organisation_id: int | None) -> int | None:
