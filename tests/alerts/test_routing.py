@@ -86,6 +86,9 @@ def test_without_an_intake_team_the_admins_are_the_route(
     run_escalation(sessions, settings, channels={"sms"}, now=T0)
     assert {r.recipient for r in _outbox(session)} == {admin.phone}
     assert "undelivered" not in _kinds(session, alert_id)
+    # Reached by the policy's team step (the admins stand in for the team), not the fallback.
+    [told] = session.scalars(select(AlertEvent).where(AlertEvent.kind == "notified")).all()
+    assert told.detail["target"] == "team" and not told.detail["fallback"]
 
 
 def test_an_empty_intake_team_falls_back_to_the_admins(
@@ -190,6 +193,8 @@ def test_an_undelivered_alert_heads_the_queue_and_acknowledging_clears_it(
     session.commit()
     queue = [a.id for a in alert_queue(session, viewer_for(admin))]
     assert queue[0] == lonely and set(queue) == {lonely, low_id, crit.id}
+    # Also when the list is cut short (the database orders it, not only Python).
+    assert [a.id for a in alert_queue(session, viewer_for(admin), limit=1)] == [lonely]
     alert = session.get(Alert, lonely)
     assert alert is not None and alert.undelivered_at is not None
     act(session, alert, "acknowledge", actor=admin, via="dashboard", now=T0)

@@ -211,3 +211,14 @@ def test_concern_receipt_when_nobody_can_be_reached(session: Session, world: Wor
     text = concern_received("da", receipt.reference, told=False, waits=False)
     assert "har fået besked" not in text and "112" in text
     assert session.scalar(select(func.count()).select_from(OutboxItem)) == 0
+
+
+def test_a_landlord_concern_keeps_its_own_alert_beside_the_tenants_case(
+        session: Session, world: World) -> None:
+    """The landlord follows the concern's status, so it never disappears into the tenant's
+    case, and the tenant's case is not mixed with the landlord's report."""
+    case = handle_tenant_sms(session, world.tenant, "3", now=NOW).alert
+    receipt = report_concern(session, world.landlord, _draft(world.home.id), SMS_ONLY, NOW)
+    alerts = _alerts(session)
+    assert len(alerts) == 2 and case is alerts[0] and case.trigger_count == 1
+    assert alerts[1].concern is not None and alerts[1].concern.reference == receipt.reference
