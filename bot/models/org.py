@@ -43,7 +43,8 @@ class Organisation(Timestamped, Base):
     # unknown number to it belongs to this municipality.
     sms_number: Mapped[str | None] = mapped_column(String(32))
 
-    intake_team: Mapped[Team | None] = relationship(foreign_keys=[intake_team_id])
+    intake_team: Mapped[Team | None] = relationship(foreign_keys=[intake_team_id],
+                                                    post_update=True)
 
 
 class Team(Timestamped, Base):
