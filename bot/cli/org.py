@@ -1,123 +1,104 @@
-"""Municipalities: where alerts with no team go (the intake route), and the service number."""
+"""A municipality's own settings (time zone, quiet hours, check-in grace, working hours)."""
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import time
+from typing import TYPE_CHECKING
 
 import click
 
-from bot.cli.common import find_team, main, open_sessions
+from bot.cli.common import main, now, open_sessions
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from bot.models import Organisation
 
 
 @main.group()
 def org() -> None:
-    """Municipalities: intake route and SMS service number."""
+    """Each municipality's time zone, quiet hours and working hours.
+
+    TZ_NAME and QUIET_HOURS_START/END only give a NEW organisation its values; these commands
+    show and change an existing one's.
+    """
 
 
-def _find_org(session: Any, ref: str) -> Any:
+def _find(session: Session, ref: str) -> Organisation:
     from sqlalchemy import select
 
+    from bot.core.organisations import find_organisation
     from bot.models import Organisation
 
-    found = session.scalar(select(Organisation).where(Organisation.name == ref))
-    if found is None and ref.isascii() and ref.isdigit() and len(ref) < 10:
-        found = session.get(Organisation, int(ref))
+    found = find_organisation(session, ref)
     if found is None:
-        names = ", ".join(session.scalars(select(Organisation.name).order_by(Organisation.id)))
-        raise click.ClickException(f"{ref!r} is not a municipality. Municipalities: "
-                                   f"{names or '(none yet)'}")
+        names = ", ".join(sorted(session.scalars(select(Organisation.name)))) or "(none yet)"
+        raise click.ClickException(f"{ref!r} is not an organisation. Organisations: {names}")
     return found
-
-
-def _describe(session: Any, organisation: Any) -> list[str]:
-    from bot.alerts.routing import intake_people
-
-    people = intake_people(session, organisation.id)
-    team = organisation.intake_team
-    route = f"team {team.name}" if team is not None else "the municipality's admins (no team)"
-    if team is not None and people and people[0].team_id != team.id:
-        route += " - it has nobody active, so the admins stand in"
-    reaches = ", ".join(p.name for p in people) or "NOBODY (add people)"
-    number = organisation.sms_number or "(none: unknown senders go to the oldest municipality)"
-    return [f"{organisation.name} (id {organisation.id})",
-            f"  intake route: {route}",
-            f"  reaches now:  {reaches}",
-            f"  SMS number:   {number}"]
 
 
 @org.command("show")
 @click.argument("name", required=False)
 def org_show(name: str | None) -> None:
-    """Show each municipality's intake route and who it reaches now."""
+    """Show NAME's (name or id) settings, or every organisation's."""
     from sqlalchemy import select
 
+    from bot.core.organisations import describe
     from bot.models import Organisation
 
     with open_sessions()() as session:
-        orgs = [_find_org(session, name)] if name else list(
+        orgs = [_find(session, name)] if name else list(
             session.scalars(select(Organisation).order_by(Organisation.id)))
         if not orgs:
-            click.echo("No municipalities yet.")
-        for organisation in orgs:
-            for line in _describe(session, organisation):
+            click.echo("No organisations yet (`trygthjem import ... --organisation NAME`).")
+        for o in orgs:
+            for line in describe(session, o, now()):
                 click.echo(line)
 
 
-@org.command("intake")
+def _window(_ctx: click.Context, _param: click.Parameter,
+            value: str | None) -> tuple[time, time] | None:
+    from bot.core.organisations import parse_window
+
+    if value is None:
+        return None
+    try:
+        return parse_window(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+@org.command("set")
 @click.argument("name")
-@click.option("--team", metavar="TEAM", help="The team that takes alerts with no team.")
-@click.option("--admins", is_flag=True, help="No intake team: the municipality's admins.")
-def org_intake(name: str, team: str | None, admins: bool) -> None:
-    """Set where municipality NAME's alerts with no team go (an unknown sender, a home with no
-    tenant, a landlord who blocked the bot), and where any alert goes whose policy reached
-    nobody."""
-    from bot.core.audit import record
+@click.option("--tz", "tz_name", metavar="ZONE",
+              help="IANA time zone, e.g. Europe/Copenhagen.")
+@click.option("--quiet", callback=_window, metavar="HH:MM-HH:MM",
+              help="No check-ins or reminders in this local window, e.g. 21:00-08:00 "
+                   "(may wrap midnight; 'off' for none). Replies to tenants still go.")
+@click.option("--work", callback=_window, metavar="HH:MM-HH:MM",
+              help="Working hours (Mon-Fri) of every team: low alerts wait for them.")
+@click.option("--reminder-after", type=click.IntRange(1, 336), metavar="HOURS",
+              help="Remind an unanswered check-in after this many hours.")
+@click.option("--missed-after", type=click.IntRange(1, 336), metavar="HOURS",
+              help="An unanswered check-in is missed this many hours after it was sent.")
+def org_set(name: str, tz_name: str | None, quiet: tuple[time, time] | None,
+            work: tuple[time, time] | None, reminder_after: int | None,
+            missed_after: int | None) -> None:
+    """Change NAME's (name or id) settings; they apply from the next check-in or step."""
+    from bot.core.organisations import OrgChange, apply_change, describe
 
-    if bool(team) == admins:
-        raise click.UsageError("give exactly one of --team TEAM or --admins")
-    with open_sessions()() as session:
-        organisation = _find_org(session, name)
-        chosen = find_team(session, team) if team else None
-        if chosen is not None and chosen.organisation_id != organisation.id:
-            raise click.ClickException(f"team {chosen.name!r} belongs to another municipality")
-        organisation.intake_team_id = chosen.id if chosen is not None else None
-        session.flush()
-        record(session, "cli", "org.intake", "organisation", organisation.id,
-               team_id=organisation.intake_team_id)
-        lines = _describe(session, organisation)
-        session.commit()
-    for line in lines:
-        click.echo(line)
-    if "NOBODY" in lines[2]:
-        raise click.ClickException("the intake route reaches nobody: add an active caseworker "
-                                   "to the team or an admin to the municipality")
-
-
-@org.command("sms-number")
-@click.argument("name")
-@click.argument("number", required=False)
-def org_sms_number(name: str, number: str | None) -> None:
-    """Set (or with no NUMBER, clear) the service number tenants of NAME text: an SMS from an
-    unknown number to it belongs to this municipality."""
-    from sqlalchemy import select
-
-    from bot.core.audit import record
-    from bot.core.phones import normalise_phone
-    from bot.models import Organisation
-
-    with open_sessions()() as session:
-        organisation = _find_org(session, name)
-        e164 = None
-        if number:
-            try:
-                e164 = normalise_phone(number)
-            except ValueError as exc:
-                raise click.ClickException(f"{number!r} is not a phone number: {exc}") from None
-            taken = session.scalar(select(Organisation.name).where(
-                Organisation.sms_number == e164, Organisation.id != organisation.id))
-            if taken:
-                raise click.ClickException(f"{e164} is already {taken}'s number")
-        organisation.sms_number = e164
-        record(session, "cli", "org.sms_number", "organisation", organisation.id, number=e164)
-        session.commit()
-    click.echo(f"{name}: SMS number {e164 or '(none)'}")
+    change = OrgChange(tz_name=tz_name.strip() if tz_name else None,
+                       quiet=quiet, work=work,
+                       reminder_after_hours=reminder_after, missed_after_hours=missed_after)
+    with open_sessions()() as session, session.begin():
+        o = _find(session, name)
+        try:
+            changed = apply_change(session, o, change, actor="cli")
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from None
+        for field, (old, new) in changed.items():
+            click.echo(f"{field}: {old} -> {new}")
+        if not changed:
+            click.echo("Nothing changed.")
+        for line in describe(session, o, now()):
+            click.echo(line)

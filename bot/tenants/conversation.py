@@ -47,6 +47,7 @@ from bot.alerts.lifecycle import raise_alert
 from bot.alerts.routing import Delivery, unknown_sender_organisation
 from bot.checkins.rows import record_answer
 from bot.core import audit
+from bot.core.opt_out import may_send_after_stop
 from bot.models import (
     Alert,
     AlertState,
@@ -57,7 +58,7 @@ from bot.models import (
     Tenant,
     utcnow,
 )
-from bot.models.enums import Source
+from bot.models.enums import Channel, Source
 from bot.tenants import texts
 from bot.tenants.intents import Intent, IntentKind, parse
 
@@ -66,9 +67,6 @@ UNKNOWN_REPLY_EVERY = timedelta(hours=24)
 # Replies to one unknown number per 24 hours (a flood must not become a flood of our SMS);
 # past it, crisis messages still get the help lines, anything else gets nothing.
 UNKNOWN_REPLIES_PER_DAY = 3
-# What an opted-out tenant may still be answered
-# (mirrors bot.delivery.dispatcher.ALLOWED_AFTER_STOP).
-_ANSWERED_WHEN_OPTED_OUT = frozenset({IntentKind.STOP, IntentKind.START, IntentKind.HELP_INFO})
 # Messages that show the tenant is in touch, for an open check-in.
 _COUNTS_AS_CONTACT = frozenset({IntentKind.CRISIS, IntentKind.CALL_ME, IntentKind.FREE_TEXT})
 
@@ -191,7 +189,7 @@ def handle_tenant_sms(session: Session, tenant: Tenant, body: str | None, *,
         tenant.opted_out_at = None
         audit.record(session, f"tenant:{tenant.id}", "opt_in", "tenant", tenant.id,
                      via="twilio_keyword")
-    if tenant.opted_out_at is not None and kind not in _ANSWERED_WHEN_OPTED_OUT:
+    if tenant.opted_out_at is not None and not may_send_after_stop(kind):
         reply = None
     return Outcome(str(kind), reply, raised, checkin, told)
 
@@ -234,7 +232,7 @@ def handle_unknown_sms(session: Session, phone: str, body: str | None, *,
         return Outcome(UNKNOWN_SENDER_INTENT, None, case)
     recent = session.scalar(
         select(Message.id)
-        .where(Message.direction == Direction.IN, Message.channel == "sms",
+        .where(Message.direction == Direction.IN, Message.channel == Channel.SMS,
                Message.sender == phone, Message.intent == UNKNOWN_SENDER_INTENT,
                Message.reply.is_not(None), Message.created_at >= now - UNKNOWN_REPLY_EVERY)
         .limit(1))

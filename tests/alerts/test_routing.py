@@ -16,7 +16,7 @@ from bot.alerts.escalator import RETRY_UNDELIVERED, run_escalation
 from bot.alerts.lifecycle import act, raise_alert
 from bot.alerts.policies import save_policy
 from bot.alerts.routing import unknown_sender_organisation
-from bot.alerts.rules import Policy, Step
+from bot.alerts.timetable import Policy, Step
 from bot.casework.queries import alert_queue, viewer_for
 from bot.core.config import Settings
 from bot.models import Alert, AlertEvent, Caseworker, Home, Organisation, OutboxItem, Role, Team

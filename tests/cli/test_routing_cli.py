@@ -67,7 +67,7 @@ def test_org_intake_sets_shows_and_refuses_a_route_to_nobody(
     ok = _run(db_url, "org", "intake", "Odense Kommune", "--team", world.team.name)
     assert ok.exit_code == 0, ok.output
     assert f"team {world.team.name}" in ok.output and world.caseworker.name in ok.output
-    shown = _run(db_url, "org", "show")
+    shown = _run(db_url, "org", "route")
     assert shown.exit_code == 0 and f"intake route: team {world.team.name}" in shown.output
     admins = _run(db_url, "org", "intake", "Odense Kommune", "--admins")
     assert admins.exit_code == 1 and "admins" in admins.output  # and no admin exists
