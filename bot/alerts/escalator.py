@@ -23,8 +23,8 @@ escalation, the intake route and the team lead are notified on every configured 
 that reaches nobody the alert is flagged undelivered (`undelivered_at`, an `undelivered` event)
 and stays due: it is tried again every `RETRY_UNDELIVERED`, never left with no next action.
 
-`escalate_now` runs the same handling for one alert inside the caller's transaction (an inbound
-SMS or a landlord's concern), so the reply can say a person was told only when one was.
+`escalate_now` does the same for one alert in the caller's transaction (an inbound SMS, a
+concern), so a reply can say a person was told only when one was.
 """
 
 from __future__ import annotations
@@ -59,8 +59,7 @@ from bot.models import (
 )
 from bot.models.enums import Channel, OutboxKind, Target
 
-__all__ = ["EscalationStats", "escalate_now", "person_told", "route_reachable",
-           "run_escalation"]
+__all__ = ["EscalationStats", "escalate_now", "person_told", "route_reachable", "run_escalation"]
 
 log = get_logger(__name__)
 
@@ -244,9 +243,7 @@ def _after_policy(session: Session, alert: Alert, epoch: int, run: _Run) -> None
     """The policy is exhausted. Done if a person was told; otherwise the intake route and the
     team lead, and if even they cannot be reached: undelivered, and due again for a retry."""
     if person_told(session, alert):
-        _delivered(session, alert, run)
-        alert.next_action_at = None
-        return
+        return _delivered(session, alert, run)
     people: dict[int, Caseworker] = {}
     for person in (*intake_people(session, alert.organisation_id),
                    *team_leads(session, alert.team_id)):
@@ -257,9 +254,7 @@ def _after_policy(session: Session, alert: Alert, epoch: int, run: _Run) -> None
                       f"e{epoch}:fallback:{int(run.now.timestamp())}", set(), run,
                       people=list(people.values()), fallback=True, record_skips=not retry)
     if reached:
-        _delivered(session, alert, run)
-        alert.next_action_at = None
-        return
+        return _delivered(session, alert, run)
     if alert.undelivered_at is None:
         alert.undelivered_at = run.now
         event = AlertEvent(alert=alert, at=run.now, kind="undelivered", detail={
@@ -273,6 +268,8 @@ def _after_policy(session: Session, alert: Alert, epoch: int, run: _Run) -> None
 
 
 def _delivered(session: Session, alert: Alert, run: _Run) -> None:
+    """A person was told: the policy is done, and an undelivered flag is cleared."""
+    alert.next_action_at = None
     if alert.undelivered_at is not None:
         alert.undelivered_at = None
         session.add(AlertEvent(alert=alert, at=run.now, kind="delivered", detail={}))
