@@ -8,6 +8,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.alerts import events as alert_webhook
+from bot.alerts.routing import Delivery
 from bot.channels.base import Channel
 from bot.channels.registry import build_channels
 from bot.core.config import Settings, load_settings
@@ -26,6 +27,11 @@ class Runtime:
     engine: Engine
     sessions: sessionmaker[Session]
     channels: dict[str, Channel] = field(default_factory=dict)
+
+    @property
+    def delivery(self) -> Delivery:
+        """What this process can deliver through, for code that notifies in a request."""
+        return Delivery.of(self.settings, self.channels)
 
 
 def build_runtime(settings: Settings | None = None, engine: Engine | None = None) -> Runtime:

@@ -50,6 +50,8 @@ def _alert_json(a: Alert, *, full: bool = False) -> dict[str, Any]:
         "owner": {"id": a.owner.id, "name": a.owner.name} if a.owner else None,
         "next_action_at": _iso(a.next_action_at), "created_at": _iso(a.created_at),
         "acknowledged_at": _iso(a.acknowledged_at), "resolved_at": _iso(a.resolved_at),
+        # Set while nobody could be reached: such alerts come first in every list.
+        "undelivered_since": _iso(a.undelivered_at),
     }
     if full:
         data["timeline"] = [{"at": _iso(e.at), "kind": e.kind, "actor": e.actor,

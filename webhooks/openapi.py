@@ -112,7 +112,7 @@ def spec() -> dict[str, Any]:
                 "Alert": {"type": "object", "properties": {
                     "id": {"type": "integer"},
                     "source": {"enum": ["crisis", "need_help", "call_me", "missed", "concern",
-                                        "delivery_failed"]},
+                                        "delivery_failed", "message"]},
                     "severity": {"enum": ["low", "high", "critical"]},
                     "state": {"enum": ["open", "acknowledged", "resolved"]},
                     "summary": {"type": "string"}, "trigger_count": {"type": "integer"},
@@ -122,7 +122,8 @@ def spec() -> dict[str, Any]:
                     "home": {"type": ["object", "null"]},
                     "owner": {"type": ["object", "null"]},
                     "next_action_at": nullable_dt, "created_at": nullable_dt,
-                    "acknowledged_at": nullable_dt, "resolved_at": nullable_dt}},
+                    "acknowledged_at": nullable_dt, "resolved_at": nullable_dt,
+                    "undelivered_since": nullable_dt}},
                 "AlertDetail": {"allOf": [_ref("Alert"), {"type": "object", "properties": {
                     "timeline": {"type": "array", "items": {"type": "object"}},
                     "notes": {"type": "array", "items": {"type": "object"}}}}]},

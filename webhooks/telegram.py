@@ -43,7 +43,7 @@ def get_bot_runner(app: Flask) -> Any:
             runtime = app.extensions["trygthjem"]
             telegram = runtime.settings.telegram
             runner = BotRunner(build_application(runtime.sessions, telegram.bot_token,
-                                                 telegram.api_url))
+                                                 telegram.api_url, runtime.delivery))
             app.extensions[RUNNER_KEY] = runner
     return runner
 

@@ -109,7 +109,8 @@ def inbound_sms() -> Response:
         abort(400, "MessageSid must be Twilio's id (letters and digits, at most 64)")
     from webhooks import get_runtime
 
-    sessions = get_runtime().sessions
+    runtime = get_runtime()
+    sessions = runtime.sessions
     # Store and commit first: whatever happens next, the message is kept.
     with transaction(sessions) as session:
         message_id, created = sms_inbound.store(
@@ -118,7 +119,8 @@ def inbound_sms() -> Response:
     with transaction(sessions) as session:
         result = sms_inbound.process(session, message_id,
                                      pictures=_pictures(form.get("NumMedia")),
-                                     carrier_opt=form.get("OptOutType"))
+                                     carrier_opt=form.get("OptOutType"),
+                                     delivery=runtime.delivery)
     if not created or result.duplicate:
         log.info("twilio.retry", message_id=message_id, answered_again=bool(result.reply))
     return _twiml(result.reply)

@@ -16,8 +16,15 @@ so a replayed transaction enqueues nothing twice. A reopened alert starts a new 
 event), so its second escalation is not mistaken for the first.
 
 A step that reaches nobody (no caseworker, or none with a phone / Telegram / e-mail for the
-step's channels) is written to the timeline as `unreachable` and the next step fires at once,
-instead of waiting out its timer.
+step's channels) is written to the timeline as `unreachable` and is never "done": the next step
+fires at once instead of waiting out its timer. An alert with no team goes to its municipality's
+intake route (`bot.alerts.routing`). When the policy is exhausted and nobody was reached in this
+escalation, the intake route and the team lead are notified on every configured channel; if even
+that reaches nobody the alert is flagged undelivered (`undelivered_at`, an `undelivered` event)
+and stays due: it is tried again every `RETRY_UNDELIVERED`, never left with no next action.
+
+`escalate_now` does the same for one alert in the caller's transaction (an inbound SMS, a
+concern), so a reply can say a person was told only when one was.
 """
 
 from __future__ import annotations
@@ -34,6 +41,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.alerts import events as alert_webhook
 from bot.alerts import texts as alert_texts
 from bot.alerts.policies import load_policy
+from bot.alerts.routing import Delivery, intake_people, team_leads
 from bot.alerts.timetable import Policy, Step, ack_reminder_due, next_notification
 from bot.core import metrics, outbox
 from bot.core.config import Settings
@@ -51,11 +59,15 @@ from bot.models import (
 )
 from bot.models.enums import Channel, OutboxKind, Target
 
-__all__ = ["EscalationStats", "run_escalation"]
+__all__ = ["EscalationStats", "escalate_now", "person_told", "route_reachable", "run_escalation"]
 
 log = get_logger(__name__)
 
 RETRY_BROKEN = timedelta(minutes=5)  # an alert whose handling raised is tried again after this
+RETRY_UNDELIVERED = timedelta(minutes=5)  # an alert that reached nobody is tried again after this
+# Timeline events that start a new escalation (steps_done back to 0): a reopen, a retrigger.
+EPOCH_KINDS = ("reopened", "retriggered")
+_FALLBACK_CHANNELS = (Channel.SMS, Channel.TELEGRAM, Channel.EMAIL)
 
 
 @dataclass
@@ -65,6 +77,7 @@ class EscalationStats:
     messages: int = 0  # outbox rows enqueued (steps and reminders)
     reminders: int = 0
     unreachable: int = 0  # steps that reached nobody
+    undelivered: int = 0  # alerts whose policy and intake route reached nobody this run
 
     def __bool__(self) -> bool:
         return bool(self.alerts)
@@ -113,10 +126,43 @@ def run_escalation(sessions: sessionmaker[Session], settings: Settings, *,
             _postpone(sessions, current, run.now)
             continue
         seen.update(a.id for a in alerts)
-        for name in ("alerts", "steps", "messages", "reminders", "unreachable"):
+        for name in ("alerts", "steps", "messages", "reminders", "unreachable", "undelivered"):
             setattr(run.stats, name, getattr(run.stats, name) + getattr(batch_stats, name))
         if not alerts or len(found) < batch:  # a short batch: nothing else was due
             return run.stats
+
+
+def escalate_now(session: Session, alert: Alert, delivery: Delivery,
+                 now: datetime | None = None) -> bool:
+    """Perform the alert's due escalation in the caller's transaction (a new or retriggered
+    alert's first step goes into the outbox with the change that caused it). Returns whether a
+    person has been notified in the alert's current escalation."""
+    run = _Run(delivery.settings, delivery.channels, now or utcnow(), EscalationStats())
+    session.flush()
+    if (alert.state == AlertState.OPEN and alert.next_action_at is not None
+            and alert.next_action_at <= run.now):
+        _handle(session, alert, run)
+        session.flush()
+    return person_told(session, alert)
+
+
+def person_told(session: Session, alert: Alert) -> bool:
+    """Whether a notification to a person was enqueued since the current escalation began."""
+    _, epoch = _epoch(session, alert)
+    return session.scalar(select(AlertEvent.id).where(
+        AlertEvent.alert_id == alert.id, AlertEvent.kind == "notified",
+        AlertEvent.id > epoch).limit(1)) is not None
+
+
+def route_reachable(session: Session, alert: Alert, delivery: Delivery) -> bool:
+    """Whether someone on the alert's route (its owner, team, leads, or the intake route) has
+    an address on a configured channel: then a notification that waits for working hours will
+    reach a person when its time comes (the fallback covers the whole route)."""
+    people = [*(_recipients(session, alert, target) for target in Target),
+              intake_people(session, alert.organisation_id)]
+    channels = [Channel(c) for c in delivery.person_channels()]
+    return any(person.active and _address(person, channel) is not None
+               for group in people for person in group for channel in channels)
 
 
 def _postpone(sessions: sessionmaker[Session], alert_id: int, now: datetime) -> None:
@@ -158,10 +204,11 @@ def _shift(session: Session, alert: Alert,
 
 
 def _epoch(session: Session, alert: Alert) -> tuple[datetime, int]:
-    """When the current escalation started, and an id for it: the last reopen, or the raise."""
+    """When the current escalation started, and an id for it: the last reopen or retrigger, or
+    the raise (0)."""
     row = session.execute(
         select(AlertEvent.at, AlertEvent.id)
-        .where(AlertEvent.alert_id == alert.id, AlertEvent.kind == "reopened")
+        .where(AlertEvent.alert_id == alert.id, AlertEvent.kind.in_(EPOCH_KINDS))
         .order_by(AlertEvent.id.desc()).limit(1)).first()
     return (row[0], row[1]) if row is not None else (alert.created_at, 0)
 
@@ -175,7 +222,7 @@ def _escalate(session: Session, alert: Alert, policy: Policy,
         due = next_notification(policy, raised_at=started_at, steps_done=alert.steps_done,
                                 now=run.now, shift=shift)
         if due is None:
-            alert.next_action_at = None
+            _after_policy(session, alert, epoch, run)
             return
         if not (due.ready or fire_now):
             alert.next_action_at = due.due_at
@@ -191,6 +238,42 @@ def _escalate(session: Session, alert: Alert, policy: Policy,
             session.add(AlertEvent(alert=alert, at=run.now, kind="unreachable",
                                    detail={"step": due.index, "target": due.step.target.value}))
             log.warning("alert.step_unreachable", alert_id=alert.id, step=due.index)
+
+
+def _after_policy(session: Session, alert: Alert, epoch: int, run: _Run) -> None:
+    """The policy is exhausted. Done if a person was told; otherwise the intake route and the
+    team lead, and if even they cannot be reached: undelivered, and due again for a retry."""
+    if person_told(session, alert):
+        return _delivered(session, alert, run)
+    people: dict[int, Caseworker] = {}
+    for person in (*intake_people(session, alert.organisation_id),
+                   *team_leads(session, alert.team_id)):
+        people.setdefault(person.id, person)
+    fallback = Step(0, Target.TEAM_LEAD, _FALLBACK_CHANNELS)
+    retry = alert.undelivered_at is not None  # its skips are on the timeline already
+    reached = _notify(session, alert, None, fallback,
+                      f"e{epoch}:fallback:{int(run.now.timestamp())}", set(), run,
+                      people=list(people.values()), fallback=True, record_skips=not retry)
+    if reached:
+        return _delivered(session, alert, run)
+    if alert.undelivered_at is None:
+        alert.undelivered_at = run.now
+        event = AlertEvent(alert=alert, at=run.now, kind="undelivered", detail={
+            "retry_at": (run.now + RETRY_UNDELIVERED).isoformat(),
+            "intake_people": len(people)})
+        session.add(event)
+        alert_webhook.emit(session, alert, event)
+        log.error("alert.undelivered", alert_id=alert.id, organisation_id=alert.organisation_id)
+    run.stats.undelivered += 1
+    alert.next_action_at = run.now + RETRY_UNDELIVERED
+
+
+def _delivered(session: Session, alert: Alert, run: _Run) -> None:
+    """A person was told: the policy is done, and an undelivered flag is cleared."""
+    alert.next_action_at = None
+    if alert.undelivered_at is not None:
+        alert.undelivered_at = None
+        session.add(AlertEvent(alert=alert, at=run.now, kind="delivered", detail={}))
 
 
 def _remind(session: Session, alert: Alert, policy: Policy,
@@ -229,7 +312,8 @@ def _recipients(session: Session, alert: Alert, target: Target) -> list[Casework
         owner = alert.owner
         return [owner] if owner is not None and owner.active else []
     if alert.team_id is None:
-        return []
+        # No team: the municipality's intake route stands in for the team and its lead.
+        return intake_people(session, alert.organisation_id)
     query = select(Caseworker).where(Caseworker.team_id == alert.team_id,
                                      Caseworker.active.is_(True)).order_by(Caseworker.id)
     if target is Target.TEAM_LEAD:
@@ -253,12 +337,13 @@ _MISSING = {Channel.SMS: "no phone", Channel.TELEGRAM: "no Telegram chat",
 
 def _notify(session: Session, alert: Alert, index: int | None, step: Step, key_part: str,
             already: set[tuple[str, int]], run: _Run,
-            people: list[Caseworker] | None = None) -> int:
+            people: list[Caseworker] | None = None, *, fallback: bool = False,
+            record_skips: bool = True) -> int:
     """Enqueue the step's messages; every send and every skip goes on the timeline. Returns how
     many people were reached on at least one channel (a repeat within this run counts)."""
     if people is None:
         people = _recipients(session, alert, step.target)
-    reminder = index is None
+    reminder = index is None and not fallback
     reached: set[int] = set()
     for person in people:
         for channel in step.channels:
@@ -274,9 +359,10 @@ def _notify(session: Session, alert: Alert, index: int | None, step: Step, key_p
             elif address is None:
                 reason = _MISSING[channel]
             if reason is not None or address is None:
-                session.add(AlertEvent(alert=alert, at=run.now, kind="skipped", detail={
-                    "step": index, "caseworker_id": person.id, "channel": channel.value,
-                    "reason": reason}))
+                if record_skips:
+                    session.add(AlertEvent(alert=alert, at=run.now, kind="skipped", detail={
+                        "step": index, "caseworker_id": person.id, "channel": channel.value,
+                        "reason": reason, "fallback": fallback}))
                 continue
             key = f"alert:{alert.id}:{key_part}:{channel.value}:{person.id}"
             body, payload = _message(alert, person, channel, reminder, run.settings)
@@ -289,7 +375,7 @@ def _notify(session: Session, alert: Alert, index: int | None, step: Step, key_p
             reached.add(person.id)
             event = AlertEvent(alert=alert, at=run.now, kind="notified", detail={
                 "step": index, "target": step.target.value, "channel": channel.value,
-                "caseworker_id": person.id, "reminder": reminder})
+                "caseworker_id": person.id, "reminder": reminder, "fallback": fallback})
             session.add(event)
             alert_webhook.emit(session, alert, event)
     return len(reached)

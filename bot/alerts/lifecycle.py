@@ -14,7 +14,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.alerts import events as alert_webhook
-from bot.alerts.rules import severity_for, should_fold, transition
+from bot.alerts.routing import intake_team_id
+from bot.alerts.rules import Join, join_trigger, severity_for, transition
 from bot.core.logs import get_logger
 from bot.models import (
     Alert,
@@ -56,34 +57,35 @@ def raise_alert(
     organisation_id: int | None = None,
     severity: Severity | str | None = None,
     detail: dict[str, Any] | None = None,
+    sender_phone: str | None = None,
     now: datetime | None = None,
 ) -> tuple[Alert, bool]:
-    """Raise an alert, or fold the trigger into the open one for the same tenant and cause.
+    """Raise an alert, or join the trigger to the tenant's (or unknown number's) active case.
 
-    Returns (alert, created). A new alert is due for its first notification at once; the
-    escalation job picks it up from `next_action_at`.
+    One case per tenant: while a tenant has an open or acknowledged alert, every trigger from
+    them (any source but a landlord's concern, which keeps its own alert and status) joins it
+    (`bot.alerts.rules.join_trigger`): severity only rises, and a rise, or a need-help or crisis
+    after acknowledgement, restarts escalation at once (a `retriggered` event). An unknown
+    number (``sender_phone``, no tenant) has at most one open alert the same way.
+
+    Returns (alert, created). A new or retriggered alert is due for its first notification at
+    once; the escalation job (or `bot.alerts.escalator.escalate_now`) picks it up.
     """
     now = now or utcnow()
     sev = Severity(severity) if severity else severity_for(source, detail or {})
-    if tenant is not None:
-        existing = session.scalar(
-            select(Alert)
-            .where(Alert.tenant_id == tenant.id, Alert.source == str(source),
-                   Alert.state.in_([AlertState.OPEN, AlertState.ACKNOWLEDGED]))
-            .order_by(Alert.id.desc()).limit(1))
-        if existing is not None and should_fold(existing.state, existing_severity=existing.severity,
-                                                incoming_severity=sev):
-            existing.trigger_count += 1
-            session.add(AlertEvent(alert=existing, at=now, kind="folded",
-                                   detail={"summary": summary, **(detail or {})}))
-            return existing, False
+    existing = None if concern is not None else _active_case(session, tenant, sender_phone)
+    if existing is not None:
+        _join(session, existing, Source(source), sev, summary, detail or {}, now)
+        return existing, False
     owner = tenant.caseworker if tenant is not None else None
     if home is None and tenant is not None:
         home = tenant.home
+    org_id = alert_organisation(session, organisation_id, tenant, home)
+    # No owner: the municipality's intake team takes it (without one, its admins; see routing).
+    team_id = owner.team_id if owner is not None else intake_team_id(session, org_id)
     alert = Alert(source=str(source), severity=str(sev), summary=summary[:500], tenant=tenant,
-                  home=home, concern=concern, owner=owner,
-                  team_id=owner.team_id if owner is not None else None,
-                  organisation_id=alert_organisation(session, organisation_id, tenant, home),
+                  home=home, concern=concern, owner=owner, team_id=team_id,
+                  organisation_id=org_id, sender_phone=sender_phone if tenant is None else None,
                   state=AlertState.OPEN, next_action_at=now, created_at=now)
     session.add(alert)
     raised = AlertEvent(alert=alert, at=now, kind="raised",
@@ -95,16 +97,55 @@ def raise_alert(
     return alert, True
 
 
+def _active_case(session: Session, tenant: Tenant | None,
+                 sender_phone: str | None) -> Alert | None:
+    if tenant is not None:
+        match = Alert.tenant_id == tenant.id
+    elif sender_phone:
+        match = Alert.tenant_id.is_(None) & (Alert.sender_phone == sender_phone)
+    else:
+        return None
+    return session.scalar(
+        select(Alert).where(match, Alert.concern_id.is_(None),
+                            Alert.state.in_([AlertState.OPEN, AlertState.ACKNOWLEDGED]))
+        .order_by(Alert.id.desc()).limit(1))
+
+
+def _join(session: Session, alert: Alert, source: Source, sev: Severity, summary: str,
+          detail: dict[str, Any], now: datetime) -> None:
+    how = join_trigger(alert.state, alert.severity, source, sev)
+    alert.trigger_count += 1
+    event_detail = {"summary": summary, "source": str(source), "severity": str(sev), **detail}
+    if how is Join.RETRIGGER:
+        event_detail["from_severity"] = alert.severity
+        event_detail["from_state"] = alert.state
+        if sev.rank > Severity(alert.severity).rank:  # severity only rises
+            alert.severity, alert.source, alert.summary = str(sev), str(source), summary[:500]
+        # A new escalation: open again (a new cry for help needs a new acknowledgement), from
+        # the first step (the owner), due now. The event starts the escalator's new epoch.
+        alert.state = AlertState.OPEN
+        alert.acknowledged_at = alert.acknowledged_by_id = None
+        alert.last_reminder_at = None
+        alert.steps_done = 0
+        alert.next_action_at = now
+    event = AlertEvent(alert=alert, at=now, kind=how.value, detail=event_detail)
+    session.add(event)
+    session.flush()
+    if how is Join.RETRIGGER:
+        alert_webhook.emit(session, alert, event)
+        log.info("alert.retriggered", alert_id=alert.id, source=str(source), severity=str(sev))
+
+
 def alert_organisation(session: Session, given: int | None, tenant: Tenant | None,
                        home: Home | None) -> int | None:
     """The municipality an alert belongs to: as given, else the tenant's, else the home's, else
-    the only municipality there is (a one-municipality deployment)."""
+    the only municipality there is, else the oldest (the deployment's default municipality, see
+    docs/routing.md). None only when no municipality exists at all."""
     for candidate in (given, tenant.organisation_id if tenant is not None else None,
                       home.organisation_id if home is not None else None):
         if candidate is not None:
             return candidate
-    ids = session.scalars(select(Organisation.id).limit(2)).all()
-    return ids[0] if len(ids) == 1 else None
+    return session.scalar(select(Organisation.id).order_by(Organisation.id).limit(1))
 
 
 def act(session: Session, alert: Alert, action: Action | str, *, actor: Caseworker | None,
@@ -121,6 +162,8 @@ def act(session: Session, alert: Alert, action: Action | str, *, actor: Casework
     if after == before:
         return False
     alert.state = str(after)
+    if action in (Action.ACKNOWLEDGE, Action.RESOLVE):
+        alert.undelivered_at = None  # a person has it now
     if action == Action.ACKNOWLEDGE or (action == Action.RESOLVE and
                                         alert.acknowledged_at is None):
         alert.acknowledged_at = now

@@ -7,6 +7,7 @@ Pure domain code: no Flask, no database, no provider SDKs. Who is told when live
 from __future__ import annotations
 
 from collections.abc import Mapping
+from enum import StrEnum
 
 from bot.core.checkin_rules import miss_severity
 from bot.models.enums import (
@@ -20,7 +21,9 @@ from bot.models.enums import (
 
 __all__ = [
     "InvalidTransition",
+    "Join",
     "fold_key",
+    "join_trigger",
     "severity_for",
     "should_fold",
     "transition",
@@ -67,6 +70,35 @@ def should_fold(
     if existing_severity is not None and incoming_severity is not None:
         return Severity(incoming_severity).rank <= Severity(existing_severity).rank
     return True
+
+
+class Join(StrEnum):
+    """What a new trigger does to a tenant's open or acknowledged alert (one case per tenant)."""
+
+    FOLD = "folded"  # joins the timeline; escalation goes on as it was
+    RETRIGGER = "retriggered"  # joins, and escalation starts again from the first step
+
+
+# A new cry for help after acknowledgement is news for the owner, never silently folded.
+_RETRIGGER_AFTER_ACK = frozenset({Source.NEED_HELP, Source.CRISIS})
+
+
+def join_trigger(existing_state: AlertState | str, existing_severity: Severity | str,
+                 incoming_source: Source | str, incoming_severity: Severity | str) -> Join:
+    """How a trigger joins the tenant's active alert (any source: one case per tenant).
+
+    Severity only rises: a more severe trigger upgrades the alert and restarts its escalation
+    at the higher policy. A need-help or crisis trigger on an acknowledged alert restarts it
+    too, so its owner is told again at once. Everything else folds.
+    """
+    state = AlertState(existing_state)
+    if state is AlertState.RESOLVED:
+        raise ValueError("a resolved alert takes no new triggers: raise a new one")
+    if Severity(incoming_severity).rank > Severity(existing_severity).rank:
+        return Join.RETRIGGER
+    if state is AlertState.ACKNOWLEDGED and Source(incoming_source) in _RETRIGGER_AFTER_ACK:
+        return Join.RETRIGGER
+    return Join.FOLD
 
 
 # --------------------------------------------------------------------------- state machine

@@ -111,10 +111,12 @@ def _alert_filter(viewer: Viewer) -> ColumnElement[bool]:
     return false()
 
 
-def sort_key(alert: Alert) -> tuple[int, datetime, int]:
-    """Queue order: most severe first (by rank, never by string), then the nearest deadline."""
+def sort_key(alert: Alert) -> tuple[int, int, datetime, int]:
+    """Queue order: alerts that reached nobody (undelivered) first, then the most severe (by
+    rank, never by string), then the nearest deadline."""
     far = datetime.max.replace(tzinfo=utcnow().tzinfo)
-    return (-Severity(alert.severity).rank, alert.next_action_at or far, alert.id)
+    return (0 if alert.undelivered_at is not None else 1, -Severity(alert.severity).rank,
+            alert.next_action_at or far, alert.id)
 
 
 def _rank_sql() -> ColumnElement[int]:
@@ -130,8 +132,8 @@ def alert_queue(session: Session, viewer: Viewer, states: tuple[str, ...] = ACTI
     if states == (AlertState.RESOLVED,):
         # Newest first is the useful order for closed alerts.
         return list(session.scalars(q.order_by(Alert.id.desc()).limit(limit)))
-    q = q.order_by(_rank_sql().desc(), Alert.next_action_at.is_(None), Alert.next_action_at,
-                   Alert.id)
+    q = q.order_by(Alert.undelivered_at.is_(None), _rank_sql().desc(),
+                   Alert.next_action_at.is_(None), Alert.next_action_at, Alert.id)
     return sorted(session.scalars(q.limit(limit)), key=sort_key)
 
 

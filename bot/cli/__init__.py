@@ -8,6 +8,7 @@ from bot.cli import (  # noqa: F401  (each module adds its commands to `main`)
     caseworker,
     db,
     importing,
+    intake,
     landlord,
     org,
     policy,

@@ -36,9 +36,14 @@ def web(host: str, port: int) -> None:
 @click.option("--once", is_flag=True, help="Run every job once and exit (cron-style hosting).")
 def worker(once: bool) -> None:
     """Run the scheduler: check-ins, reminders, escalation timers, outbox delivery."""
+    from bot.alerts.routing import blind_problem
     from scheduler.runner import build_scheduler, run_once
 
-    runtime = build_process_runtime(settings_from_env())
+    settings = settings_from_env()
+    problem = blind_problem(settings)
+    if problem is not None:  # escalating to nobody, silently, is worse than not running
+        raise click.ClickException(f"the worker will not start: {problem}.")
+    runtime = build_process_runtime(settings)
     if once:
         results = guard(lambda: run_once(runtime))
         for name, result in results.items():
@@ -117,7 +122,7 @@ def bot_polling() -> None:
     telegram_settings = require_telegram(runtime.settings)
     guard(lambda: require_schema(runtime.engine))
     application = build_application(runtime.sessions, telegram_settings.bot_token,
-                                    telegram_settings.api_url)
+                                    telegram_settings.api_url, runtime.delivery)
     click.echo("Telegram bot polling; press Ctrl+C to stop.", err=True)
     # run_polling removes a webhook first; Telegram sends updates to one or the other.
     application.run_polling(allowed_updates=["message", "callback_query"])

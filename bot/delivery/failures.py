@@ -93,12 +93,15 @@ def telegram_failure(session: Session, row: OutboxItem, exc: PermanentError) -> 
             select(Caseworker.team_id).join(Tenant, Tenant.caseworker_id == Caseworker.id)
             .join(Home, Tenant.home_id == Home.id).where(Home.landlord_id == landlord.id)
             .limit(1))
+        org_id = session.scalar(select(Home.organisation_id).where(
+            Home.landlord_id == landlord.id, Home.organisation_id.is_not(None)).limit(1))
+        # No tenant's team: the municipality's intake route takes it (bot.alerts.routing).
         alert, created = raise_alert(
-            session, source=Source.DELIVERY_FAILED,
+            session, source=Source.DELIVERY_FAILED, organisation_id=org_id,
             summary=f"Landlord {landlord.name} ({landlord.company}) blocked the Telegram bot: "
                     "status updates cannot reach them",
             detail={"channel": Channel.TELEGRAM.value, "landlord_id": landlord.id})
-        if created:
+        if created and team_id is not None:
             alert.team_id = team_id
     caseworker = session.scalar(select(Caseworker).where(Caseworker.telegram_chat_id == chat_id))
     if caseworker is not None:
@@ -107,6 +110,7 @@ def telegram_failure(session: Session, row: OutboxItem, exc: PermanentError) -> 
                      outbox_id=row.id)
         alert, created = raise_alert(
             session, source=Source.DELIVERY_FAILED,
+            organisation_id=caseworker.team.organisation_id,
             summary=f"Caseworker {caseworker.name} blocked the Telegram bot; their Telegram "
                     "link was removed",
             detail={"channel": Channel.TELEGRAM.value, "caseworker_id": caseworker.id})

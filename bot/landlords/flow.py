@@ -16,12 +16,15 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, joinedload
 
+from bot.alerts.escalator import escalate_now, route_reachable
 from bot.alerts.lifecycle import raise_alert
+from bot.alerts.routing import Delivery
 from bot.casework.queries import caseworker_by_chat
 from bot.core import audit, outbox
 from bot.core.storable import storable
 from bot.landlords import texts as landlord_texts
 from bot.models import (
+    Alert,
     BotState,
     Caseworker,
     Concern,
@@ -31,7 +34,7 @@ from bot.models import (
     Tenant,
     utcnow,
 )
-from bot.models.enums import Channel, OutboxKind, Source
+from bot.models.enums import Channel, OutboxKind, Severity, Source
 
 # Values match bot.models.enums.LandlordCategory / LandlordUrgency where those exist.
 CATEGORIES = ("noise", "arrears", "damage", "wellbeing", "no_sign_of_life", "other")
@@ -130,6 +133,32 @@ def active_tenant(session: Session, home: Home) -> Tenant | None:
     return session.scalar(select(Tenant).where(
         Tenant.home_id == home.id, Tenant.active.is_(True), Tenant.erased_at.is_(None))
         .order_by(Tenant.id.desc()).limit(1))
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What the landlord is told after submitting: the reference, and whether a caseworker was
+    notified (``told``) or the alert waits for working hours with someone reachable
+    (``waits``); see `bot.landlords.texts.concern_received`."""
+
+    reference: str
+    told: bool
+    waits: bool
+
+
+def report_concern(session: Session, landlord: Landlord, draft: Draft,
+                   delivery: Delivery | None = None, now: datetime | None = None) -> Receipt:
+    """Submit the concern and perform its alert's first step in this same transaction, so the
+    receipt claims a caseworker was alerted only when a notification was enqueued."""
+    now = now or utcnow()
+    via = delivery or Delivery()
+    concern = submit_concern(session, landlord, draft, now)
+    alert = session.scalar(select(Alert).where(Alert.concern_id == concern.id))
+    assert alert is not None  # submit_concern raised it
+    told = escalate_now(session, alert, via, now)
+    waits = (not told and alert.severity == Severity.LOW
+             and route_reachable(session, alert, via))
+    return Receipt(concern.reference, told, waits)
 
 
 def submit_concern(session: Session, landlord: Landlord, draft: Draft,

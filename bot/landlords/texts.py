@@ -168,14 +168,21 @@ def cancel_button(lang: str) -> str:
     return gettext(lang, "Cancel")
 
 
-def concern_received(lang: str, reference: str, urgency_key: str) -> str:
-    if urgency_key == "urgent_today":
-        return gettext(lang, "Thank you. Your concern has reference {reference}. The tenant's "
-                             "caseworker has been alerted now. You will get a message here when "
-                             "someone acts. In an emergency, call 112.", reference=reference)
-    return gettext(lang, "Thank you. Your concern has reference {reference}. The tenant's "
-                         "caseworker will look at it, normally within working hours. You will "
-                         "get a message here when someone acts.", reference=reference)
+def concern_received(lang: str, reference: str, *, told: bool, waits: bool) -> str:
+    """The receipt for a concern. ``told``: a notification to a caseworker is in the outbox;
+    ``waits``: not told because the alert waits for working hours (low severity) and someone
+    on its route can be reached then. Neither: nobody could be reached yet (we keep trying)."""
+    if told:
+        return gettext(lang, "Thank you. Your concern has reference {reference}. A caseworker "
+                             "has been alerted now. You will get a message here when someone "
+                             "acts. In an emergency, call 112.", reference=reference)
+    if waits:
+        return gettext(lang, "Thank you. Your concern has reference {reference}. A caseworker "
+                             "will look at it, normally within working hours. You will get a "
+                             "message here when someone acts.", reference=reference)
+    return gettext(lang, "Thank you. Your concern has reference {reference}. We could not reach "
+                         "a caseworker yet and keep trying. You will get a message here when "
+                         "someone acts. In an emergency, call 112.", reference=reference)
 
 
 def cancelled(lang: str) -> str:

@@ -68,6 +68,11 @@ class Alert(Timestamped, Base):
     last_reminder_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("caseworkers.id"))
+    # Set when the policy and the intake route reached nobody: the alert stays due for a retry
+    # and sits at the top of every queue until a person is reached or acts.
+    undelivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The number behind an alert from an unknown sender: later messages join its open alert.
+    sender_phone: Mapped[str | None] = mapped_column(String(32), index=True)
 
     tenant: Mapped[Tenant | None] = relationship()
     home: Mapped[Home | None] = relationship()

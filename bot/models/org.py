@@ -21,6 +21,7 @@ class Organisation(Timestamped, Base):
     """A municipality (e.g. Odense Kommune) running a Housing First programme."""
 
     __tablename__ = "organisations"
+    __table_args__ = (UniqueConstraint("sms_number", name="uq_organisations_sms_number"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
@@ -38,6 +39,10 @@ class Organisation(Timestamped, Base):
 
     teams: Mapped[list[Team]] = relationship(back_populates="organisation",
                                              foreign_keys="Team.organisation_id")
+    # The service number tenants text (E.164), if the municipality has its own: an SMS from an
+    # unknown number to it belongs to this municipality.
+    sms_number: Mapped[str | None] = mapped_column(String(32))
+
     intake_team: Mapped[Team | None] = relationship(foreign_keys=[intake_team_id],
                                                     post_update=True)
 

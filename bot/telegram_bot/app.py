@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from telegram import Update
 from telegram.ext import Application, ApplicationBuilder, ConversationHandler, TypeHandler
 
+from bot.alerts.routing import Delivery
 from bot.core.logs import get_logger
 from bot.landlords.flow import Draft
 from bot.landlords.texts import timed_out
@@ -88,10 +89,11 @@ async def save_now(update: Update, context: Context) -> None:
 
 def configure(builder: AnyBuilder,
               sessions: sessionmaker[Session],
-              clock: Callable[[], datetime] = utcnow) -> AnyApplication:
+              clock: Callable[[], datetime] = utcnow,
+              delivery: Delivery | None = None) -> AnyApplication:
     """Add persistence and every handler to ``builder``'s Application."""
     application: AnyApplication = builder.persistence(DbPersistence(sessions)).build()
-    application.bot_data[DEPS_KEY] = BotDeps(sessions, clock)
+    application.bot_data[DEPS_KEY] = BotDeps(sessions, clock, delivery)
     application.add_handler(TypeHandler(Update, sync_conversation), group=-1)
     # Order matters inside group 0: the conversation first, so /cancel and its buttons reach it.
     for handler in [*landlord.handlers(), *general.handlers(), *caseworker.handlers()]:
@@ -102,8 +104,9 @@ def configure(builder: AnyBuilder,
 
 
 def build_application(sessions: sessionmaker[Session], token: str,
-                      api_url: str | None = None) -> AnyApplication:
-    return configure(builder_for(token, api_url), sessions)
+                      api_url: str | None = None,
+                      delivery: Delivery | None = None) -> AnyApplication:
+    return configure(builder_for(token, api_url), sessions, delivery=delivery)
 
 
 async def _log_error(update: object, context: Context) -> None:

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from telegram import KeyboardButton, ReplyKeyboardMarkup, Update
 from telegram.ext import ContextTypes
 
+from bot.alerts.routing import Delivery
 from bot.casework.queries import caseworker_by_chat
 from bot.core.db import transaction
 from bot.core.i18n import normalize_lang
@@ -26,10 +27,12 @@ DEPS_KEY = "trygthjem"
 
 @dataclass
 class BotDeps:
-    """What handlers need besides Telegram: the database and a clock (tests replace it)."""
+    """What handlers need besides Telegram: the database, a clock (tests replace it) and what
+    this process can deliver through (None: every channel), for a concern's first alert step."""
 
     sessions: sessionmaker[Session]
     clock: Callable[[], datetime] = field(default=utcnow)
+    delivery: Delivery | None = None
 
 
 @dataclass(frozen=True)

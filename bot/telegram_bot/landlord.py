@@ -34,12 +34,13 @@ from bot.landlords.flow import (
     URGENCIES,
     Draft,
     InvalidChoice,
+    Receipt,
     check_category,
     check_description,
     check_urgency,
     own_home,
     own_homes,
-    submit_concern,
+    report_concern,
 )
 from bot.telegram_bot.common import (
     Context,
@@ -277,19 +278,21 @@ async def confirm(update: Update, context: Context) -> int:
     draft = _draft(context)
     now = deps(context).clock()
 
-    def submit(session: Session) -> str:
-        return submit_concern(session, load_landlord(session, who), draft, now).reference
+    def submit(session: Session) -> Receipt:
+        return report_concern(session, load_landlord(session, who), draft,
+                              deps(context).delivery, now)
 
     await _close_buttons(update, t.confirm_button(who.lang))
     try:
-        reference = await in_db(context, submit)
+        receipt = await in_db(context, submit)
     except InvalidChoice as exc:
         log.warning("telegram.concern_invalid", landlord_id=who.landlord_id, error=str(exc))
         await reply(update, t.concern_failed(who.lang), reply_markup=landlord_keyboard(who.lang))
         _clear(context)
         return END
     _clear(context)
-    await reply(update, t.concern_received(who.lang, reference, draft.urgency or ""),
+    await reply(update, t.concern_received(who.lang, receipt.reference, told=receipt.told,
+                                           waits=receipt.waits),
                 reply_markup=landlord_keyboard(who.lang))
     return END
 

@@ -20,8 +20,16 @@ into TwiML); it sends nothing itself. The rules:
 * Empty or punctuation-only messages get "not understood" and the menu.
 * An unknown number gets one polite Danish/English reply per 24 hours (two auto-responders
   must not answer each other forever); the message is stored with intent ``unknown_sender``
-  for staff. Crisis words from an unknown number still get the crisis reply and raise a
-  critical alert without a tenant.
+  for staff. Crisis words from an unknown number raise a critical alert without a tenant, in
+  the municipality the SMS was sent to (`bot.alerts.routing.unknown_sender_organisation`);
+  the number has at most one open alert, and its later messages join it. At most
+  ``UNKNOWN_REPLIES_PER_DAY`` replies go to one unknown number a day, except the crisis help
+  lines (112, Livslinien), which every crisis message gets.
+
+Honest replies: an alert's first escalation step runs in this same transaction
+(`bot.alerts.escalator.escalate_now`), and a reply says the caseworker "has been told" only when
+a notification to a person was enqueued on a configured channel; otherwise it says a caseworker
+will be asked, and gives 112 (and Livslinien for need-help, call-me and crisis).
 """
 
 from __future__ import annotations
@@ -30,16 +38,19 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.alerts import staff_texts as sms_staff_texts
+from bot.alerts.escalator import escalate_now, route_reachable
 from bot.alerts.lifecycle import raise_alert
+from bot.alerts.routing import Delivery, unknown_sender_organisation
 from bot.checkins.rows import record_answer
 from bot.core import audit
 from bot.core.opt_out import may_send_after_stop
 from bot.models import (
     Alert,
+    AlertState,
     CheckIn,
     Direction,
     Message,
@@ -53,6 +64,9 @@ from bot.tenants.intents import Intent, IntentKind, parse
 
 UNKNOWN_SENDER_INTENT = "unknown_sender"
 UNKNOWN_REPLY_EVERY = timedelta(hours=24)
+# Replies to one unknown number per 24 hours (a flood must not become a flood of our SMS);
+# past it, crisis messages still get the help lines, anything else gets nothing.
+UNKNOWN_REPLIES_PER_DAY = 3
 # Messages that show the tenant is in touch, for an open check-in.
 _COUNTS_AS_CONTACT = frozenset({IntentKind.CRISIS, IntentKind.CALL_ME, IntentKind.FREE_TEXT})
 
@@ -63,6 +77,7 @@ class Outcome:
     reply: str | None  # to send at once; None: say nothing
     alert: Alert | None = None
     checkin: CheckIn | None = None
+    told: bool = False  # a notification to a person about `alert` is in the outbox
 
 
 def _staff_lang(tenant: Tenant) -> str | None:
@@ -71,8 +86,12 @@ def _staff_lang(tenant: Tenant) -> str | None:
 
 def handle_tenant_sms(session: Session, tenant: Tenant, body: str | None, *,
                       message_id: int | None = None, pictures: int = 0,
-                      carrier_opt: str | None = None, now: datetime | None = None) -> Outcome:
+                      carrier_opt: str | None = None, delivery: Delivery | None = None,
+                      now: datetime | None = None) -> Outcome:
     """Handle one SMS from ``tenant``; see the module docstring for the rules.
+
+    ``delivery``: what this process can send through (None: every channel, for tests); the
+    alert's first step is enqueued with it before the reply is chosen.
 
     ``carrier_opt``: Twilio's ``OptOutType`` (``STOP``/``START``) when its Advanced Opt-Out
     matched one of *its* keywords; Twilio then blocks or unblocks the number whatever we make of
@@ -89,11 +108,21 @@ def handle_tenant_sms(session: Session, tenant: Tenant, body: str | None, *,
         tenant.phone_status = PhoneStatus.OK
         audit.record(session, "system", "phone_ok", "tenant", tenant.id, via="inbound_sms")
 
+    told = False
+    via = delivery or Delivery()
+
     def alert(source: Source, summary: str, **detail: Any) -> Alert:
+        nonlocal told
         raised, _ = raise_alert(session, source=source, summary=summary, tenant=tenant,
                                 detail={**ref, **{k: v for k, v in detail.items() if v}},
                                 now=now)
+        told = escalate_now(session, raised, via, now)
         return raised
+
+    def passed_on(raised: Alert) -> bool:
+        """For words for the caseworker (a low alert that may wait for working hours): told
+        now, or someone on its route can be reached when it is due."""
+        return told or route_reachable(session, raised, via)
 
     reply: str | None
     raised: Alert | None = None
@@ -124,7 +153,7 @@ def handle_tenant_sms(session: Session, tenant: Tenant, body: str | None, *,
         raised = alert(Source.CRISIS, sms_staff_texts.summary_crisis(staff, tenant.name),
                        text=intent.text, matched=intent.matched, pictures=pictures)
         checkin = record_answer(session, tenant, 3, now)
-        reply = texts.crisis_reply(lang)
+        reply = texts.crisis_reply(lang, told)
     elif kind is IntentKind.CHECKIN_ANSWER:
         assert intent.answer is not None
         checkin = record_answer(session, tenant, intent.answer, now)
@@ -132,7 +161,7 @@ def handle_tenant_sms(session: Session, tenant: Tenant, body: str | None, *,
             raised = alert(Source.NEED_HELP, sms_staff_texts.summary_need_help(staff, tenant.name),
                            answer=3, text=intent.text, checkin_id=checkin and checkin.id,
                            pictures=pictures)
-            reply = texts.reply_need_help(lang)
+            reply = texts.reply_need_help(lang, told)
         else:
             if intent.text or pictures:
                 # "2 lidt træt i dag": the words are for the caseworker, not for the parser.
@@ -144,12 +173,12 @@ def handle_tenant_sms(session: Session, tenant: Tenant, body: str | None, *,
         raised = alert(Source.CALL_ME, sms_staff_texts.summary_call_me(staff, tenant.name),
                        text=intent.text, pictures=pictures)
         checkin = record_answer(session, tenant, None, now)
-        reply = texts.call_me_ack(lang)
+        reply = texts.call_me_ack(lang, told)
     else:  # FREE_TEXT
         raised = alert(Source.MESSAGE, sms_staff_texts.summary_message(staff, tenant.name),
                        text=intent.text, pictures=pictures)
         checkin = record_answer(session, tenant, None, now)
-        reply = texts.free_text_received(lang)
+        reply = texts.free_text_received(lang, passed_on(raised))
 
     carrier = (carrier_opt or "").strip().upper()
     if carrier == "STOP" and tenant.opted_out_at is None:
@@ -162,29 +191,50 @@ def handle_tenant_sms(session: Session, tenant: Tenant, body: str | None, *,
                      via="twilio_keyword")
     if tenant.opted_out_at is not None and not may_send_after_stop(kind):
         reply = None
-    return Outcome(str(kind), reply, raised, checkin)
+    return Outcome(str(kind), reply, raised, checkin, told)
 
 
 def handle_unknown_sms(session: Session, phone: str, body: str | None, *,
-                       message_id: int | None = None, now: datetime | None = None) -> Outcome:
-    """An SMS from a number that is neither a tenant nor an active caseworker."""
+                       message_id: int | None = None, service_number: str | None = None,
+                       delivery: Delivery | None = None,
+                       now: datetime | None = None) -> Outcome:
+    """An SMS from a number that is neither a tenant nor an active caseworker, sent to our
+    ``service_number`` (which tells the municipality)."""
     now = now or utcnow()
     intent: Intent = parse(body)
+    replies_today = session.scalar(
+        select(func.count()).select_from(Message)
+        .where(Message.direction == Direction.IN, Message.channel == "sms",
+               Message.sender == phone, Message.intent == UNKNOWN_SENDER_INTENT,
+               Message.reply.is_not(None), Message.created_at >= now - UNKNOWN_REPLY_EVERY)) or 0
+    detail = {"message_id": message_id, "phone": phone, "text": intent.text}
     if intent.kind is IntentKind.CRISIS:
-        raised, _ = raise_alert(session, source=Source.CRISIS, now=now,
-                                summary=sms_staff_texts.summary_unknown_crisis(None, phone),
-                                detail={"message_id": message_id, "phone": phone,
-                                        "text": intent.text, "matched": intent.matched})
-        # No language known: Danish first, then English, as for the unknown-sender reply.
-        return Outcome(UNKNOWN_SENDER_INTENT,
-                       texts.crisis_reply("da") + "\n" + texts.crisis_reply("en"), raised)
-    if not phone.startswith("+"):
+        raised, _ = raise_alert(
+            session, source=Source.CRISIS, now=now, sender_phone=phone,
+            organisation_id=unknown_sender_organisation(session, service_number),
+            summary=sms_staff_texts.summary_unknown_crisis(None, phone),
+            detail={**detail, "matched": intent.matched})
+        told = escalate_now(session, raised, delivery or Delivery(), now)
+        # No language known: Danish first, then English. The help lines always go.
+        reply = (texts.crisis_reply_stranger(told) if replies_today < UNKNOWN_REPLIES_PER_DAY
+                 else texts.crisis_lines())
+        return Outcome(UNKNOWN_SENDER_INTENT, reply, raised, told=told)
+    case = None
+    if session.scalar(select(Alert.id).where(
+            Alert.tenant_id.is_(None), Alert.sender_phone == phone,
+            Alert.state.in_([AlertState.OPEN, AlertState.ACKNOWLEDGED])).limit(1)) is not None:
+        # The number's open case gets its later words on the timeline (a low trigger folds).
+        case, _ = raise_alert(session, source=Source.MESSAGE, now=now, sender_phone=phone,
+                              summary=sms_staff_texts.summary_unknown_crisis(None, phone),
+                              detail=detail)
+    if not phone.startswith("+") or replies_today >= UNKNOWN_REPLIES_PER_DAY:
         # A short code or a named sender (a carrier, a shop) cannot be answered; staff see it.
-        return Outcome(UNKNOWN_SENDER_INTENT, None)
+        return Outcome(UNKNOWN_SENDER_INTENT, None, case)
     recent = session.scalar(
         select(Message.id)
         .where(Message.direction == Direction.IN, Message.channel == Channel.SMS,
                Message.sender == phone, Message.intent == UNKNOWN_SENDER_INTENT,
                Message.reply.is_not(None), Message.created_at >= now - UNKNOWN_REPLY_EVERY)
         .limit(1))
-    return Outcome(UNKNOWN_SENDER_INTENT, None if recent is not None else texts.unknown_sender())
+    return Outcome(UNKNOWN_SENDER_INTENT, None if recent is not None else texts.unknown_sender(),
+                   case)

@@ -16,6 +16,7 @@ from datetime import datetime
 from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
+from bot.alerts.routing import Delivery
 from bot.casework.sms_replies import handle_caseworker_sms
 from bot.core.db import insert_for
 from bot.core.logs import get_logger
@@ -66,8 +67,12 @@ def store(session: Session, *, provider_id: str, sender: str, recipient: str,
 
 
 def process(session: Session, message_id: int, *, pictures: int = 0,
-            carrier_opt: str | None = None, now: datetime | None = None) -> Processed:
-    """Process a stored inbound SMS once; a second call returns the first call's reply."""
+            carrier_opt: str | None = None, delivery: Delivery | None = None,
+            now: datetime | None = None) -> Processed:
+    """Process a stored inbound SMS once; a second call returns the first call's reply.
+
+    ``delivery``: the process's settings and configured channels, for the alert's first
+    notification in this transaction (None: every channel)."""
     now = now or utcnow()
     claimed = session.execute(
         update(Message)
@@ -90,12 +95,14 @@ def process(session: Session, message_id: int, *, pictures: int = 0,
         message.intent = "reply_code"
     elif tenant is not None:
         outcome = handle_tenant_sms(session, tenant, message.body, message_id=message.id,
-                                    pictures=pictures, carrier_opt=carrier_opt, now=now)
+                                    pictures=pictures, carrier_opt=carrier_opt,
+                                    delivery=delivery, now=now)
         reply = outcome.reply
         message.tenant_id = tenant.id
         message.intent = outcome.intent
     else:
         outcome = handle_unknown_sms(session, sender, message.body, message_id=message.id,
+                                     service_number=message.recipient, delivery=delivery,
                                      now=now)
         reply = outcome.reply
         message.intent = outcome.intent

@@ -34,7 +34,9 @@ from bot.core.i18n import N_, SUPPORTED, sms_text
 __all__ = [
     "answer_without_checkin",
     "call_me_ack",
+    "crisis_lines",
     "crisis_reply",
+    "crisis_reply_stranger",
     "free_text_received",
     "help_info",
     "picture_received",
@@ -87,6 +89,29 @@ UNKNOWN_SENDER = N_(
     "Hello. This number is not registered with Trygt Hjem. If you are a tenant, please "
     "contact your caseworker. Emergency: 112."
 )
+# When no notification to a person could be enqueued (nobody on the route can be reached on a
+# configured channel): no claim that anyone was told, and the help lines.
+CRISIS_REPLY_UNCONFIRMED = N_(
+    "Thank you for writing. If you are in danger, call 112 now. You can talk to Livslinien "
+    "on 70 201 201. You are not alone."
+)
+CRISIS_REPLY_STRANGER = N_(
+    "Thank you for writing. If you are in danger, call 112 now. You can talk to Livslinien "
+    "on 70 201 201. A caseworker has been alerted."
+)
+CRISIS_LINES = N_("In danger? Call 112. Livslinien: 70 201 201.")
+REPLY_NEED_HELP_UNCONFIRMED = N_(
+    "Thank you for telling us. We will get a caseworker to contact you as soon as we can. "
+    "If it is urgent, call 112. Livslinien: 70 201 201."
+)
+CALL_ME_UNCONFIRMED = N_(
+    "Thank you. We will ask a caseworker to call you as soon as we can. If it is urgent, "
+    "call 112. Livslinien: 70 201 201."
+)
+FREE_TEXT_UNCONFIRMED = N_(
+    "Thank you. We have your message and will pass it on to a caseworker. In an emergency, "
+    "call 112."
+)
 ANSWER_WITHOUT_CHECKIN = N_("Thank you for your answer. Your caseworker can see it.")
 PICTURE_RECEIVED = N_(
     "Thank you. We can only read text, not pictures. Please write your message in words. "
@@ -102,26 +127,26 @@ def reply_so_so(lang: str | None) -> str:
     return sms_text(lang, REPLY_SO_SO)
 
 
-def reply_need_help(lang: str | None) -> str:
-    """Answer 3 (or "hjælp"): the caseworker has been alerted."""
-    return sms_text(lang, REPLY_NEED_HELP)
+def reply_need_help(lang: str | None, told: bool = True) -> str:
+    """Answer 3 (or "hjælp"): the caseworker has been alerted (``told``), or will be."""
+    return sms_text(lang, REPLY_NEED_HELP if told else REPLY_NEED_HELP_UNCONFIRMED)
 
 
-def reply_to_answer(lang: str | None, answer: int) -> str:
+def reply_to_answer(lang: str | None, answer: int, told: bool = True) -> str:
     """The reply to check-in answer 1, 2 or 3 (anything else is treated as 3: be safe)."""
     if answer == 1:
         return reply_good(lang)
     if answer == 2:
         return reply_so_so(lang)
-    return reply_need_help(lang)
+    return reply_need_help(lang, told)
 
 
-def call_me_ack(lang: str | None) -> str:
-    return sms_text(lang, CALL_ME_ACK)
+def call_me_ack(lang: str | None, told: bool = True) -> str:
+    return sms_text(lang, CALL_ME_ACK if told else CALL_ME_UNCONFIRMED)
 
 
-def free_text_received(lang: str | None) -> str:
-    return sms_text(lang, FREE_TEXT_RECEIVED)
+def free_text_received(lang: str | None, told: bool = True) -> str:
+    return sms_text(lang, FREE_TEXT_RECEIVED if told else FREE_TEXT_UNCONFIRMED)
 
 
 def stop_confirmation(lang: str | None) -> str:
@@ -141,9 +166,23 @@ def unclear_message(lang: str | None) -> str:
     return sms_text(lang, UNCLEAR_MESSAGE)
 
 
-def crisis_reply(lang: str | None) -> str:
-    """Crisis language: 112, Livslinien, and that the caseworker has been alerted."""
-    return sms_text(lang, CRISIS_REPLY)
+def crisis_reply(lang: str | None, told: bool = True) -> str:
+    """Crisis language: 112, Livslinien, and that the caseworker has been alerted (only when a
+    notification to a person was enqueued: ``told``)."""
+    return sms_text(lang, CRISIS_REPLY if told else CRISIS_REPLY_UNCONFIRMED)
+
+
+def crisis_reply_stranger(told: bool) -> str:
+    """Crisis words from a number we do not know: Danish then English, 112 and Livslinien,
+    and "a caseworker has been alerted" only when one was."""
+    msgid = CRISIS_REPLY_STRANGER if told else CRISIS_REPLY_UNCONFIRMED
+    return "\n".join(sms_text(lang, msgid) for lang in SUPPORTED)
+
+
+def crisis_lines() -> str:
+    """Only the help lines, Danish then English: what an unknown number's crisis message still
+    gets once its replies for the day are used up."""
+    return "\n".join(sms_text(lang, CRISIS_LINES) for lang in SUPPORTED)
 
 
 def unknown_sender() -> str:

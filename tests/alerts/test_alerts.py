@@ -22,15 +22,21 @@ def test_raise_then_fold_repeated_trigger(session: Session) -> None:
     assert kinds == ["raised", "folded"]
 
 
-def test_more_severe_trigger_is_a_new_alert(session: Session) -> None:
+def test_more_severe_trigger_upgrades_the_case_and_restarts_escalation(session: Session) -> None:
+    """One case per tenant: a second miss (high) joins the first (low), raises its severity and
+    starts its escalation again from the first step (a `retriggered` event)."""
     w = make_world(session)
-    raise_alert(session, source="missed", summary="1 missed", tenant=w.tenant,
-                detail={"missed": 1})
-    _, created = raise_alert(session, source="missed", summary="2 missed", tenant=w.tenant,
-                             detail={"missed": 2})
+    first, _ = raise_alert(session, source="missed", summary="1 missed", tenant=w.tenant,
+                           detail={"missed": 1})
+    first.steps_done, first.next_action_at = 1, None
+    again, created = raise_alert(session, source="missed", summary="2 missed", tenant=w.tenant,
+                                 detail={"missed": 2})
     session.commit()
-    assert created
-    assert session.scalar(select(func.count()).select_from(Alert)) == 2
+    assert not created and again.id == first.id
+    assert session.scalar(select(func.count()).select_from(Alert)) == 1
+    assert again.severity == "high" and again.steps_done == 0 and again.next_action_at is not None
+    kinds = list(session.scalars(select(AlertEvent.kind).order_by(AlertEvent.id)))
+    assert kinds == ["raised", "retriggered"]
 
 
 def test_resolved_alert_does_not_absorb_new_trigger(session: Session) -> None:

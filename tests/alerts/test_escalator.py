@@ -24,7 +24,7 @@ from bot.core.config import Settings, load_settings
 from bot.models import Alert, AlertEvent, Caseworker, OutboxItem, Tenant, utcnow
 from bot.runtime import Runtime, build_runtime
 from tests.support.concurrency import run_together
-from tests.support.factories import World, make_world
+from tests.support.factories import World, add_tenant, make_world
 
 T0 = datetime(2026, 3, 3, 9, 0, tzinfo=UTC)
 
@@ -52,11 +52,15 @@ def events(session: Session, alert_id: int, kind: str | None = None) -> list[Ale
 
 
 def raise_(sessions: sessionmaker[Session], w: World, source: str, at: datetime,
-           **kw: object) -> int:
+           tenant_id: int | None = None, **kw: object) -> int:
     with sessions() as s, s.begin():
-        tenant = s.get(Tenant, w.tenant.id)
+        tenant = s.get(Tenant, tenant_id or w.tenant.id)
         alert, _ = raise_alert(s, source=source, summary="test", tenant=tenant, now=at, **kw)
         return alert.id
+
+
+def second_tenant(session: Session, w: World) -> int:
+    return add_tenant(session, w).id
 
 
 def acting(sessions: sessionmaker[Session], alert_id: int, action: str, by: int,
@@ -179,7 +183,8 @@ def test_crisis_at_night_notifies_at_once_low_waits_for_working_hours(
     w = make_world(session)
     night = datetime(2026, 3, 3, 2, 0, tzinfo=UTC)  # 03:00 in Copenhagen
     crisis = raise_(sessions, w, "crisis", night)
-    low = raise_(sessions, w, "missed", night, detail={"missed": 1})
+    low = raise_(sessions, w, "missed", night, tenant_id=second_tenant(session, w),
+                 detail={"missed": 1})
     run_escalation(sessions, settings, now=night)
     assert {r.recipient for r in rows(session)} == {w.caseworker.phone}
     assert len(rows(session)) == 1  # only the crisis
@@ -440,7 +445,7 @@ def test_a_broken_alert_does_not_block_the_others(
         sessions: sessionmaker[Session], session: Session, settings: Settings) -> None:
     w = make_world(session)
     good = raise_(sessions, w, "crisis", T0)
-    broken = raise_(sessions, w, "need_help", T0)
+    broken = raise_(sessions, w, "need_help", T0, tenant_id=second_tenant(session, w))
     with sessions() as s, s.begin():  # e.g. a row written by a newer release
         s.execute(update(Alert).where(Alert.id == broken).values(source="unknown_source"))
     stats = run_escalation(sessions, settings, now=T0)

@@ -25,7 +25,7 @@ LOCALE_DIR = BOT_DIR / "locale"
 
 # Realistic names, including a long double-barrelled Danish one and one outside GSM-7.
 NAMES = ["Marie-Louise Østergaard-Kristiansen", "Bo", "Zoë Ødegård", "Jens-Christian"]
-SAMPLE_PARAMS: dict[str, list[object]] = {"name": NAMES, "answer": [1, 2, 3]}
+SAMPLE_PARAMS: dict[str, list[object]] = {"name": NAMES, "answer": [1, 2, 3], "told": [True, False]}
 
 
 def _extracted() -> dict[str, list[str]]:

@@ -54,14 +54,16 @@ def test_queue_ordered_by_severity_then_deadline(page: Page, base_url: str,
                 caseworker=w.colleague, home=w.other_home)
     t3 = Tenant(organisation=w.org, name="Kasper Møller", phone="+4528000303",
                 caseworker=w.caseworker, home=w.home)
-    session.add_all([t2, t3])
+    t4 = Tenant(organisation=w.org, name="Lise Holm", phone="+4528000304",
+                caseworker=w.caseworker, home=w.other_home)  # one case per tenant: 4 tenants
+    session.add_all([t2, t3, t4])
     session.flush()
     now = utcnow()
     low, _ = raise_alert(session, source="missed", summary="quiet", tenant=w.tenant,
                          severity="low", now=now - timedelta(hours=3))
     high_late, _ = raise_alert(session, source="need_help", summary="help", tenant=t2, now=now)
     crit, _ = raise_alert(session, source="crisis", summary="crisis", tenant=t3, now=now)
-    high_early, _ = raise_alert(session, source="call_me", summary="call", tenant=w.tenant,
+    high_early, _ = raise_alert(session, source="call_me", summary="call", tenant=t4,
                                 now=now - timedelta(minutes=30))
     session.commit()
     _login(page, base_url, "cw@odense.example")

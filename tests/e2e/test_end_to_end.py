@@ -66,7 +66,7 @@ from tests.support.emulators import (
     EmulatorProcess,
     TelegramEmulator,
 )
-from tests.support.factories import World
+from tests.support.factories import World, add_tenant
 from tests.support.ptb_emulator import emulator_app_builder, running_application
 from tests.support.sms import SMS_PATH, inbound_form, post_signed, sms_settings, twiml_messages
 from tests.support.telegram_updates import callback
@@ -270,11 +270,12 @@ def test_unanswered_alert_escalates_step_by_step_to_the_exact_people(
     phones = {ASSIGNED: {world.caseworker.phone},
               TEAM: {world.lead.phone, world.caseworker.phone, world.colleague.phone},
               LEAD: {world.lead.phone}}
-    stack.text(world.tenant.phone, body)
+    before = stack.mark()
+    stack.text(world.tenant.phone, body)  # the first step is enqueued with the reply
     [alert] = stack.alerts()
     assert alert.severity == severity
     for minutes, target in schedule:
-        mark = stack.mark()
+        mark = stack.mark() if minutes else before
         if minutes:
             clock.move_to(T_TUE + timedelta(minutes=minutes - 1))  # a minute early: nothing
             stack.tick()
@@ -307,8 +308,11 @@ def test_unanswered_alert_escalates_step_by_step_to_the_exact_people(
 
 
 def test_crisis_at_3am_notifies_at_once_low_message_waits_until_8(
-        stack: Stack, world: World) -> None:
+        stack: Stack, world: World, session: Session) -> None:
     night = datetime(2026, 3, 4, 2, 0, tzinfo=UTC)  # Wednesday 03:00 in Copenhagen
+    # Another tenant of the same caseworker writes the low message (one tenant's words would
+    # join their own open case).
+    neighbour = add_tenant(session, world).phone
     with time_machine.travel(night, tick=False) as clock:
         assert stack.text(world.tenant.phone, CRISIS_WORDS) == [texts.crisis_reply("da")]
         stack.tick()
@@ -321,7 +325,7 @@ def test_crisis_at_3am_notifies_at_once_low_message_waits_until_8(
             sms_staff_texts.acknowledged("da", crisis.id)]
 
         clock.move_to(night + timedelta(minutes=5))
-        assert stack.text(world.tenant.phone, "Tak for i går, det var en rar dag") == [
+        assert stack.text(neighbour, "Tak for i går, det var en rar dag") == [
             texts.free_text_received("da")]
         low = stack.alerts()[-1]
         assert (low.source, low.severity) == ("message", "low")

@@ -57,3 +57,15 @@ def make_world(session: Session, *, tenant_language: str = "da") -> World:
     session.add_all([org, team, lead, cw, colleague, landlord, other, home, other_home, tenant])
     session.commit()
     return World(org, team, lead, cw, colleague, landlord, other, home, other_home, tenant)
+
+
+def add_tenant(session: Session, w: World, *, name: str = "Bo Nielsen",
+               phone: str = "+4528000302", caseworker: Caseworker | None = None) -> Tenant:
+    """Another tenant in the world's municipality (one case per tenant: two alerts need two)."""
+    tenant = Tenant(organisation=w.org, name=name, phone=phone, language="da",
+                    home=w.other_home, caseworker=caseworker or w.caseworker,
+                    checkin_weekdays="2", checkin_time=time(10), consent=Consent.GIVEN,
+                    consent_at=utcnow())
+    session.add(tenant)
+    session.commit()
+    return tenant

@@ -83,8 +83,9 @@ def test_answer_2_with_words_forwards_the_words_as_a_low_message_alert(session: 
     [alert] = _alerts(session)
     assert (alert.source, alert.severity) == ("message", "low")
     assert "træt" not in alert.summary and world.tenant.name in alert.summary
-    [event] = alert.events
-    assert event.detail["text"] == "lidt træt i dag" and event.detail["message_id"] == 7
+    event = alert.events[0]
+    assert event.kind == "raised" and event.detail["text"] == "lidt træt i dag"
+    assert event.detail["message_id"] == 7
 
 
 @pytest.mark.parametrize("body", ["3", "hjælp", "HELP", "svar 3", "3 jeg har det dårligt", "😞"])
@@ -133,7 +134,12 @@ def test_crisis_raises_critical_alert_and_answers_with_emergency_numbers(
     assert outcome.reply == texts.crisis_reply("da")
     assert "112" in outcome.reply and "70 201 201" in outcome.reply
     [alert] = _alerts(session)
-    assert (alert.source, alert.severity, alert.next_action_at) == ("crisis", "critical", NOW)
+    assert (alert.source, alert.severity) == ("crisis", "critical")
+    # The first step went out with the reply (the caseworker's SMS is in the outbox): only
+    # then may the reply say the caseworker has been alerted.
+    assert alert.steps_done == 1 and outcome.told
+    assert world.caseworker.id in {e.detail.get("caseworker_id") for e in alert.events
+                                   if e.kind == "notified"}
     assert "leve" not in alert.summary
     assert alert.events[0].detail["text"] == "1 men jeg vil ikke leve mere"
     assert checkin.answer == 3
@@ -150,7 +156,8 @@ def test_free_text_is_forwarded_and_repeats_fold_into_one_alert(session: Session
     assert (alert.source, alert.severity, alert.trigger_count) == ("message", "low", 2)
     session.flush()
     kinds = [(e.kind, e.detail["text"]) for e in session.scalars(
-        select(AlertEvent).order_by(AlertEvent.id))]
+        select(AlertEvent).where(AlertEvent.kind.in_(["raised", "folded"]))
+        .order_by(AlertEvent.id))]
     assert kinds == [("raised", "Varmen virker ikke i min lejlighed"),
                      ("folded", "Kan nogen komme forbi?")]
 
@@ -167,7 +174,9 @@ def test_stop_start_and_what_an_opted_out_tenant_gets(session: Session, world: W
     assert handle_tenant_sms(session, tenant, "hvornår kommer du?", now=NOW).reply is None
     assert handle_tenant_sms(session, tenant, "3", now=NOW).reply is None
     assert handle_tenant_sms(session, tenant, "jeg vil slå mig selv ihjel", now=NOW).reply is None
-    assert {a.source for a in _alerts(session)} == {"message", "need_help", "crisis"}
+    # One case: the words, the 3 and the crisis join it, and its severity rises each time.
+    [case] = _alerts(session)
+    assert (case.source, case.severity, case.trigger_count) == ("crisis", "critical", 3)
     assert handle_tenant_sms(session, tenant, "info", now=NOW).reply == texts.help_info("da")
     assert handle_tenant_sms(session, tenant, "start", now=NOW).reply == \
         texts.start_confirmation("da")
@@ -275,7 +284,10 @@ def test_unknown_number_in_crisis_gets_crisis_reply_and_a_critical_alert(
         session: Session) -> None:
     outcome = handle_unknown_sms(session, "+4520304050", "jeg vil dø", message_id=3, now=NOW)
     assert outcome.reply is not None
-    assert texts.crisis_reply("da") in outcome.reply and "112" in outcome.reply
+    # No municipality, nobody to tell: the help lines, and no claim that anyone was alerted.
+    assert outcome.reply == texts.crisis_reply_stranger(told=False)
+    assert "112" in outcome.reply and "70 201 201" in outcome.reply
+    assert "alerted" not in outcome.reply and "besked" not in outcome.reply
     assert outcome.alert is not None and outcome.alert.severity == "critical"
     assert outcome.alert.tenant_id is None and "+4520304050" in outcome.alert.summary
 

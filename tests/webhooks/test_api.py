@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from bot.alerts.lifecycle import raise_alert
 from bot.models import Alert, AuditEvent, CaseNote, Tenant, utcnow
 from tests.support.dashboard import login, other_team, with_passwords
-from tests.support.factories import make_world
+from tests.support.factories import add_tenant, make_world
 
 
 def _world(session: Session) -> Any:
@@ -28,7 +28,7 @@ def test_unauthenticated_gets_json_401(client: Any, session: Session) -> None:
 def test_list_get_and_act(client: Any, session: Session) -> None:
     w = _world(session)
     now = utcnow()
-    low, _ = raise_alert(session, source="missed", summary="quiet", tenant=w.tenant,
+    low, _ = raise_alert(session, source="missed", summary="quiet", tenant=add_tenant(session, w),
                          severity="low", now=now - timedelta(hours=2))
     crit, _ = raise_alert(session, source="crisis", summary="crisis", tenant=w.tenant, now=now)
     session.commit()

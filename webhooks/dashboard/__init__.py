@@ -18,6 +18,7 @@ from flask_wtf.csrf import CSRFProtect
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
+from bot.alerts.routing import blind_problem
 from bot.casework.access import Viewer
 from bot.casework.queries import viewer_for
 from bot.core.i18n import SUPPORTED, normalize_lang
@@ -157,4 +158,8 @@ def _template_helpers() -> dict[str, Any]:
     def L(group: str, value: object) -> str:  # short name for templates
         return label(lang(), group, value)
 
-    return {"_": _, "L": L, "lang": lang(), "when": when, "current_user": current_user}
+    # Admins see a banner when no channel can deliver alerts (the worker refuses to start).
+    delivery_problem = (current_user.is_authenticated and current_user.role == "admin"
+                        and blind_problem(get_runtime().settings) is not None)
+    return {"_": _, "L": L, "lang": lang(), "when": when, "current_user": current_user,
+            "delivery_problem": delivery_problem}

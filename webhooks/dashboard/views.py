@@ -11,6 +11,7 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
 
 from bot.alerts.lifecycle import act
+from bot.alerts.routing import intake_team_id
 from bot.alerts.rules import InvalidTransition
 from bot.casework.access import can_erase, can_export, can_read_audit_log
 from bot.casework.queries import (
@@ -34,7 +35,7 @@ from bot.casework.queries import (
     visible_tenants,
 )
 from bot.core.organisations import local_today
-from bot.models import Alert, AlertState, Caseworker, Tenant
+from bot.models import Alert, AlertState, Caseworker, Team, Tenant
 from bot.models.enums import Action
 from bot.tenants import privacy
 from webhooks.dashboard import _, bp, db, lang
@@ -79,7 +80,13 @@ def queue() -> str:
     tab = request.args.get("state", "active")
     states = QUEUE_TABS.get(tab, ACTIVE_STATES)
     alerts = alert_queue(db(), current_user.viewer, states)
-    return render_template("dashboard/queue.html", alerts=alerts, tab=tab, tabs=list(QUEUE_TABS))
+    intake = None
+    if current_user.role == "admin":  # where this municipality's team-less alerts go
+        team_id = intake_team_id(db(), current_user.viewer.organisation_id)
+        team = db().get(Team, team_id) if team_id is not None else None
+        intake = team.name if team is not None else label(lang(), "intake", "admins")
+    return render_template("dashboard/queue.html", alerts=alerts, tab=tab, tabs=list(QUEUE_TABS),
+                           intake=intake)
 
 
 @bp.get("/alerts/<int:alert_id>")

@@ -1,0 +1,103 @@
+"""Where an alert goes when its own team cannot take it: the municipality's intake route.
+
+Every alert belongs to one municipality (`Alert.organisation_id`). An alert with no team (an
+unknown sender, a concern about an empty home, a landlord who blocked the bot) is routed to the
+municipality's intake team when it has one; the intake team's active caseworkers are then the
+"team". Without an intake team, or when it has nobody active, the municipality's active admins
+are the intake route. The same route is the escalator's last resort for any alert whose policy
+reached nobody.
+
+Also here: which municipality an SMS from an unknown number belongs to, and `Delivery`, what a
+process can send through (its settings and configured channels), passed from the composition
+root to the code that decides whether a reply may say "a person was told".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.core.config import Settings
+from bot.models import Caseworker, Organisation, Role, Team
+
+__all__ = ["Delivery", "blind_problem", "intake_people", "intake_team_id", "team_leads",
+           "unknown_sender_organisation"]
+
+# The channels that reach a person (the outgoing webhook reaches a system, not a person).
+PERSON_CHANNELS = ("sms", "telegram", "email")
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What this process can deliver through: its settings and configured channel names
+    (None: every channel, as in tests and the demo)."""
+
+    settings: Settings = field(default_factory=Settings)
+    channels: frozenset[str] | None = None
+
+    @classmethod
+    def of(cls, settings: Settings, channels: Collection[str]) -> Delivery:
+        return cls(settings, frozenset(channels))
+
+    def person_channels(self) -> list[str]:
+        """Configured channels that can reach a person."""
+        return [c for c in PERSON_CHANNELS if self.channels is None or c in self.channels]
+
+
+def blind_problem(settings: Settings) -> str | None:
+    """Why this deployment cannot deliver an alert to anyone, or None when it can: outside demo
+    mode (console channels) at least one of SMS, Telegram or e-mail must be configured. One
+    line naming the variables to set (the worker refuses to start with it)."""
+    if settings.console_channels or any(
+            c is not None for c in (settings.twilio, settings.telegram, settings.smtp)):
+        return None
+    return ("no delivery channel is configured, so alerts would reach nobody: set "
+            "TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM_NUMBER (SMS), "
+            "TELEGRAM_BOT_TOKEN (Telegram) or SMTP_HOST (e-mail)")
+
+
+def intake_team_id(session: Session, organisation_id: int | None) -> int | None:
+    if organisation_id is None:
+        return None
+    org = session.get(Organisation, organisation_id)
+    return org.intake_team_id if org is not None else None
+
+
+def intake_people(session: Session, organisation_id: int | None) -> list[Caseworker]:
+    """The intake team's active caseworkers; without any, the municipality's active admins."""
+    if organisation_id is None:
+        return []
+    team_id = intake_team_id(session, organisation_id)
+    if team_id is not None:
+        members = list(session.scalars(
+            select(Caseworker).where(Caseworker.team_id == team_id,
+                                     Caseworker.active.is_(True)).order_by(Caseworker.id)))
+        if members:
+            return members
+    return list(session.scalars(
+        select(Caseworker).join(Team, Caseworker.team_id == Team.id)
+        .where(Team.organisation_id == organisation_id, Caseworker.role == Role.ADMIN,
+               Caseworker.active.is_(True)).order_by(Caseworker.id)))
+
+
+def team_leads(session: Session, team_id: int | None) -> list[Caseworker]:
+    if team_id is None:
+        return []
+    return list(session.scalars(
+        select(Caseworker).where(Caseworker.team_id == team_id, Caseworker.role == Role.TEAM_LEAD,
+                                 Caseworker.active.is_(True)).order_by(Caseworker.id)))
+
+
+def unknown_sender_organisation(session: Session, service_number: str | None) -> int | None:
+    """The municipality of an SMS from an unknown number: the one whose service number it was
+    sent to; else the only municipality; else the oldest one (the deployment's default, see
+    docs/routing.md). None only when there is no municipality at all."""
+    if service_number:
+        found = session.scalar(select(Organisation.id)
+                               .where(Organisation.sms_number == service_number))
+        if found is not None:
+            return found
+    return session.scalar(select(Organisation.id).order_by(Organisation.id).limit(1))

@@ -1,0 +1,244 @@
+"""Every alert reaches a person: the intake route, moving on past unreachable steps, the
+fallback to intake + team lead, the undelivered flag and its retries (bot.alerts.escalator,
+bot.alerts.routing), against a real database.
+
+T0 is Tuesday 3 March 2026, 10:00 in Copenhagen.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.alerts.escalator import RETRY_UNDELIVERED, run_escalation
+from bot.alerts.lifecycle import act, raise_alert
+from bot.alerts.policies import save_policy
+from bot.alerts.routing import unknown_sender_organisation
+from bot.alerts.timetable import Policy, Step
+from bot.casework.queries import alert_queue, viewer_for
+from bot.core.config import Settings
+from bot.models import Alert, AlertEvent, Caseworker, Home, Organisation, OutboxItem, Role, Team
+from tests.support.factories import World, make_world
+
+T0 = datetime(2026, 3, 3, 9, 0, tzinfo=UTC)
+
+
+def _outbox(session: Session) -> list[OutboxItem]:
+    session.expire_all()
+    return list(session.scalars(select(OutboxItem).order_by(OutboxItem.id)))
+
+
+def _kinds(session: Session, alert_id: int) -> list[str]:
+    session.expire_all()
+    return list(session.scalars(select(AlertEvent.kind).where(AlertEvent.alert_id == alert_id)
+                                .order_by(AlertEvent.id)))
+
+
+def _intake_team(session: Session, w: World, *, phone: str | None = "+4526000201") -> Caseworker:
+    """An intake team for the world's municipality, with one caseworker."""
+    team = Team(organisation=w.org, name="Modtagelsen")
+    member = Caseworker(team=team, email="modtag@odense.example", name="Ida Modtag",
+                        phone=phone)
+    session.add_all([team, member])
+    session.flush()
+    w.org.intake_team_id = team.id
+    session.commit()
+    return member
+
+
+def _admin(session: Session, w: World, *, phone: str | None = "+4526000208") -> Caseworker:
+    cw = Caseworker(team=w.team, email="admin@odense.example", name="Karen Dahl", phone=phone,
+                    role=Role.ADMIN)
+    session.add(cw)
+    session.commit()
+    return cw
+
+
+def _unknown_crisis(sessions: sessionmaker[Session], org_id: int | None = None) -> int:
+    with sessions() as s, s.begin():
+        alert, _ = raise_alert(s, source="crisis", summary="ukendt nummer", now=T0,
+                               sender_phone="+4520304050", organisation_id=org_id)
+        return alert.id
+
+
+def test_a_teamless_alert_goes_to_the_intake_team(
+        sessions: sessionmaker[Session], session: Session, settings: Settings) -> None:
+    w = make_world(session)
+    member = _intake_team(session, w)
+    alert_id = _unknown_crisis(sessions)
+    alert = session.get(Alert, alert_id)
+    assert alert is not None and alert.team_id == w.org.intake_team_id
+    assert alert.organisation_id == w.org.id
+    run_escalation(sessions, settings, channels={"sms"}, now=T0)
+    # No owner: the first step (assigned) reaches nobody and the team step fires at once.
+    assert {r.recipient for r in _outbox(session)} == {member.phone}
+    session.expire_all()
+    assert session.get(Alert, alert_id).next_action_at is not None  # type: ignore[union-attr]
+
+
+def test_without_an_intake_team_the_admins_are_the_route(
+        sessions: sessionmaker[Session], session: Session, settings: Settings) -> None:
+    w = make_world(session)
+    admin = _admin(session, w)
+    alert_id = _unknown_crisis(sessions)
+    run_escalation(sessions, settings, channels={"sms"}, now=T0)
+    assert {r.recipient for r in _outbox(session)} == {admin.phone}
+    assert "undelivered" not in _kinds(session, alert_id)
+    # Reached by the policy's team step (the admins stand in for the team), not the fallback.
+    [told] = session.scalars(select(AlertEvent).where(AlertEvent.kind == "notified")).all()
+    assert told.detail["target"] == "team" and not told.detail["fallback"]
+
+
+def test_an_empty_intake_team_falls_back_to_the_admins(
+        sessions: sessionmaker[Session], session: Session, settings: Settings) -> None:
+    w = make_world(session)
+    member = _intake_team(session, w)
+    member.active = False
+    admin = _admin(session, w)
+    session.commit()
+    _unknown_crisis(sessions)
+    run_escalation(sessions, settings, channels={"sms"}, now=T0)
+    assert {r.recipient for r in _outbox(session)} == {admin.phone}
+
+
+def test_a_concern_about_an_empty_home_reaches_the_intake_route(
+        sessions: sessionmaker[Session], session: Session, settings: Settings) -> None:
+    w = make_world(session)
+    member = _intake_team(session, w)
+    with sessions() as s, s.begin():
+        home = s.get(Home, w.other_home.id)  # nobody lives there
+        alert, _ = raise_alert(s, source="concern", summary="TH-1", home=home, now=T0,
+                               detail={"category": "wellbeing", "urgency": "urgent_today"})
+        assert alert.team_id == w.org.intake_team_id and alert.owner_id is None
+    run_escalation(sessions, settings, channels={"sms"}, now=T0)
+    assert {r.recipient for r in _outbox(session)} == {member.phone}
+
+
+def test_unreachable_steps_move_on_and_end_on_intake_and_the_lead(
+        sessions: sessionmaker[Session], session: Session, settings: Settings) -> None:
+    """A policy that only names the owner, who has no phone: its step reaches nobody, the
+    policy is exhausted at once, and the intake route and the team lead are told."""
+    w = make_world(session)
+    member = _intake_team(session, w)
+    save_policy(session, w.team.id, "high",
+                Policy(steps=(Step(0, "assigned", ("sms",)),), repeat=0,  # type: ignore[arg-type]
+                       working_hours_only=False))
+    w.caseworker.phone = None
+    session.commit()
+    with sessions() as s, s.begin():
+        alert, _ = raise_alert(s, source="need_help", summary="3", now=T0,
+                               tenant=s.get(type(w.tenant), w.tenant.id))
+        alert_id = alert.id
+    stats = run_escalation(sessions, settings, channels={"sms"}, now=T0)
+    assert stats.unreachable == 1
+    assert {r.recipient for r in _outbox(session)} == {member.phone, w.lead.phone}
+    kinds = _kinds(session, alert_id)
+    assert kinds[:2] == ["raised", "skipped"] and "unreachable" in kinds
+    assert kinds.count("notified") == 2 and "undelivered" not in kinds
+    notified = session.scalars(select(AlertEvent).where(AlertEvent.kind == "notified")).all()
+    assert all(e.detail["fallback"] for e in notified)
+    session.expire_all()
+    alert_row = session.get(Alert, alert_id)
+    assert alert_row is not None and alert_row.next_action_at is None  # a person was told
+
+
+def test_nobody_anywhere_is_undelivered_and_stays_due_until_someone_is_reached(
+        sessions: sessionmaker[Session], session: Session, settings: Settings) -> None:
+    w = make_world(session)
+    for cw in (w.lead, w.caseworker, w.colleague):
+        cw.phone = None
+    session.commit()
+    alert_id = _unknown_crisis(sessions)
+    stats = run_escalation(sessions, settings, channels={"sms"}, now=T0)
+    assert stats.undelivered == 1 and _outbox(session) == []
+    alert = session.get(Alert, alert_id)
+    assert alert is not None and alert.undelivered_at == T0
+    assert alert.next_action_at == T0 + RETRY_UNDELIVERED  # never NULL while nobody knows
+    assert _kinds(session, alert_id).count("undelivered") == 1
+    # Still nobody: tried again, flagged once, still due.
+    later = T0 + RETRY_UNDELIVERED
+    run_escalation(sessions, settings, channels={"sms"}, now=later)
+    session.expire_all()
+    alert = session.get(Alert, alert_id)
+    assert alert is not None and alert.next_action_at == later + RETRY_UNDELIVERED
+    assert _kinds(session, alert_id).count("undelivered") == 1
+    # An admin with a phone arrives: the next retry reaches them and clears the flag.
+    admin = _admin(session, w)
+    run_escalation(sessions, settings, channels={"sms"}, now=later + RETRY_UNDELIVERED)
+    assert [r.recipient for r in _outbox(session)] == [admin.phone]
+    session.expire_all()
+    alert = session.get(Alert, alert_id)
+    assert alert is not None and alert.undelivered_at is None and alert.next_action_at is None
+    assert _kinds(session, alert_id)[-1] == "delivered"
+
+
+def test_an_undelivered_alert_heads_the_queue_and_acknowledging_clears_it(
+        sessions: sessionmaker[Session], session: Session, settings: Settings) -> None:
+    w = make_world(session)
+    admin = _admin(session, w, phone=None)
+    for cw in (w.lead, w.caseworker, w.colleague):
+        cw.phone = None
+    session.commit()
+    with sessions() as s, s.begin():
+        low, _ = raise_alert(s, source="message", summary="words", now=T0,
+                             tenant=s.get(type(w.tenant), w.tenant.id))
+        low_id = low.id
+    lonely = _unknown_crisis(sessions)
+    run_escalation(sessions, settings, channels={"sms"}, now=T0)
+    session.expire_all()
+    crit, _ = raise_alert(session, source="crisis", summary="x", now=T0,
+                          tenant=_second_tenant(session, w))
+    session.commit()
+    queue = [a.id for a in alert_queue(session, viewer_for(admin))]
+    assert queue[0] == lonely and set(queue) == {lonely, low_id, crit.id}
+    # Also when the list is cut short (the database orders it, not only Python).
+    assert [a.id for a in alert_queue(session, viewer_for(admin), limit=1)] == [lonely]
+    alert = session.get(Alert, lonely)
+    assert alert is not None and alert.undelivered_at is not None
+    act(session, alert, "acknowledge", actor=admin, via="dashboard", now=T0)
+    session.commit()
+    assert alert.undelivered_at is None
+
+
+def _second_tenant(session: Session, w: World) -> object:
+    from tests.support.factories import add_tenant
+
+    return add_tenant(session, w)
+
+
+def test_an_unknown_senders_municipality_is_the_number_it_texted(session: Session) -> None:
+    odense = Organisation(name="Odense Kommune", sms_number="+4570103000")
+    svendborg = Organisation(name="Svendborg Kommune", sms_number="+4570104000")
+    session.add_all([odense, svendborg])
+    session.commit()
+    assert unknown_sender_organisation(session, "+4570104000") == svendborg.id
+    assert unknown_sender_organisation(session, "+4570103000") == odense.id
+    # A number that is no municipality's: the oldest municipality (documented default).
+    assert unknown_sender_organisation(session, "+4599999999") == odense.id
+    assert unknown_sender_organisation(session, None) == odense.id
+
+
+def test_a_reopened_or_retriggered_alert_escalates_anew(
+        sessions: sessionmaker[Session], session: Session, settings: Settings) -> None:
+    """After acknowledgement a new need-help reopens the case and its owner is told again at
+    once (a new epoch: new idempotency keys), never silently folded."""
+    w = make_world(session)
+    with sessions() as s, s.begin():
+        alert, _ = raise_alert(s, source="need_help", summary="3", now=T0,
+                               tenant=s.get(type(w.tenant), w.tenant.id))
+        alert_id = alert.id
+    run_escalation(sessions, settings, channels={"sms"}, now=T0)
+    with sessions() as s, s.begin():
+        act(s, s.get(Alert, alert_id), "acknowledge", actor=s.get(Caseworker, w.caseworker.id),
+            via="sms", now=T0 + timedelta(minutes=2))
+    with sessions() as s, s.begin():
+        again, created = raise_alert(s, source="need_help", summary="3 igen",
+                                     now=T0 + timedelta(minutes=5),
+                                     tenant=s.get(type(w.tenant), w.tenant.id))
+        assert not created and again.id == alert_id and again.state == "open"
+    run_escalation(sessions, settings, channels={"sms"}, now=T0 + timedelta(minutes=5))
+    to_owner = [r for r in _outbox(session) if r.recipient == w.caseworker.phone]
+    assert len(to_owner) == 2 and to_owner[0].idempotency_key != to_owner[1].idempotency_key
+    assert "retriggered" in _kinds(session, alert_id)

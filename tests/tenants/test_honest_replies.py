@@ -1,0 +1,224 @@
+"""Replies say a person was told only when one was; unknown senders cannot flood the queue or
+our SMS budget; one case per tenant (bot.tenants.conversation, bot.tenants.inbound,
+bot.landlords.flow), on both databases."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from bot.alerts.lifecycle import act
+from bot.alerts.routing import Delivery
+from bot.core.config import Settings
+from bot.landlords.flow import Draft, report_concern
+from bot.landlords.texts import concern_received
+from bot.models import Alert, AlertEvent, Caseworker, Organisation, OutboxItem, Role
+from bot.tenants import inbound as sms_inbound
+from bot.tenants import texts
+from bot.tenants.conversation import UNKNOWN_REPLIES_PER_DAY, handle_tenant_sms
+from tests.support.factories import World
+
+NOW = datetime(2026, 3, 10, 10, 30, tzinfo=UTC)  # a Tuesday, 11:30 in Copenhagen
+SMS_ONLY = Delivery(Settings(), frozenset({"sms"}))
+STRANGER = "+4520304050"
+
+
+def _alerts(session: Session) -> list[Alert]:
+    return list(session.scalars(select(Alert).order_by(Alert.id)))
+
+
+def _nobody_reachable(session: Session, w: World) -> None:
+    for cw in (w.lead, w.caseworker, w.colleague):
+        cw.phone = None
+    session.flush()
+
+
+# -- tenants -----------------------------------------------------------------------------------
+
+
+def test_crisis_reply_claims_the_caseworker_was_alerted_only_when_an_sms_is_queued(
+        session: Session, world: World) -> None:
+    told = handle_tenant_sms(session, world.tenant, "jeg vil ikke leve mere", now=NOW,
+                             delivery=SMS_ONLY)
+    assert told.told and told.reply == texts.crisis_reply("da", told=True)
+    assert "har fået besked" in told.reply
+    [row] = session.scalars(select(OutboxItem)).all()
+    assert row.recipient == world.caseworker.phone and row.kind == "alert"
+
+
+def test_crisis_reply_when_nobody_can_be_reached_is_calm_and_gives_the_help_lines(
+        session: Session, world: World) -> None:
+    _nobody_reachable(session, world)
+    outcome = handle_tenant_sms(session, world.tenant, "jeg vil ikke leve mere", now=NOW,
+                                delivery=SMS_ONLY)
+    assert not outcome.told and outcome.reply == texts.crisis_reply("da", told=False)
+    assert "112" in outcome.reply and "70 201 201" in outcome.reply
+    assert "besked" not in outcome.reply and "kontaktperson" not in outcome.reply
+    assert session.scalar(select(func.count()).select_from(OutboxItem)) == 0
+    [alert] = _alerts(session)
+    # The alert is not forgotten: flagged undelivered and due again for a retry.
+    assert alert.undelivered_at == NOW and alert.next_action_at is not None
+
+
+def test_need_help_call_me_and_words_when_nobody_can_be_reached(
+        session: Session, world: World) -> None:
+    _nobody_reachable(session, world)
+    need = handle_tenant_sms(session, world.tenant, "3", now=NOW, delivery=SMS_ONLY)
+    assert need.reply == texts.reply_need_help("da", told=False)
+    assert "70 201 201" in (need.reply or "")
+    call = handle_tenant_sms(session, world.tenant, "ring mig", now=NOW, delivery=SMS_ONLY)
+    assert call.reply == texts.call_me_ack("da", told=False)
+    words = handle_tenant_sms(session, world.tenant, "varmen virker ikke", now=NOW,
+                              delivery=SMS_ONLY)
+    assert words.reply == texts.free_text_received("da", told=False)
+
+
+def test_words_for_the_caseworker_at_night_say_sent_when_someone_will_see_them(
+        session: Session, world: World) -> None:
+    """A low alert waits for working hours: not told yet, but its owner can be reached then."""
+    night = datetime(2026, 3, 10, 1, 0, tzinfo=UTC)
+    words = handle_tenant_sms(session, world.tenant, "varmen virker ikke", now=night,
+                              delivery=SMS_ONLY)
+    assert not words.told and words.reply == texts.free_text_received("da", told=True)
+
+
+def test_a_channel_that_is_not_configured_does_not_count_as_told(
+        session: Session, world: World) -> None:
+    """Only Telegram configured, and nobody has linked Telegram: nobody can be told."""
+    telegram_only = Delivery(Settings(), frozenset({"telegram"}))
+    outcome = handle_tenant_sms(session, world.tenant, "3", now=NOW, delivery=telegram_only)
+    assert not outcome.told and outcome.reply == texts.reply_need_help("da", told=False)
+
+
+# -- one case per tenant ----------------------------------------------------------------------
+
+
+def test_one_case_per_tenant_severity_only_rises(session: Session, world: World) -> None:
+    handle_tenant_sms(session, world.tenant, "varmen virker ikke", now=NOW)
+    handle_tenant_sms(session, world.tenant, "ring mig", now=NOW + timedelta(minutes=1))
+    handle_tenant_sms(session, world.tenant, "jeg vil ikke leve mere",
+                      now=NOW + timedelta(minutes=2))
+    handle_tenant_sms(session, world.tenant, "undskyld", now=NOW + timedelta(minutes=3))
+    [case] = _alerts(session)
+    assert (case.severity, case.source, case.trigger_count) == ("critical", "crisis", 4)
+    triggers = [e.kind for e in case.events if e.kind in ("raised", "folded", "retriggered")]
+    assert triggers == ["raised", "retriggered", "retriggered", "folded"]
+    texts_seen = [e.detail.get("text") for e in case.events
+                  if e.kind in ("raised", "folded", "retriggered")]
+    assert texts_seen == ["varmen virker ikke", "ring mig", "jeg vil ikke leve mere", "undskyld"]
+
+
+def test_need_help_after_acknowledgement_tells_the_owner_again_at_once(
+        session: Session, world: World) -> None:
+    first = handle_tenant_sms(session, world.tenant, "3", now=NOW, delivery=SMS_ONLY)
+    assert first.alert is not None
+    act(session, first.alert, "acknowledge", actor=world.caseworker, via="sms", now=NOW)
+    chatter = handle_tenant_sms(session, world.tenant, "tak", now=NOW + timedelta(minutes=5),
+                                delivery=SMS_ONLY)
+    assert chatter.alert is first.alert and first.alert.state == "acknowledged"  # folded
+    again = handle_tenant_sms(session, world.tenant, "3", now=NOW + timedelta(minutes=10),
+                              delivery=SMS_ONLY)
+    assert again.alert is first.alert and first.alert.state == "open" and again.told
+    rows = session.scalars(select(OutboxItem).where(
+        OutboxItem.recipient == world.caseworker.phone).order_by(OutboxItem.id)).all()
+    assert len(rows) == 2  # told at once, in the same transaction as the message
+    kinds = [e.kind for e in first.alert.events]
+    assert kinds.count("retriggered") == 1 and kinds.count("folded") == 1
+
+
+# -- unknown senders --------------------------------------------------------------------------
+
+
+def _inbound(session: Session, body: str, sid: str, now: datetime,
+             to: str = "+4570103000") -> str | None:
+    message_id, _ = sms_inbound.store(session, provider_id=sid, sender=STRANGER,
+                                      recipient=to, body=body, now=now)
+    reply = sms_inbound.process(session, message_id, delivery=SMS_ONLY, now=now).reply
+    session.commit()
+    return reply
+
+
+def test_unknown_sender_flood_is_one_alert_and_capped_replies_but_always_the_help_lines(
+        session: Session, world: World) -> None:
+    admin = Caseworker(team=world.team, email="admin@odense.example", name="Karen Dahl",
+                       phone="+4526000108", role=Role.ADMIN)
+    session.add(admin)
+    session.commit()
+    replies = [_inbound(session, "jeg vil ikke leve mere", f"SMf{i}",
+                        NOW + timedelta(seconds=20 * i)) for i in range(162)]
+    [alert] = _alerts(session)
+    assert alert.trigger_count == 162 and alert.sender_phone == STRANGER
+    assert alert.organisation_id == world.org.id
+    full = [r for r in replies if r == texts.crisis_reply_stranger(told=True)]
+    assert len(full) == UNKNOWN_REPLIES_PER_DAY
+    assert replies[UNKNOWN_REPLIES_PER_DAY:] == [texts.crisis_lines()] * (
+        162 - UNKNOWN_REPLIES_PER_DAY)
+    assert all(r is not None and "112" in r and "70 201 201" in r for r in replies)
+    # Words without crisis join the open alert; no reply once the day's replies are used.
+    assert _inbound(session, "hallo?", "SMf-x", NOW + timedelta(hours=1)) is None
+    session.expire_all()
+    assert session.scalar(select(func.count()).select_from(Alert)) == 1
+    folded = session.scalars(select(AlertEvent).where(AlertEvent.kind == "folded")
+                             .order_by(AlertEvent.id.desc())).first()
+    assert folded is not None and folded.detail["text"] == "hallo?"
+    # The intake route (the admin) is told as the policy says (steps at 0, 15, 30, 45 min in
+    # these 54 minutes), not once per message.
+    to_admin = session.scalars(select(OutboxItem).where(
+        OutboxItem.recipient == admin.phone)).all()
+    assert 1 <= len(to_admin) <= 4
+
+
+def test_unknown_sender_alert_belongs_to_the_municipality_it_texted(
+        session: Session, world: World) -> None:
+    svendborg = Organisation(name="Svendborg Kommune", sms_number="+4570104000")
+    session.add(svendborg)
+    session.commit()
+    _inbound(session, "jeg vil dø", "SMs1", NOW, to="+4570104000")
+    [alert] = _alerts(session)
+    assert alert.organisation_id == svendborg.id and alert.tenant_id is None
+
+
+# -- landlords ---------------------------------------------------------------------------------
+
+
+def _draft(home_id: int, urgency: str = "urgent_today") -> Draft:
+    return Draft(home_id=home_id, category="wellbeing", urgency=urgency,
+                 description="Ingen har set ham i en uge")
+
+
+def test_concern_about_an_empty_home_receipt_says_alerted_when_the_intake_route_was(
+        session: Session, world: World) -> None:
+    admin = Caseworker(team=world.team, email="admin@odense.example", name="Karen Dahl",
+                       phone="+4526000108", role=Role.ADMIN)
+    session.add(admin)
+    session.flush()
+    receipt = report_concern(session, world.other_landlord, _draft(world.other_home.id),
+                             SMS_ONLY, NOW)
+    assert receipt.told
+    [row] = session.scalars(select(OutboxItem)).all()
+    assert row.recipient == admin.phone
+    text = concern_received("da", receipt.reference, told=receipt.told, waits=receipt.waits)
+    assert "har fået besked nu" in text and "Lejerens" not in text
+
+
+def test_concern_receipt_when_nobody_can_be_reached(session: Session, world: World) -> None:
+    _nobody_reachable(session, world)
+    receipt = report_concern(session, world.other_landlord, _draft(world.other_home.id),
+                             SMS_ONLY, NOW)
+    assert not receipt.told and not receipt.waits
+    text = concern_received("da", receipt.reference, told=False, waits=False)
+    assert "har fået besked" not in text and "112" in text
+    assert session.scalar(select(func.count()).select_from(OutboxItem)) == 0
+
+
+def test_a_landlord_concern_keeps_its_own_alert_beside_the_tenants_case(
+        session: Session, world: World) -> None:
+    """The landlord follows the concern's status, so it never disappears into the tenant's
+    case, and the tenant's case is not mixed with the landlord's report."""
+    case = handle_tenant_sms(session, world.tenant, "3", now=NOW).alert
+    receipt = report_concern(session, world.landlord, _draft(world.home.id), SMS_ONLY, NOW)
+    alerts = _alerts(session)
+    assert len(alerts) == 2 and case is alerts[0] and case.trigger_count == 1
+    assert alerts[1].concern is not None and alerts[1].concern.reference == receipt.reference
