@@ -249,6 +249,8 @@ def _after_policy(session: Session, alert: Alert, epoch: int, run: _Run) -> None
     for person in (*intake_people(session, alert.organisation_id),
                    *team_leads(session, alert.team_id)):
         people.setdefault(person.id, person)
+    if alert.intake_at is None and alert.team_id is not None:
+        alert.intake_at = run.now  # the intake team it tells must be able to act on it
     fallback = Step(0, Target.TEAM_LEAD, _FALLBACK_CHANNELS)
     retry = alert.undelivered_at is not None  # its skips are on the timeline already
     reached = _notify(session, alert, None, fallback,

@@ -4,7 +4,8 @@ Least data per role (GDPR):
 - a caseworker sees the tenants assigned to them, and the alerts of their own team;
 - a team lead sees the tenants and alerts of their team;
 - the municipality's intake team also sees its alerts that belong to no team (an unknown
-  sender, a concern about an empty home): they are the route for those;
+  sender, a concern about an empty home), and those whose team could not be reached: it is the
+  route for those;
 - an admin sees the whole organisation (municipality), and its audit log;
 - an inactive caseworker sees nothing; landlords never reach the dashboard (they are not
   caseworkers, so they cannot log in at all).
@@ -52,6 +53,7 @@ class AlertRef:
     organisation_id: int | None
     team_id: int | None
     owner_id: int | None = None
+    on_intake: bool = False  # its team could not be reached; the intake route was told
 
 
 def _role(viewer: Viewer) -> Role | None:
@@ -81,8 +83,8 @@ def can_view_alert(viewer: Viewer, alert: AlertRef) -> bool:
         return False
     if role == Role.ADMIN or alert.owner_id == viewer.id:
         return True
-    if alert.team_id is None:
-        return viewer.intake
+    if alert.team_id is None or alert.on_intake:
+        return viewer.intake or alert.team_id == viewer.team_id
     return alert.team_id == viewer.team_id
 
 

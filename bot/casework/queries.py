@@ -67,7 +67,7 @@ def tenant_ref(tenant: Tenant) -> TenantRef:
 
 def alert_ref(alert: Alert) -> AlertRef:
     return AlertRef(organisation_id=alert.organisation_id, team_id=alert.team_id,
-                    owner_id=alert.owner_id)
+                    owner_id=alert.owner_id, on_intake=alert.intake_at is not None)
 
 
 def may_act_on_alert(viewer: Viewer, alert: Alert) -> bool:
@@ -106,7 +106,7 @@ def _alert_filter(viewer: Viewer) -> ColumnElement[bool]:
     if viewer.role in (Role.TEAM_LEAD, Role.CASEWORKER):
         mine = or_(Alert.team_id == viewer.team_id, Alert.owner_id == viewer.id)
         if viewer.intake:
-            mine = or_(mine, Alert.team_id.is_(None))
+            mine = or_(mine, Alert.team_id.is_(None), Alert.intake_at.is_not(None))
         return same_org & mine
     return false()
 

@@ -71,6 +71,9 @@ class Alert(Timestamped, Base):
     # Set when the policy and the intake route reached nobody: the alert stays due for a retry
     # and sits at the top of every queue until a person is reached or acts.
     undelivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set when the team could not be reached and the intake route was told: from then on the
+    # intake team may open and act on it too (bot.casework.access).
+    intake_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The number behind an alert from an unknown sender: later messages join its open alert.
     sender_phone: Mapped[str | None] = mapped_column(String(32), index=True)
 

@@ -1,7 +1,7 @@
 """Undelivered alerts, unknown senders' alerts, municipalities' SMS numbers
 
 Revision ID: 0009
-Revises: 0010
+Revises: 0008
 Create Date: 2026-11-29 22:40:00
 
 `alerts.undelivered_at`: set when an alert's whole policy and the intake route reached nobody;
@@ -19,7 +19,7 @@ from alembic import op
 import bot.models.base
 
 revision: str = "0009"
-down_revision: str | None = "0010"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -18,6 +18,7 @@ from bot.alerts.policies import save_policy
 from bot.alerts.routing import unknown_sender_organisation
 from bot.alerts.timetable import Policy, Step
 from bot.casework.queries import alert_queue, viewer_for
+from bot.casework.sms_replies import handle_caseworker_sms
 from bot.core.config import Settings
 from bot.models import Alert, AlertEvent, Caseworker, Home, Organisation, OutboxItem, Role, Team
 from tests.support.factories import World, make_world
@@ -142,6 +143,13 @@ def test_unreachable_steps_move_on_and_end_on_intake_and_the_lead(
     session.expire_all()
     alert_row = session.get(Alert, alert_id)
     assert alert_row is not None and alert_row.next_action_at is None  # a person was told
+    # The intake caseworker who was told can open and act on the other team's alert, by SMS
+    # code too; before the fallback they could not.
+    assert alert_row.intake_at == T0 and alert_row.team_id == w.team.id
+    assert alert_id in {a.id for a in alert_queue(session, viewer_for(member))}
+    answer = handle_caseworker_sms(session, member, f"{alert_id} OK")
+    session.commit()
+    assert session.get(Alert, alert_id).state == "acknowledged", answer  # type: ignore[union-attr]
 
 
 def test_nobody_anywhere_is_undelivered_and_stays_due_until_someone_is_reached(
