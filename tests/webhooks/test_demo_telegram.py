@@ -12,9 +12,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.admin.demo_data import load_demo_data
+from bot.alerts.lifecycle import act
 from bot.core.config import Settings
 from bot.core.db import transaction
-from bot.alerts.lifecycle import act
 from bot.delivery.dispatcher import Dispatcher
 from bot.models import Alert, Caseworker, Concern, LandlordInvite
 from bot.runtime import Runtime
