@@ -30,7 +30,13 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "tenants": ("name", "phone", "language", "home_reference", "caseworker_email",
                 "checkin_weekday", "checkin_time"),
 }
-OPTIONAL = {"phone", "company", "language", "checkin_weekday", "checkin_time", "role"}
+# Columns a file may leave out; every other column of COLUMNS must be in the header.
+OPTIONAL: dict[str, frozenset[str]] = {
+    "caseworkers": frozenset({"phone", "role"}),
+    "landlords": frozenset({"phone", "company"}),
+    "homes": frozenset(),
+    "tenants": frozenset({"language", "checkin_weekday", "checkin_time"}),
+}
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -55,8 +61,13 @@ class ImportReport:
     created: int = 0
     updated: int = 0
     unchanged: int = 0
-    errors: list[RowError] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)  # every bad value, rows in order
     written: bool = False
+
+    @property
+    def bad_rows(self) -> int:
+        """Rows with at least one bad value (a row may have several errors)."""
+        return len({e.line for e in self.errors})
 
 
 class FieldError(ValueError):
@@ -64,6 +75,33 @@ class FieldError(ValueError):
         super().__init__(reason)
         self.column = column
         self.reason = reason
+
+
+class RowInvalid(ValueError):
+    """Every bad value of one row, so a file is fixed in one round, not one error per run."""
+
+    def __init__(self, errors: list[FieldError]) -> None:
+        super().__init__("; ".join(e.reason for e in errors))
+        self.errors = errors
+
+
+class _Checks:
+    """Runs a row's field checks and keeps going after a bad value, collecting them all."""
+
+    def __init__(self) -> None:
+        self.errors: list[FieldError] = []
+
+    def __call__(self, check: Callable[..., Any], *args: Any) -> Any:
+        """The check's value, or None after recording its FieldError."""
+        try:
+            return check(*args)
+        except FieldError as exc:
+            self.errors.append(exc)
+            return None
+
+    def done(self) -> None:
+        if self.errors:
+            raise RowInvalid(self.errors)
 
 
 def read_rows(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
@@ -142,62 +180,98 @@ class _Context:
         return self._cache[key]
 
 
-def _caseworker(row: dict[str, str], ctx: _Context) -> tuple[str, dict[str, Any]]:
-    email = _email(row, "email")
+def _role(row: dict[str, str]) -> str:
     role = (row.get("role") or Role.CASEWORKER).lower().replace(" ", "_").replace("-", "_")
     if role not in set(Role):
         raise FieldError("role", f"{role!r} must be one of caseworker, team_lead, admin")
-    return email, {"email": email, "name": _require(row, "name"),
-                   "phone": _phone(row, "phone", required=False),
-                   "team": _require(row, "team"), "role": role}
+    return role
+
+
+def _caseworker(row: dict[str, str], ctx: _Context) -> tuple[str, dict[str, Any]]:
+    check = _Checks()
+    email = check(_email, row, "email")
+    values = {"email": email, "name": check(_require, row, "name"),
+              "phone": check(_phone, row, "phone", False),
+              "team": check(_require, row, "team"), "role": check(_role, row)}
+    check.done()
+    return email, values
 
 
 def _landlord(row: dict[str, str], ctx: _Context) -> tuple[str, dict[str, Any]]:
-    email = _email(row, "email")
-    return email, {"email": email, "name": _require(row, "name"),
-                   "company": row.get("company", ""), "phone": _phone(row, "phone", False)}
+    check = _Checks()
+    email = check(_email, row, "email")
+    values = {"email": email, "name": check(_require, row, "name"),
+              "company": row.get("company", ""), "phone": check(_phone, row, "phone", False)}
+    check.done()
+    return email, values
 
 
-def _home(row: dict[str, str], ctx: _Context) -> tuple[str, dict[str, Any]]:
-    reference = _require(row, "reference")
+def _postcode(row: dict[str, str]) -> str:
     postcode = _require(row, "postcode")
     if not re.fullmatch(r"\d{4}", postcode):
         raise FieldError("postcode", f"{postcode!r} is not a Danish postcode (4 digits)")
-    landlord_email = _email(row, "landlord_email")
-    landlord = ctx.find(Landlord, "email", landlord_email)
-    if landlord is None:
-        raise FieldError("landlord_email", f"no landlord with e-mail {landlord_email} "
-                         "(import landlords first)")
-    return reference, {"reference": reference, "address": _require(row, "address"),
-                       "postcode": postcode, "city": _require(row, "city"),
-                       "landlord_id": landlord.id}
+    return postcode
 
 
-def _tenant(row: dict[str, str], ctx: _Context) -> tuple[str, dict[str, Any]]:
-    phone = _phone(row, "phone", required=True)
-    assert phone is not None
+def _found(ctx: _Context, model: type, column: str, value: str | None, field_name: str,
+           what: str, first: str) -> Any:
+    """The row ``value`` refers to; None (and nothing to report) when the value itself was bad."""
+    if value is None:
+        return None
+    found = ctx.find(model, column, value)
+    if found is None:
+        raise FieldError(field_name, f"no {what} {value!r} (import {first} first)")
+    return found
+
+
+def _home(row: dict[str, str], ctx: _Context) -> tuple[str, dict[str, Any]]:
+    check = _Checks()
+    reference = check(_require, row, "reference")
+    postcode = check(_postcode, row)
+    landlord_email = check(_email, row, "landlord_email")
+    landlord = check(_found, ctx, Landlord, "email", landlord_email, "landlord_email",
+                     "landlord with e-mail", "landlords")
+    values = {"reference": reference, "address": check(_require, row, "address"),
+              "postcode": postcode, "city": check(_require, row, "city"),
+              "landlord_id": landlord.id if landlord is not None else None}
+    check.done()
+    return reference, values
+
+
+def _language(row: dict[str, str]) -> str:
     language = (row.get("language") or "da").lower()
     if language not in ("da", "en"):
         raise FieldError("language", f"{language!r} must be da or en")
-    home_ref = _require(row, "home_reference")
-    home = ctx.find(Home, "reference", home_ref)
-    if home is None:
-        raise FieldError("home_reference", f"no home with reference {home_ref!r} "
-                         "(import homes first)")
-    cw_email = _email(row, "caseworker_email")
-    caseworker = ctx.find(Caseworker, "email", cw_email)
-    if caseworker is None:
-        raise FieldError("caseworker_email", f"no caseworker with e-mail {cw_email} "
-                         "(import caseworkers first)")
+    return language
+
+
+def _weekdays(row: dict[str, str]) -> frozenset[int]:
     try:
-        days = timing.parse_weekdays(row.get("checkin_weekday") or "tue")
+        return timing.parse_weekdays(row.get("checkin_weekday") or "tue")
     except ValueError as exc:
         raise FieldError("checkin_weekday", str(exc)) from None
+
+
+def _time(row: dict[str, str]) -> Any:
     try:
-        at = timing.parse_local_time(row.get("checkin_time") or "10:00")
+        return timing.parse_local_time(row.get("checkin_time") or "10:00")
     except ValueError as exc:
         raise FieldError("checkin_time", str(exc)) from None
-    return phone, {"name": _require(row, "name"), "phone": phone, "language": language,
+
+
+def _tenant(row: dict[str, str], ctx: _Context) -> tuple[str, dict[str, Any]]:
+    check = _Checks()
+    phone = check(_phone, row, "phone", True)
+    name = check(_require, row, "name")
+    language = check(_language, row)
+    home = check(_found, ctx, Home, "reference", check(_require, row, "home_reference"),
+                 "home_reference", "home with reference", "homes")
+    caseworker = check(_found, ctx, Caseworker, "email", check(_email, row, "caseworker_email"),
+                       "caseworker_email", "caseworker with e-mail", "caseworkers")
+    days = check(_weekdays, row)
+    at = check(_time, row)
+    check.done()
+    return phone, {"name": name, "phone": phone, "language": language,
                    "home_id": home.id, "caseworker_id": caseworker.id,
                    "checkin_weekdays": ",".join(str(d) for d in sorted(days)),
                    "checkin_time": at}
@@ -244,7 +318,7 @@ def import_csv(
     if kind not in KINDS:
         raise ImportFileError(f"unknown kind {kind!r}: use one of {', '.join(KINDS)}")
     header, rows = read_rows(path)
-    missing = [c for c in COLUMNS[kind] if c not in header and c not in OPTIONAL]
+    missing = [c for c in COLUMNS[kind] if c not in header and c not in OPTIONAL[kind]]
     if missing:
         raise ImportFileError(f"{path.name}: missing column(s) {', '.join(missing)}; expected "
                               f"header: {','.join(COLUMNS[kind])}")
@@ -277,6 +351,8 @@ def import_csv(
                 seen_extra[extra] = line
             seen[key] = line
             valid.append((key, values))
+        except RowInvalid as exc:
+            report.errors.extend(RowError(line, e.column, e.reason) for e in exc.errors)
         except FieldError as exc:
             report.errors.append(RowError(line, exc.column, exc.reason))
     if report.errors and not skip_invalid:
