@@ -27,8 +27,10 @@ Order of precedence (first that applies wins):
 9. ``FREE_TEXT`` - anything else; forwarded to the caseworker.
 
 Every word list is a file in ``bot/tenants/data/`` (format in its README.md), read by
-:mod:`bot.tenants.word_lists`; folding and tokens are in :mod:`bot.tenants.wording`, typo
-tolerance in :mod:`bot.tenants.typos`, the anywhere-lists in :mod:`bot.tenants.terms`.
+:mod:`bot.tenants.word_lists` and folded into tables by :mod:`bot.tenants.vocabulary`; folding
+and tokens are in :mod:`bot.tenants.wording`, typo tolerance in :mod:`bot.tenants.typos`, the
+anywhere-lists (crisis, violence, need) in :mod:`bot.tenants.terms`, mood emoji in
+:mod:`bot.tenants.moods`.
 
 Decisions:
 
@@ -63,11 +65,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from bot.tenants import word_lists
+from bot.tenants import vocabulary as vocab
 from bot.tenants.moods import moods as _moods
 from bot.tenants.terms import CRISIS, NEED_HELP, VIOLENCE
-from bot.tenants.typos import Fuzzy, correct, fuzzy_entries
-from bot.tenants.wording import Token, clean, fold, phrase, words
+from bot.tenants.typos import correct
+from bot.tenants.wording import Token, clean, fold
 from bot.tenants.wording import tokens as tokenize
 
 __all__ = ["Intent", "IntentKind", "crisis_terms", "fold", "parse", "violence_terms"]
@@ -116,65 +118,6 @@ class Intent:
 
 
 # --------------------------------------------------------------------------------------------
-# Word lists (data/*.txt, folded at import)
-
-
-def _table(*lists: tuple[str, object]) -> dict[tuple[str, ...], tuple[object, str]]:
-    return {
-        phrase(e.text): (value, e.text)
-        for name, value in lists
-        for e in word_lists.entries(name)
-    }
-
-
-def _fuzzy(*lists: tuple[str, object]) -> tuple[Fuzzy, ...]:
-    return fuzzy_entries((e, value) for name, value in lists for e in word_lists.entries(name))
-
-
-def _phrases(name: str) -> list[tuple[str, ...]]:
-    return sorted((phrase(e.text) for e in word_lists.entries(name)), key=len, reverse=True)
-
-
-_COMMAND_LISTS = (
-    ("command_stop", IntentKind.STOP),
-    ("command_start", IntentKind.START),
-    ("command_info", IntentKind.HELP_INFO),
-)
-_CHECKIN_LISTS = (("answer_1_good", 1), ("answer_2_so_so", 2), ("answer_3_need_help", 3))
-
-# Politeness and padding around a command ("stop tak", "afmeld mig venligst", "START igen").
-# Stripped from the ends only, so a phrase like "hvem er du" keeps its middle.
-_COMMAND_FILLER = words(word_lists.words("command_filler"))
-_COMMANDS = _table(*_COMMAND_LISTS)
-_COMMAND_FUZZY = _fuzzy(*_COMMAND_LISTS)
-
-# Greetings and thanks before or after the real content.
-_COURTESY = words(word_lists.words("courtesy"))
-# Greetings that start with an answer word: "god morgen" is not "god" (good).
-_GREETINGS = [phrase(e.text) for e in word_lists.entries("greetings")]
-# Lead-ins stripped before looking for an answer. A number may follow only the first kind:
-# "svar 2" is an answer, "det er 3 uger siden" and "jeg har det 2 gange" are not.
-_ANSWER_PREFIXES = _phrases("answer_prefixes")
-_STATE_PREFIXES = _phrases("state_prefixes")
-
-_CHECKIN = _table(*_CHECKIN_LISTS)
-# Number words only count as the whole message: "en" and "to" are everyday words.
-_WHOLE_ONLY = {
-    phrase(e.text)
-    for name, _ in _CHECKIN_LISTS
-    for e in word_lists.entries(name)
-    if "=whole" in e.flags
-}
-_CHECKIN_FUZZY = _fuzzy(*_CHECKIN_LISTS)
-
-_CALL_WHOLE = _table(("call_me_whole", IntentKind.CALL_ME))
-_CALL_ANYWHERE = _table(("call_me_anywhere", IntentKind.CALL_ME))
-_RING_FUZZY = _fuzzy(("call_me_whole", IntentKind.CALL_ME))
-_NEGATION = words(word_lists.words("negation"))
-
-
-
-# --------------------------------------------------------------------------------------------
 # Parsing
 
 
@@ -198,7 +141,7 @@ def _rest(text: str, start: int, courtesy_only: bool) -> str | None:
 
 
 def _match_at(
-    tokens: Sequence[Token], i: int, table: dict[tuple[str, ...], tuple[object, str]]
+    tokens: Sequence[Token], i: int, table: vocab.Table
 ) -> tuple[int, object, str] | None:
     """Longest phrase of ``table`` starting at token ``i``: (length, value, label)."""
     for n in range(min(6, len(tokens) - i), 0, -1):
@@ -215,10 +158,10 @@ def _starts_with(tokens: Sequence[Token], i: int, phrase: tuple[str, ...]) -> bo
 
 def _skip_courtesy(tokens: Sequence[Token], i: int) -> int:
     while i < len(tokens):
-        if tokens[i].folded in _COURTESY:
+        if tokens[i].folded in vocab.COURTESY:
             i += 1
             continue
-        greeting = next((g for g in _GREETINGS if _starts_with(tokens, i, g)), None)
+        greeting = next((g for g in vocab.GREETINGS if _starts_with(tokens, i, g)), None)
         if greeting is None:
             break
         i += len(greeting)
@@ -255,7 +198,7 @@ def _checkin(text: str, tokens: Sequence[Token]) -> Intent | None:
         return None
 
     # A digit, possibly after "svar"/"nr": "2", " 1.", "svar: 3", "2 lidt træt", "3jeg".
-    j = _skip_prefix(tokens, i, _ANSWER_PREFIXES)
+    j = _skip_prefix(tokens, i, vocab.ANSWER_PREFIXES)
     first = tokens[j]
     number = _LEADING_NUMBER.match(text, first.start)
     if number and (first.end == first.start + 1 or first.folded[1:].isalpha()):
@@ -269,15 +212,16 @@ def _checkin(text: str, tokens: Sequence[Token]) -> Intent | None:
 
     # Answer words, possibly after "jeg har det"/"det går": "godt", "har det skidt".
     for _ in range(3):  # "svar: jeg har det godt", "i dag går det fint"
-        nxt = _skip_prefix(tokens, _skip_prefix(tokens, j, _STATE_PREFIXES), _ANSWER_PREFIXES)
+        state = _skip_prefix(tokens, j, vocab.STATE_PREFIXES)
+        nxt = _skip_prefix(tokens, state, vocab.ANSWER_PREFIXES)
         if nxt == j:
             break
         j = nxt
-    hit = _match_at(tokens, j, _CHECKIN)
+    hit = _match_at(tokens, j, vocab.CHECKIN)
     if hit is not None:
         n, answer, label = hit
         after = tokens[j + n :]
-        whole_only = tuple(t.folded for t in tokens[j : j + n]) in _WHOLE_ONLY
+        whole_only = tuple(t.folded for t in tokens[j : j + n]) in vocab.WHOLE_ONLY
         if not (whole_only and not _only_courtesy(after)):
             assert isinstance(answer, int)
             return Intent(
@@ -286,9 +230,9 @@ def _checkin(text: str, tokens: Sequence[Token]) -> Intent | None:
             )
 
     # One misspelt word: "gidt", "hjlp", "dårlgt".
-    words = [t for t in tokens[j:] if t.folded not in _COURTESY]
+    words = [t for t in tokens[j:] if t.folded not in vocab.COURTESY]
     if len(words) == 1:
-        fuzzy = correct(words[0].folded, _CHECKIN_FUZZY)
+        fuzzy = correct(words[0].folded, vocab.CHECKIN_FUZZY)
         if fuzzy is not None:
             assert isinstance(fuzzy.value, int)
             return Intent(
@@ -300,9 +244,9 @@ def _checkin(text: str, tokens: Sequence[Token]) -> Intent | None:
 def _core(tokens: Sequence[Token]) -> tuple[str, ...]:
     """The words of a would-be command without filler at either end; "stop stop" is "stop"."""
     words = [t.folded for t in tokens]
-    while words and words[0] in _COMMAND_FILLER:
+    while words and words[0] in vocab.COMMAND_FILLER:
         words.pop(0)
-    while words and words[-1] in _COMMAND_FILLER:
+    while words and words[-1] in vocab.COMMAND_FILLER:
         words.pop()
     if len(set(words)) == 1:
         return (words[0],)
@@ -313,35 +257,33 @@ def _command(tokens: Sequence[Token]) -> Intent | None:
     core = _core(tokens)
     if not core:
         return None
-    if core in _COMMANDS:
-        kind, label = _COMMANDS[core]
-        assert isinstance(kind, IntentKind)
-        return Intent(kind, matched=label)
+    if core in vocab.COMMANDS:
+        kind, label = vocab.COMMANDS[core]
+        return Intent(IntentKind(str(kind)), matched=label)
     if len(core) == 1:
-        hit = correct(core[0], _COMMAND_FUZZY)
+        hit = correct(core[0], vocab.COMMAND_FUZZY)
         if hit is not None:
-            assert isinstance(hit.value, IntentKind)
-            return Intent(hit.value, matched=hit.label, corrected=True)
+            return Intent(IntentKind(str(hit.value)), matched=hit.label, corrected=True)
     return None
 
 
 def _negated(tokens: Sequence[Token], i: int, n: int) -> bool:
     before = tokens[max(0, i - 3) : i]
     after = tokens[i + n : i + n + 1]
-    return any(t.folded in _NEGATION for t in (*before, *after))
+    return any(t.folded in vocab.NEGATION for t in (*before, *after))
 
 
 def _call_me(tokens: Sequence[Token]) -> tuple[str, bool] | None:
     """(what matched, corrected) if the message asks to be called."""
     core = _core(tokens)
-    if core in _CALL_WHOLE:
-        return _CALL_WHOLE[core][1], False
+    if core in vocab.CALL_WHOLE:
+        return vocab.CALL_WHOLE[core][1], False
     if len(core) == 1:
-        hit = correct(core[0], _RING_FUZZY)
+        hit = correct(core[0], vocab.RING_FUZZY)
         if hit is not None:
             return hit.label, True
     for i in range(len(tokens)):
-        phrase = _match_at(tokens, i, _CALL_ANYWHERE)
+        phrase = _match_at(tokens, i, vocab.CALL_ANYWHERE)
         if phrase is not None and not _negated(tokens, i, phrase[0]):
             return phrase[2], False
     return None
