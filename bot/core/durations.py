@@ -7,6 +7,7 @@ The unit words and the "og"/"and" come from Babel's CLDR data, so every language
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Literal
 
 from babel.dates import format_timedelta
 from babel.lists import format_list
@@ -15,7 +16,9 @@ from bot.core.i18n import normalize_lang
 
 __all__ = ["format_duration"]
 
-_UNITS = (("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1))
+_Unit = Literal["day", "hour", "minute", "second"]
+_UNITS: tuple[tuple[_Unit, int], ...] = (
+    ("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1))
 
 
 def format_duration(value: timedelta, lang: str | None = "en") -> str:

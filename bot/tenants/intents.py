@@ -190,7 +190,7 @@ def _checkin(text: str, tokens: Sequence[Token]) -> Intent | None:
         mood = _moods(text, 0, leading=False)
     if mood is not None:
         answer, matched, end = mood
-        after = [t for t in tokens if t.start >= end]
+        after: Sequence[Token] = [t for t in tokens if t.start >= end]
         return Intent(
             IntentKind.CHECKIN_ANSWER, answer, matched, _rest(text, end, _only_courtesy(after))
         )
@@ -219,13 +219,13 @@ def _checkin(text: str, tokens: Sequence[Token]) -> Intent | None:
         j = nxt
     hit = _match_at(tokens, j, vocab.CHECKIN)
     if hit is not None:
-        n, answer, label = hit
+        n, value, label = hit
         after = tokens[j + n :]
         whole_only = tuple(t.folded for t in tokens[j : j + n]) in vocab.WHOLE_ONLY
         if not (whole_only and not _only_courtesy(after)):
-            assert isinstance(answer, int)
+            assert isinstance(value, int)
             return Intent(
-                IntentKind.CHECKIN_ANSWER, answer, label,
+                IntentKind.CHECKIN_ANSWER, value, label,
                 _rest(text, tokens[j + n - 1].end, _only_courtesy(after)),
             )
 
