@@ -143,14 +143,14 @@ class DemoBot:
 
 
 def _demo_bot(app: Flask) -> DemoBot:
-    bot = app.extensions.get("demo_telegram")
+    bot: DemoBot | None = app.extensions.get("demo_telegram")
     if bot is None:
         with _lock:
             bot = app.extensions.get("demo_telegram")
             if bot is None:
                 bot = DemoBot(app.extensions["trygthjem"].sessions)
                 app.extensions["demo_telegram"] = bot
-    return bot  # type: ignore[no-any-return]
+    return bot
 
 
 @bp.get("/demo/telegram")

@@ -129,7 +129,7 @@ def read_rows(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
     line = reader.line_num
     for record in reader:
         if None in record:
-            extra = record.pop(None)  # type: ignore[call-overload]
+            extra = record.pop(None)
             record["__extra__"] = ";".join(extra)
         values = {k: (v or "").strip() for k, v in record.items() if k is not None}
         if any(values.values()):  # Excel leaves ;;;; lines at the end
