@@ -91,7 +91,7 @@ def test_link_and_report_a_concern(telegram_emulator_clean: TelegramEmulator,
             assert categories["message"]["text"].startswith("Vollsmose Allé 12")
             assert "c:cat:no_sign_of_life" in Chat.button_data(categories)
             # Always urgent: no urgency question, and 112 before the remaining steps.
-            [call_112, ask] = await chat.press(categories, "c:cat:no_sign_of_life")
+            [call_112, ask] = await chat.press(categories, "c:cat:no_sign_of_life", count=2)
             assert call_112["message"]["text"].startswith("Frygter du for lejerens liv, så ring "
                                                           "112 nu.")
             assert "Beskriv kort" in ask["message"]["text"]
