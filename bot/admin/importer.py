@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,9 +17,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.core import audit, timing
-from bot.core.phones import InvalidPhone, normalise_phone
-from bot.models import Caseworker, Home, Landlord, Organisation, Role, Team, Tenant
+from bot.admin import import_fields as fields
+from bot.core import audit
+from bot.core.config import Settings
+from bot.core.organisations import new_organisation
+from bot.models import Caseworker, Home, Landlord, Organisation, Team, Tenant
 
 KINDS = ("caseworkers", "landlords", "homes", "tenants")
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -37,7 +38,6 @@ OPTIONAL: dict[str, frozenset[str]] = {
     "homes": frozenset(),
     "tenants": frozenset({"language", "checkin_weekday", "checkin_time"}),
 }
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 class ImportFileError(ValueError):
@@ -68,40 +68,6 @@ class ImportReport:
     def bad_rows(self) -> int:
         """Rows with at least one bad value (a row may have several errors)."""
         return len({e.line for e in self.errors})
-
-
-class FieldError(ValueError):
-    def __init__(self, column: str, reason: str) -> None:
-        super().__init__(reason)
-        self.column = column
-        self.reason = reason
-
-
-class RowInvalid(ValueError):
-    """Every bad value of one row, so a file is fixed in one round, not one error per run."""
-
-    def __init__(self, errors: list[FieldError]) -> None:
-        super().__init__("; ".join(e.reason for e in errors))
-        self.errors = errors
-
-
-class _Checks:
-    """Runs a row's field checks and keeps going after a bad value, collecting them all."""
-
-    def __init__(self) -> None:
-        self.errors: list[FieldError] = []
-
-    def __call__(self, check: Callable[..., Any], *args: Any) -> Any:
-        """The check's value, or None after recording its FieldError."""
-        try:
-            return check(*args)
-        except FieldError as exc:
-            self.errors.append(exc)
-            return None
-
-    def done(self) -> None:
-        if self.errors:
-            raise RowInvalid(self.errors)
 
 
 def read_rows(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
@@ -138,32 +104,6 @@ def read_rows(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
     return header, rows
 
 
-def _require(row: dict[str, str], column: str) -> str:
-    value = row.get(column, "")
-    if not value:
-        raise FieldError(column, "is empty")
-    return value
-
-
-def _email(row: dict[str, str], column: str) -> str:
-    value = _require(row, column).lower()
-    if not _EMAIL.match(value):
-        raise FieldError(column, f"{value!r} is not an e-mail address")
-    return value
-
-
-def _phone(row: dict[str, str], column: str, required: bool) -> str | None:
-    value = row.get(column, "")
-    if not value:
-        if required:
-            raise FieldError(column, "is empty")
-        return None
-    try:
-        return normalise_phone(value)
-    except InvalidPhone as exc:
-        raise FieldError(column, str(exc)) from None
-
-
 class _Context:
     """Lookups shared by the validators; reads the database once per referenced key."""
 
@@ -180,37 +120,23 @@ class _Context:
         return self._cache[key]
 
 
-def _role(row: dict[str, str]) -> str:
-    role = (row.get("role") or Role.CASEWORKER).lower().replace(" ", "_").replace("-", "_")
-    if role not in set(Role):
-        raise FieldError("role", f"{role!r} must be one of caseworker, team_lead, admin")
-    return role
-
-
 def _caseworker(row: dict[str, str], ctx: _Context) -> tuple[str, dict[str, Any]]:
-    check = _Checks()
-    email = check(_email, row, "email")
-    values = {"email": email, "name": check(_require, row, "name"),
-              "phone": check(_phone, row, "phone", False),
-              "team": check(_require, row, "team"), "role": check(_role, row)}
+    check = fields.Checks()
+    email = check(fields.email, row, "email")
+    values = {"email": email, "name": check(fields.require, row, "name"),
+              "phone": check(fields.phone, row, "phone", False),
+              "team": check(fields.require, row, "team"), "role": check(fields.role, row)}
     check.done()
     return email, values
 
 
 def _landlord(row: dict[str, str], ctx: _Context) -> tuple[str, dict[str, Any]]:
-    check = _Checks()
-    email = check(_email, row, "email")
-    values = {"email": email, "name": check(_require, row, "name"),
-              "company": row.get("company", ""), "phone": check(_phone, row, "phone", False)}
+    check = fields.Checks()
+    email = check(fields.email, row, "email")
+    values = {"email": email, "name": check(fields.require, row, "name"),
+              "company": row.get("company", ""), "phone": check(fields.phone, row, "phone", False)}
     check.done()
     return email, values
-
-
-def _postcode(row: dict[str, str]) -> str:
-    postcode = _require(row, "postcode")
-    if not re.fullmatch(r"\d{4}", postcode):
-        raise FieldError("postcode", f"{postcode!r} is not a Danish postcode (4 digits)")
-    return postcode
 
 
 def _found(ctx: _Context, model: type, column: str, value: str | None, field_name: str,
@@ -220,56 +146,36 @@ def _found(ctx: _Context, model: type, column: str, value: str | None, field_nam
         return None
     found = ctx.find(model, column, value)
     if found is None:
-        raise FieldError(field_name, f"no {what} {value!r} (import {first} first)")
+        raise fields.FieldError(field_name, f"no {what} {value!r} (import {first} first)")
     return found
 
 
 def _home(row: dict[str, str], ctx: _Context) -> tuple[str, dict[str, Any]]:
-    check = _Checks()
-    reference = check(_require, row, "reference")
-    postcode = check(_postcode, row)
-    landlord_email = check(_email, row, "landlord_email")
+    check = fields.Checks()
+    reference = check(fields.require, row, "reference")
+    postcode = check(fields.postcode, row)
+    landlord_email = check(fields.email, row, "landlord_email")
     landlord = check(_found, ctx, Landlord, "email", landlord_email, "landlord_email",
                      "landlord with e-mail", "landlords")
-    values = {"reference": reference, "address": check(_require, row, "address"),
-              "postcode": postcode, "city": check(_require, row, "city"),
+    values = {"reference": reference, "address": check(fields.require, row, "address"),
+              "postcode": postcode, "city": check(fields.require, row, "city"),
               "landlord_id": landlord.id if landlord is not None else None}
     check.done()
     return reference, values
 
 
-def _language(row: dict[str, str]) -> str:
-    language = (row.get("language") or "da").lower()
-    if language not in ("da", "en"):
-        raise FieldError("language", f"{language!r} must be da or en")
-    return language
-
-
-def _weekdays(row: dict[str, str]) -> frozenset[int]:
-    try:
-        return timing.parse_weekdays(row.get("checkin_weekday") or "tue")
-    except ValueError as exc:
-        raise FieldError("checkin_weekday", str(exc)) from None
-
-
-def _time(row: dict[str, str]) -> Any:
-    try:
-        return timing.parse_local_time(row.get("checkin_time") or "10:00")
-    except ValueError as exc:
-        raise FieldError("checkin_time", str(exc)) from None
-
-
 def _tenant(row: dict[str, str], ctx: _Context) -> tuple[str, dict[str, Any]]:
-    check = _Checks()
-    phone = check(_phone, row, "phone", True)
-    name = check(_require, row, "name")
-    language = check(_language, row)
-    home = check(_found, ctx, Home, "reference", check(_require, row, "home_reference"),
+    check = fields.Checks()
+    phone = check(fields.phone, row, "phone", True)
+    name = check(fields.require, row, "name")
+    language = check(fields.language, row)
+    home = check(_found, ctx, Home, "reference", check(fields.require, row, "home_reference"),
                  "home_reference", "home with reference", "homes")
-    caseworker = check(_found, ctx, Caseworker, "email", check(_email, row, "caseworker_email"),
-                       "caseworker_email", "caseworker with e-mail", "caseworkers")
-    days = check(_weekdays, row)
-    at = check(_time, row)
+    cw_email = check(fields.email, row, "caseworker_email")
+    caseworker = check(_found, ctx, Caseworker, "email", cw_email, "caseworker_email",
+                       "caseworker with e-mail", "caseworkers")
+    days = check(fields.weekdays, row)
+    at = check(fields.checkin_time, row)
     check.done()
     return phone, {"name": name, "phone": phone, "language": language,
                    "home_id": home.id, "caseworker_id": caseworker.id,
@@ -288,11 +194,13 @@ _MODELS: dict[str, tuple[type, str]] = {
 _UNIQUE_EXTRA = {"caseworkers": "phone"}
 
 
-def resolve_organisation(session: Session, name: str | None) -> Organisation:
+def resolve_organisation(session: Session, name: str | None,
+                         settings: Settings | None = None) -> Organisation:
+    """The named municipality (created with the deployment's defaults if new), or the only one."""
     if name:
         org = session.scalar(select(Organisation).where(Organisation.name == name))
         if org is None:
-            org = Organisation(name=name)
+            org = new_organisation(name, settings)
             session.add(org)
             session.flush()
         return org
@@ -310,6 +218,7 @@ def import_csv(
     path: Path,
     *,
     organisation: str | None = None,
+    settings: Settings | None = None,
     skip_invalid: bool = False,
     actor: str = "cli",
     progress: Callable[[Iterable[Any]], Iterator[Any]] | None = None,
@@ -324,7 +233,7 @@ def import_csv(
                               f"header: {','.join(COLUMNS[kind])}")
     if not rows:  # usually the wrong export (only the header row saved): say so, do not "succeed"
         raise ImportFileError(f"{path.name} has a header but no rows")
-    org = resolve_organisation(session, organisation)
+    org = resolve_organisation(session, organisation, settings)
     ctx = _Context(session, org)
     report = ImportReport(kind=kind, rows=len(rows))
     valid: list[tuple[str, dict[str, Any]]] = []
@@ -334,26 +243,26 @@ def import_csv(
     for line, row in wrap(rows):
         try:
             if row.get("__extra__"):
-                raise FieldError("(row)", "has more fields than the header")
+                raise fields.FieldError("(row)", "has more fields than the header")
             key, values = _VALIDATORS[kind](row, ctx)
             natural = _MODELS[kind][1]
             if key in seen:
-                raise FieldError(natural, f"duplicate of line {seen[key]}")
+                raise fields.FieldError(natural, f"duplicate of line {seen[key]}")
             extra_col = _UNIQUE_EXTRA.get(kind)
             extra = values.get(extra_col) if extra_col else None
             if extra_col and extra:
                 if extra in seen_extra:
-                    raise FieldError(extra_col, f"duplicate of line {seen_extra[extra]}")
+                    raise fields.FieldError(extra_col, f"duplicate of line {seen_extra[extra]}")
                 other = ctx.find(_MODELS[kind][0], extra_col, extra)
                 if other is not None and getattr(other, natural) != key:
-                    raise FieldError(extra_col, f"{extra} already belongs to "
+                    raise fields.FieldError(extra_col, f"{extra} already belongs to "
                                      f"{getattr(other, natural)}")
                 seen_extra[extra] = line
             seen[key] = line
             valid.append((key, values))
-        except RowInvalid as exc:
+        except fields.RowInvalid as exc:
             report.errors.extend(RowError(line, e.column, e.reason) for e in exc.errors)
-        except FieldError as exc:
+        except fields.FieldError as exc:
             report.errors.append(RowError(line, exc.column, exc.reason))
     if report.errors and not skip_invalid:
         return report

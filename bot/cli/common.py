@@ -68,9 +68,9 @@ def main() -> None:
     """Trygt Hjem: SMS check-ins for tenants, a Telegram bot for landlords, alerts for
     caseworkers.
 
-    Configuration comes from environment variables (see README.md); without DATABASE_URL the
-    SQLite file trygthjem.sqlite3 in the current directory is used (the demo's is
-    trygthjem-demo.sqlite3: see docs/demo.md).
+    Configuration comes from environment variables (see docs/configuration.md); without
+    DATABASE_URL the SQLite file trygthjem.sqlite3 in the current directory is used (the demo's
+    is trygthjem-demo.sqlite3: see docs/demo.md).
     """
 
 
