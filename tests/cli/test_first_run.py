@@ -123,3 +123,11 @@ def test_ensure_test_deps_says_how_to_get_node_and_npm(tmp_path: Path) -> None:
                           timeout=30)
     assert done.returncode == 1
     assert "sudo apt-get install -y nodejs npm" in done.stderr, done.stderr
+
+
+def test_the_demo_databases_side_files_are_ignored_by_git() -> None:
+    names = ["trygthjem-demo.sqlite3", "trygthjem-demo.sqlite3-wal",
+             "trygthjem-demo.sqlite3-shm", "trygthjem-demo.sqlite3-journal"]
+    done = subprocess.run(["git", "check-ignore", "--no-index", *names], cwd=ROOT,
+                          capture_output=True, text=True, timeout=30)
+    assert done.stdout.split() == names, done.stderr
