@@ -91,6 +91,9 @@ class Settings:
     # --- escalation / caseworker alerts ---
     alert_sms_detail: str = "name_area"  # name_area | minimal: how much an alert SMS reveals
     alert_webhook: AlertWebhookSettings | None = None
+    # --- operations: /metrics (web) and the worker's own metrics port ---
+    metrics_token: str | None = None  # bearer token; without it only loopback may scrape
+    metrics_port: int | None = None  # the worker serves its metrics here when set
 
     @property
     def is_sqlite(self) -> bool:
@@ -269,6 +272,11 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     retention_days = _parse_int(env, "RETENTION_DAYS", 365, 30, 3650,
                                 "must be a whole number of days between 30 and 3650", problems)
     alert_sms_detail, alert_webhook = _alert_settings(env, problems)
+    metrics_token = _clean(env, "METRICS_TOKEN")
+    if metrics_token is not None and len(metrics_token) < 16:
+        problems.append("METRICS_TOKEN is too short: use at least 16 random characters")
+    metrics_port = _parse_int(env, "METRICS_PORT", 0, 1, 65535, "is not a port number",
+                              problems) or None
 
     if problems:
         raise ConfigError(problems)
@@ -291,6 +299,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         retention_days=retention_days,
         alert_sms_detail=alert_sms_detail,
         alert_webhook=alert_webhook,
+        metrics_token=metrics_token,
+        metrics_port=metrics_port,
     )
 
 

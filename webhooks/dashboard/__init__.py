@@ -102,7 +102,8 @@ def init_app(app: Flask) -> None:
     def home() -> Response:
         return redirect(url_for("dashboard.queue"))
 
-    from webhooks.dashboard import auth, views  # noqa: F401  (routes register on import)
+    # Routes and template helpers register on import.
+    from webhooks.dashboard import auth, banner, report, views  # noqa: F401
 
     app.register_blueprint(bp)
 
