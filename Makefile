@@ -1,6 +1,9 @@
 # Two commands on a fresh machine (Python 3.11+, make; see README.md):
 #   make demo   install, then run Trygt Hjem on SQLite with console channels and the web UI
-#   make test   install (incl. emulators and Chromium), then lint and run the full test suite
+#   make test   install, then lint and run the full test suite. Beyond Python it needs node and
+#               npm (for the Prism and telegram-test-api emulators) and Chromium: when missing,
+#               scripts/ensure-test-deps installs them with apt-get (root or passwordless sudo),
+#               or says what to install by hand
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed

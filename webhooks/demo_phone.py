@@ -16,7 +16,7 @@ from sqlalchemy import or_, select
 from twilio.request_validator import RequestValidator
 
 from bot.core.phones import mask_phone
-from bot.models import Caseworker, Message, Tenant
+from bot.models import Alert, AlertState, Caseworker, Message, Tenant
 from webhooks.twilio import SMS_PATH, signed_url, webhook_auth_token
 
 bp = Blueprint("demo_phone", __name__, url_prefix="/demo/phone", template_folder="templates")
@@ -44,9 +44,21 @@ def page() -> str:
                    "masked": mask_phone(t.phone)} for t in tenants]
         phones += [{"phone": c.phone, "label": f"{c.name} (sagsbehandler)",
                     "masked": mask_phone(c.phone or "")} for c in workers]
+        example = _reply_code_example(session)
     phones.append({"phone": UNKNOWN_NUMBER, "label": "Ukendt nummer / unknown number",
                    "masked": mask_phone(UNKNOWN_NUMBER)})
-    return render_template("demo_phone.html", phones=phones)
+    return render_template("demo_phone.html", phones=phones, example=example)
+
+
+def _reply_code_example(session: Any) -> dict[str, Any] | None:
+    """A reply code that works here: the oldest open alert whose caseworker has a phone."""
+    row = session.execute(
+        select(Alert.id, Caseworker.name).join(Tenant, Alert.tenant_id == Tenant.id)
+        .join(Caseworker, Tenant.caseworker_id == Caseworker.id)
+        .where(Alert.state == AlertState.OPEN, Caseworker.active.is_(True),
+               Caseworker.phone.is_not(None))
+        .order_by(Alert.id).limit(1)).first()
+    return {"alert_id": row[0], "caseworker": row[1]} if row is not None else None
 
 
 def _known_phone(phone: str) -> bool:

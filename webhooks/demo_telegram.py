@@ -3,6 +3,11 @@
 A visitor acts as the demo landlord and goes through the real bot: the same PTB Application,
 handlers and database, with an in-process Bot API stand-in (LocalBotRequest) instead of Telegram.
 The page sends what the visitor types or presses; the answer lists what the bot did.
+
+The chat is kept as one transcript per server (``GET /demo/telegram/updates?since=N``), so a
+reload shows the same chat, and status updates the worker pushes to the landlord (concern
+acknowledged / resolved, sent through the outbox) appear in it as they would in Telegram.
+Opening the chat again does not make a new invite once the demo landlord is linked.
 """
 
 from __future__ import annotations
@@ -18,7 +23,9 @@ from sqlalchemy import select
 from bot.admin.demo_data import LANDLORDS
 from bot.core.db import transaction
 from bot.landlords.invites import create_invite
-from bot.models import Landlord
+from bot.models import Landlord, OutboxItem
+from bot.models.enums import Channel
+from bot.models.messaging import OutboxStatus
 
 bp = Blueprint("demo_telegram", __name__, template_folder="templates")
 
@@ -45,6 +52,8 @@ class DemoBot:
         self._update_ids = itertools.count(int(time.time()))
         self._message_ids = itertools.count(1_000_000)
         self._serial = threading.Lock()
+        self.transcript: list[dict[str, Any]] = []  # every event, in order, for the page
+        self._pushed: set[int] = set()  # outbox items already in the transcript
 
     def _user(self) -> dict[str, Any]:
         return {"id": DEMO_USER_ID, "is_bot": False, "first_name": "Demo"}
@@ -77,12 +86,38 @@ class DemoBot:
                 "callback_query": {"id": str(next(self._update_ids)), "from": self._user(),
                                    "chat_instance": "demo", "data": data, "message": message}}
 
-    def process(self, update: dict[str, Any]) -> list[dict[str, Any]]:
-        """Feed one update; return the bot's visible actions as simple events for the page."""
+    def process(self, update: dict[str, Any], said: str | None = None) -> list[dict[str, Any]]:
+        """Feed one update; return the bot's visible actions as simple events for the page.
+
+        ``said``: what the visitor typed, kept in the transcript before the bot's answer."""
         with self._serial:
+            if said is not None:
+                self.transcript.append({"type": "me", "text": said})
             start = len(self.request.calls)
             self.runner.submit(update).result(PROCESS_TIMEOUT)
-            return [e for e in (self._event(m, p) for m, p in self.request.calls[start:]) if e]
+            events = [e for e in (self._event(m, p) for m, p in self.request.calls[start:]) if e]
+            self.transcript.extend(events)
+            return events
+
+    def pull_pushed(self, sessions: Any) -> None:
+        """Add what the worker has sent to the demo chat through the outbox (status updates)."""
+        with transaction(sessions) as session:
+            items = list(session.scalars(
+                select(OutboxItem).where(OutboxItem.channel == Channel.TELEGRAM,
+                                         OutboxItem.recipient == str(DEMO_USER_ID),
+                                         OutboxItem.status == OutboxStatus.SENT)
+                .order_by(OutboxItem.sent_at, OutboxItem.id)))
+            fresh = [(i.id, i.body) for i in items if i.id not in self._pushed]
+        with self._serial:
+            for item_id, body in fresh:
+                if item_id not in self._pushed:
+                    self._pushed.add(item_id)
+                    self.transcript.append({"type": "message", "id": f"outbox-{item_id}",
+                                            "text": body, "buttons": [], "keyboard": []})
+
+    def since(self, index: int) -> list[dict[str, Any]]:
+        with self._serial:
+            return self.transcript[max(0, index):]
 
     def _event(self, method: str, params: dict[str, Any]) -> dict[str, Any] | None:
         name = method.lower()
@@ -108,14 +143,14 @@ class DemoBot:
 
 
 def _demo_bot(app: Flask) -> DemoBot:
-    bot = app.extensions.get("demo_telegram")
+    bot: DemoBot | None = app.extensions.get("demo_telegram")
     if bot is None:
         with _lock:
             bot = app.extensions.get("demo_telegram")
             if bot is None:
                 bot = DemoBot(app.extensions["trygthjem"].sessions)
                 app.extensions["demo_telegram"] = bot
-    return bot  # type: ignore[no-any-return]
+    return bot
 
 
 @bp.get("/demo/telegram")
@@ -123,20 +158,41 @@ def page() -> str:
     return render_template("demo_telegram.html")
 
 
+@bp.get("/demo/telegram/updates")
+def updates() -> tuple[Response, int]:
+    """The chat from event ``since`` on (0: all of it), with pushed status updates."""
+    from webhooks import get_runtime
+
+    try:
+        since = int(request.args.get("since", "0"))
+    except ValueError:
+        return jsonify(error="Bad Request", detail="since must be a number"), 400
+    bot = _demo_bot(current_app._get_current_object())  # type: ignore[attr-defined]
+    bot.pull_pushed(get_runtime().sessions)
+    events = bot.since(since)
+    return jsonify(events=events, next=max(since, 0) + len(events)), 200
+
+
 @bp.post("/demo/telegram/start")
 def start() -> tuple[Response, int]:
-    """Make a fresh invite for the demo landlord and open it, as tapping the link would."""
+    """Open the demo landlord's invite, as tapping the link would. Once the simulated chat is
+    linked, a plain /start: no new invite (and no new audit row) per page load."""
     from webhooks import get_runtime
 
     with transaction(get_runtime().sessions) as session:
-        landlord = session.scalar(select(Landlord).where(Landlord.email == LANDLORDS[0][0])) \
-            or session.scalar(select(Landlord).order_by(Landlord.id).limit(1))
-        if landlord is None:
-            return jsonify(error="Not Found", detail="no landlords: load the demo data"), 404
-        token = create_invite(session, landlord)
+        linked = session.scalar(select(Landlord.id).where(
+            Landlord.telegram_user_id == DEMO_USER_ID))
+        token = None
+        if linked is None:
+            landlord = session.scalar(select(Landlord).where(Landlord.email == LANDLORDS[0][0])) \
+                or session.scalar(select(Landlord).order_by(Landlord.id).limit(1))
+            if landlord is None:
+                return jsonify(error="Not Found", detail="no landlords: load the demo data"), 404
+            token = create_invite(session, landlord)
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     bot = _demo_bot(app)
-    return jsonify(events=bot.process(bot.text_update(f"/start {token}"))), 200
+    command = f"/start {token}" if token else "/start"
+    return jsonify(events=bot.process(bot.text_update(command), said="/start")), 200
 
 
 @bp.post("/demo/telegram/send")
@@ -151,10 +207,12 @@ def send() -> tuple[Response, int]:
         except (TypeError, ValueError):
             return jsonify(error="Bad Request", detail="message_id must be a number"), 400
         update = bot.button_update(message_id, str(body["data"])[:64])
+        said = None
     elif body.get("photo"):
-        update = bot.photo_update()
+        update, said = bot.photo_update(), "📷"
     elif str(body.get("text", "")).strip():
-        update = bot.text_update(str(body["text"]).strip()[:4096])
+        said = str(body["text"]).strip()[:4096]
+        update = bot.text_update(said)
     else:
         return jsonify(error="Bad Request", detail="send text, a photo or a button"), 400
-    return jsonify(events=bot.process(update)), 200
+    return jsonify(events=bot.process(update, said=said)), 200

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.models.enums import Source
+
 
 def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
@@ -111,8 +113,7 @@ def spec() -> dict[str, Any]:
                     "error": {"type": "string"}, "detail": {"type": "string"}}},
                 "Alert": {"type": "object", "properties": {
                     "id": {"type": "integer"},
-                    "source": {"enum": ["crisis", "need_help", "call_me", "missed", "concern",
-                                        "delivery_failed", "message"]},
+                    "source": {"enum": [s.value for s in Source]},
                     "severity": {"enum": ["low", "high", "critical"]},
                     "state": {"enum": ["open", "acknowledged", "resolved"]},
                     "summary": {"type": "string"}, "trigger_count": {"type": "integer"},

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,11 +17,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.core import audit, time_text
+from bot.admin import import_fields as fields
+from bot.core import audit
 from bot.core.config import Settings
 from bot.core.organisations import new_organisation
-from bot.core.phones import InvalidPhone, normalise_phone
-from bot.models import Caseworker, Home, Landlord, Organisation, Role, Team, Tenant
+from bot.models import Caseworker, Home, Landlord, Organisation, Team, Tenant
 
 KINDS = ("caseworkers", "landlords", "homes", "tenants")
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -32,8 +31,13 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "tenants": ("name", "phone", "language", "home_reference", "caseworker_email",
                 "checkin_weekday", "checkin_time"),
 }
-OPTIONAL = {"phone", "company", "language", "checkin_weekday", "checkin_time", "role"}
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# Columns a file may leave out; every other column of COLUMNS must be in the header.
+OPTIONAL: dict[str, frozenset[str]] = {
+    "caseworkers": frozenset({"phone", "role"}),
+    "landlords": frozenset({"phone", "company"}),
+    "homes": frozenset(),
+    "tenants": frozenset({"language", "checkin_weekday", "checkin_time"}),
+}
 
 
 class ImportFileError(ValueError):
@@ -57,15 +61,13 @@ class ImportReport:
     created: int = 0
     updated: int = 0
     unchanged: int = 0
-    errors: list[RowError] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)  # every bad value, rows in order
     written: bool = False
 
-
-class FieldError(ValueError):
-    def __init__(self, column: str, reason: str) -> None:
-        super().__init__(reason)
-        self.column = column
-        self.reason = reason
+    @property
+    def bad_rows(self) -> int:
+        """Rows with at least one bad value (a row may have several errors)."""
+        return len({e.line for e in self.errors})
 
 
 def read_rows(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
@@ -93,39 +95,13 @@ def read_rows(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
     line = reader.line_num
     for record in reader:
         if None in record:
-            extra = record.pop(None)  # type: ignore[call-overload]
+            extra = record.pop(None)
             record["__extra__"] = ";".join(extra)
         values = {k: (v or "").strip() for k, v in record.items() if k is not None}
         if any(values.values()):  # Excel leaves ;;;; lines at the end
             rows.append((line + 1, values))
         line = reader.line_num
     return header, rows
-
-
-def _require(row: dict[str, str], column: str) -> str:
-    value = row.get(column, "")
-    if not value:
-        raise FieldError(column, "is empty")
-    return value
-
-
-def _email(row: dict[str, str], column: str) -> str:
-    value = _require(row, column).lower()
-    if not _EMAIL.match(value):
-        raise FieldError(column, f"{value!r} is not an e-mail address")
-    return value
-
-
-def _phone(row: dict[str, str], column: str, required: bool) -> str | None:
-    value = row.get(column, "")
-    if not value:
-        if required:
-            raise FieldError(column, "is empty")
-        return None
-    try:
-        return normalise_phone(value)
-    except InvalidPhone as exc:
-        raise FieldError(column, str(exc)) from None
 
 
 class _Context:
@@ -145,61 +121,63 @@ class _Context:
 
 
 def _caseworker(row: dict[str, str], ctx: _Context) -> tuple[str, dict[str, Any]]:
-    email = _email(row, "email")
-    role = (row.get("role") or Role.CASEWORKER).lower().replace(" ", "_").replace("-", "_")
-    if role not in set(Role):
-        raise FieldError("role", f"{role!r} must be one of caseworker, team_lead, admin")
-    return email, {"email": email, "name": _require(row, "name"),
-                   "phone": _phone(row, "phone", required=False),
-                   "team": _require(row, "team"), "role": role}
+    check = fields.Checks()
+    email = check(fields.email, row, "email")
+    values = {"email": email, "name": check(fields.require, row, "name"),
+              "phone": check(fields.phone, row, "phone", False),
+              "team": check(fields.require, row, "team"), "role": check(fields.role, row)}
+    check.done()
+    return email, values
 
 
 def _landlord(row: dict[str, str], ctx: _Context) -> tuple[str, dict[str, Any]]:
-    email = _email(row, "email")
-    return email, {"email": email, "name": _require(row, "name"),
-                   "company": row.get("company", ""), "phone": _phone(row, "phone", False)}
+    check = fields.Checks()
+    email = check(fields.email, row, "email")
+    values = {"email": email, "name": check(fields.require, row, "name"),
+              "company": row.get("company", ""), "phone": check(fields.phone, row, "phone", False)}
+    check.done()
+    return email, values
+
+
+def _found(ctx: _Context, model: type, column: str, value: str | None, field_name: str,
+           what: str, first: str) -> Any:
+    """The row ``value`` refers to; None (and nothing to report) when the value itself was bad."""
+    if value is None:
+        return None
+    found = ctx.find(model, column, value)
+    if found is None:
+        raise fields.FieldError(field_name, f"no {what} {value!r} (import {first} first)")
+    return found
 
 
 def _home(row: dict[str, str], ctx: _Context) -> tuple[str, dict[str, Any]]:
-    reference = _require(row, "reference")
-    postcode = _require(row, "postcode")
-    if not re.fullmatch(r"\d{4}", postcode):
-        raise FieldError("postcode", f"{postcode!r} is not a Danish postcode (4 digits)")
-    landlord_email = _email(row, "landlord_email")
-    landlord = ctx.find(Landlord, "email", landlord_email)
-    if landlord is None:
-        raise FieldError("landlord_email", f"no landlord with e-mail {landlord_email} "
-                         "(import landlords first)")
-    return reference, {"reference": reference, "address": _require(row, "address"),
-                       "postcode": postcode, "city": _require(row, "city"),
-                       "landlord_id": landlord.id}
+    check = fields.Checks()
+    reference = check(fields.require, row, "reference")
+    postcode = check(fields.postcode, row)
+    landlord_email = check(fields.email, row, "landlord_email")
+    landlord = check(_found, ctx, Landlord, "email", landlord_email, "landlord_email",
+                     "landlord with e-mail", "landlords")
+    values = {"reference": reference, "address": check(fields.require, row, "address"),
+              "postcode": postcode, "city": check(fields.require, row, "city"),
+              "landlord_id": landlord.id if landlord is not None else None}
+    check.done()
+    return reference, values
 
 
 def _tenant(row: dict[str, str], ctx: _Context) -> tuple[str, dict[str, Any]]:
-    phone = _phone(row, "phone", required=True)
-    assert phone is not None
-    language = (row.get("language") or "da").lower()
-    if language not in ("da", "en"):
-        raise FieldError("language", f"{language!r} must be da or en")
-    home_ref = _require(row, "home_reference")
-    home = ctx.find(Home, "reference", home_ref)
-    if home is None:
-        raise FieldError("home_reference", f"no home with reference {home_ref!r} "
-                         "(import homes first)")
-    cw_email = _email(row, "caseworker_email")
-    caseworker = ctx.find(Caseworker, "email", cw_email)
-    if caseworker is None:
-        raise FieldError("caseworker_email", f"no caseworker with e-mail {cw_email} "
-                         "(import caseworkers first)")
-    try:
-        days = time_text.parse_weekdays(row.get("checkin_weekday") or "tue")
-    except ValueError as exc:
-        raise FieldError("checkin_weekday", str(exc)) from None
-    try:
-        at = time_text.parse_local_time(row.get("checkin_time") or "10:00")
-    except ValueError as exc:
-        raise FieldError("checkin_time", str(exc)) from None
-    return phone, {"name": _require(row, "name"), "phone": phone, "language": language,
+    check = fields.Checks()
+    phone = check(fields.phone, row, "phone", True)
+    name = check(fields.require, row, "name")
+    language = check(fields.language, row)
+    home = check(_found, ctx, Home, "reference", check(fields.require, row, "home_reference"),
+                 "home_reference", "home with reference", "homes")
+    cw_email = check(fields.email, row, "caseworker_email")
+    caseworker = check(_found, ctx, Caseworker, "email", cw_email, "caseworker_email",
+                       "caseworker with e-mail", "caseworkers")
+    days = check(fields.weekdays, row)
+    at = check(fields.checkin_time, row)
+    check.done()
+    return phone, {"name": name, "phone": phone, "language": language,
                    "home_id": home.id, "caseworker_id": caseworker.id,
                    "checkin_weekdays": ",".join(str(d) for d in sorted(days)),
                    "checkin_time": at}
@@ -249,7 +227,7 @@ def import_csv(
     if kind not in KINDS:
         raise ImportFileError(f"unknown kind {kind!r}: use one of {', '.join(KINDS)}")
     header, rows = read_rows(path)
-    missing = [c for c in COLUMNS[kind] if c not in header and c not in OPTIONAL]
+    missing = [c for c in COLUMNS[kind] if c not in header and c not in OPTIONAL[kind]]
     if missing:
         raise ImportFileError(f"{path.name}: missing column(s) {', '.join(missing)}; expected "
                               f"header: {','.join(COLUMNS[kind])}")
@@ -265,24 +243,26 @@ def import_csv(
     for line, row in wrap(rows):
         try:
             if row.get("__extra__"):
-                raise FieldError("(row)", "has more fields than the header")
+                raise fields.FieldError("(row)", "has more fields than the header")
             key, values = _VALIDATORS[kind](row, ctx)
             natural = _MODELS[kind][1]
             if key in seen:
-                raise FieldError(natural, f"duplicate of line {seen[key]}")
+                raise fields.FieldError(natural, f"duplicate of line {seen[key]}")
             extra_col = _UNIQUE_EXTRA.get(kind)
             extra = values.get(extra_col) if extra_col else None
             if extra_col and extra:
                 if extra in seen_extra:
-                    raise FieldError(extra_col, f"duplicate of line {seen_extra[extra]}")
+                    raise fields.FieldError(extra_col, f"duplicate of line {seen_extra[extra]}")
                 other = ctx.find(_MODELS[kind][0], extra_col, extra)
                 if other is not None and getattr(other, natural) != key:
-                    raise FieldError(extra_col, f"{extra} already belongs to "
+                    raise fields.FieldError(extra_col, f"{extra} already belongs to "
                                      f"{getattr(other, natural)}")
                 seen_extra[extra] = line
             seen[key] = line
             valid.append((key, values))
-        except FieldError as exc:
+        except fields.RowInvalid as exc:
+            report.errors.extend(RowError(line, e.column, e.reason) for e in exc.errors)
+        except fields.FieldError as exc:
             report.errors.append(RowError(line, exc.column, exc.reason))
     if report.errors and not skip_invalid:
         return report

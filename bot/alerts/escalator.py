@@ -41,7 +41,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.alerts import events as alert_webhook
 from bot.alerts import texts as alert_texts
 from bot.alerts.policies import load_policy
-from bot.alerts.routing import Delivery, intake_people, team_leads
+from bot.alerts.routing import (
+    MISSING_ADDRESS,
+    Delivery,
+    address_for,
+    intake_people,
+    team_leads,
+)
 from bot.alerts.timetable import Policy, Step, ack_reminder_due, next_notification
 from bot.core import metrics, outbox
 from bot.core.config import Settings
@@ -161,7 +167,7 @@ def route_reachable(session: Session, alert: Alert, delivery: Delivery) -> bool:
     people = [*(_recipients(session, alert, target) for target in Target),
               intake_people(session, alert.organisation_id)]
     channels = [Channel(c) for c in delivery.person_channels()]
-    return any(person.active and _address(person, channel) is not None
+    return any(person.active and address_for(person, channel) is not None
                for group in people for person in group for channel in channels)
 
 
@@ -323,20 +329,6 @@ def _recipients(session: Session, alert: Alert, target: Target) -> list[Casework
     return list(session.scalars(query))
 
 
-def _address(person: Caseworker, channel: Channel) -> str | None:
-    if channel is Channel.SMS:
-        return person.phone or None
-    if channel is Channel.TELEGRAM:
-        return str(person.telegram_chat_id) if person.telegram_chat_id is not None else None
-    if channel is Channel.EMAIL:
-        return person.email or None
-    return None
-
-
-_MISSING = {Channel.SMS: "no phone", Channel.TELEGRAM: "no Telegram chat",
-            Channel.EMAIL: "no e-mail"}
-
-
 def _notify(session: Session, alert: Alert, index: int | None, step: Step, key_part: str,
             already: set[tuple[str, int]], run: _Run,
             people: list[Caseworker] | None = None, *, fallback: bool = False,
@@ -354,12 +346,12 @@ def _notify(session: Session, alert: Alert, index: int | None, step: Step, key_p
             if (channel.value, person.id) in already:
                 reached.add(person.id)
                 continue
-            address = _address(person, channel)
+            address = address_for(person, channel)
             reason = None
             if run.channels is not None and channel.value not in run.channels:
                 reason = "channel not configured"
             elif address is None:
-                reason = _MISSING[channel]
+                reason = MISSING_ADDRESS[channel]
             if reason is not None or address is None:
                 if record_skips:
                     session.add(AlertEvent(alert=alert, at=run.now, kind="skipped", detail={

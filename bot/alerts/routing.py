@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from bot.core.config import Settings
 from bot.models import Caseworker, Organisation, Role, Team
+from bot.models.enums import Channel
 
 __all__ = ["Delivery", "blind_problem", "intake_people", "intake_team_id", "team_leads",
            "unknown_sender_organisation"]
@@ -101,3 +102,18 @@ def unknown_sender_organisation(session: Session, service_number: str | None) ->
         if found is not None:
             return found
     return session.scalar(select(Organisation.id).order_by(Organisation.id).limit(1))
+
+
+def address_for(person: Caseworker, channel: Channel) -> str | None:
+    """Where ``person`` can be reached on ``channel``, or None."""
+    if channel is Channel.SMS:
+        return person.phone or None
+    if channel is Channel.TELEGRAM:
+        return str(person.telegram_chat_id) if person.telegram_chat_id is not None else None
+    if channel is Channel.EMAIL:
+        return person.email or None
+    return None
+
+
+MISSING_ADDRESS = {Channel.SMS: "no phone", Channel.TELEGRAM: "no Telegram chat",
+            Channel.EMAIL: "no e-mail"}

@@ -161,6 +161,8 @@ def severity_for(source: Source | str, detail: Mapping[str, object] | None = Non
 
     ======================  ==========================================================
     crisis                  critical
+    violence                high: violence in a close relationship; threats to life are
+                            crisis words and so critical
     need_help               high (check-in answer 3, or "hjælp")
     call_me                 high: the tenant reached out and asked for a person; a call
                             that waits for office hours is a call that did not happen
@@ -188,7 +190,7 @@ def severity_for(source: Source | str, detail: Mapping[str, object] | None = Non
     detail = detail or {}
     if src is Source.CRISIS:
         return Severity.CRITICAL
-    if src in (Source.NEED_HELP, Source.CALL_ME):
+    if src in (Source.NEED_HELP, Source.CALL_ME, Source.VIOLENCE):
         return Severity.HIGH
     if src in (Source.DELIVERY_FAILED, Source.MESSAGE):
         return Severity.LOW

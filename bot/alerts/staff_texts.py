@@ -13,6 +13,8 @@ from bot.core.segments import to_gsm7_friendly
 SUMMARY_NEED_HELP = N_("{name} answered 3: needs help")
 SUMMARY_CALL_ME = N_("{name} asks to be called")
 SUMMARY_CRISIS = N_("{name} wrote words that may mean a crisis")
+SUMMARY_VIOLENCE = N_("{name} wrote words that may mean violence at home")
+SUMMARY_UNKNOWN_VIOLENCE = N_("Unregistered number {phone} wrote words that may mean violence")
 SUMMARY_MESSAGE = N_("{name} sent a message")
 SUMMARY_PICTURE = N_("{name} sent a picture we cannot show; ask what it was")
 SUMMARY_DELIVERY_FAILED = N_("SMS to {name} cannot be delivered (Twilio error {code})")
@@ -47,6 +49,14 @@ def summary_call_me(lang: str | None, name: str) -> str:
 
 def summary_crisis(lang: str | None, name: str) -> str:
     return _render(lang, SUMMARY_CRISIS, name=name)
+
+
+def summary_violence(lang: str | None, name: str) -> str:
+    return _render(lang, SUMMARY_VIOLENCE, name=name)
+
+
+def summary_unknown_violence(lang: str | None, phone: str) -> str:
+    return _render(lang, SUMMARY_UNKNOWN_VIOLENCE, phone=phone)
 
 
 def summary_message(lang: str | None, name: str) -> str:

@@ -27,6 +27,8 @@ CAUSES = {
     Source.NEED_HELP: N_("{who} has asked for help."),
     Source.CALL_ME: N_("{who} asks to be called."),
     Source.CRISIS: N_("{who} needs contact now."),
+    # Violence: no cause in an SMS that someone else at home might read.
+    Source.VIOLENCE: N_("{who} needs contact now."),
     Source.MISSED: N_("{who} has not answered check-ins."),
     Source.CONCERN: N_("The landlord of {who} has raised a concern."),
     Source.DELIVERY_FAILED: N_("{who} cannot be reached by SMS."),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import click
@@ -68,7 +69,8 @@ def main() -> None:
     caseworkers.
 
     Configuration comes from environment variables (see docs/configuration.md); without
-    DATABASE_URL an SQLite file in the current directory is used.
+    DATABASE_URL the SQLite file trygthjem.sqlite3 in the current directory is used (the demo's
+    is trygthjem-demo.sqlite3: see docs/demo.md).
     """
 
 
@@ -79,9 +81,40 @@ def open_sessions(settings: Settings | None = None) -> Any:
     """A session factory on a reachable, migrated database (else one clear error line)."""
     from bot.core.db import make_engine, make_session_factory
 
-    engine = make_engine((settings or settings_from_env()).database_url)
+    settings = settings or settings_from_env()
+    require_database_file(settings.database_url)
+    engine = make_engine(settings.database_url)
     guard(lambda: require_schema(engine))
     return make_session_factory(engine)
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file an sqlite:/// URL names (None for PostgreSQL or an in-memory database)."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if not parsed.drivername.startswith("sqlite") or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
+
+
+def _demo_hint() -> str:
+    """How to use the demo's database, when it is here and DATABASE_URL is not set."""
+    demo = Path(DEMO_DB)
+    if os.environ.get("DATABASE_URL") or not demo.exists():
+        return ""
+    return ("\nDATABASE_URL is not set, so the default trygthjem.sqlite3 was used. The demo's "
+            f"database is {DEMO_DB}; to use it:\n  export DATABASE_URL=sqlite:///{demo.resolve()}")
+
+
+def require_database_file(url: str) -> None:
+    """Refuse a missing SQLite file instead of letting the driver create an empty one."""
+    path = sqlite_file(url)
+    if path is None or path.exists():
+        return
+    hint = _demo_hint() or ("\nSet DATABASE_URL to your database, or create a new one here with "
+                            "`trygthjem db upgrade`.")
+    raise click.ClickException(f"there is no database file {path} (nothing was created).{hint}")
 
 
 def require_schema(engine: Any) -> None:
@@ -90,7 +123,7 @@ def require_schema(engine: Any) -> None:
     check_connection(engine)
     if not is_current(engine):
         raise click.ClickException("the database schema is not current: run "
-                                   "`trygthjem db upgrade` first")
+                                   f"`trygthjem db upgrade` first{_demo_hint()}")
 
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from bot.cli.common import guard, main, settings_from_env
+from bot.cli.common import guard, main, require_database_file, settings_from_env
 
 
 @main.group()
@@ -29,6 +29,8 @@ def db_current() -> None:
     """Show the database's migration and the newest one."""
     from bot.core.db import current_revision, head_revision, make_engine
 
-    engine = make_engine(settings_from_env().database_url)
+    url = settings_from_env().database_url
+    require_database_file(url)  # looking must not create an empty trygthjem.sqlite3
+    engine = make_engine(url)
     current = guard(lambda: current_revision(engine))
     click.echo(f"current: {current or '(empty database)'}\nnewest:  {head_revision(engine)}")

@@ -56,14 +56,14 @@ def import_(kind: str, file: Path, skip_invalid: bool, organisation: str | None)
             click.echo(f"{file.name}: {error}", err=True)
         if len(report.errors) > len(listed):
             click.echo(f"{file.name}: ... and {len(report.errors) - len(listed)} more "
-                       "bad row(s)", err=True)
+                       "bad value(s)", err=True)
         if not report.written:
             session.rollback()
             raise click.ClickException(
-                f"{len(report.errors)} bad row(s) of {report.rows}; nothing was written. "
+                f"{report.bad_rows} bad row(s) of {report.rows}; nothing was written. "
                 "Fix them, or use --skip-invalid to import the valid rows.")
         session.commit()
-    skipped = f", {len(report.errors)} skipped" if report.errors else ""
+    skipped = f", {report.bad_rows} skipped" if report.errors else ""
     click.echo(f"{kind}: {report.created} created, {report.updated} updated, "
                f"{report.unchanged} unchanged{skipped}.")
 

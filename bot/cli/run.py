@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
+import sys
 from pathlib import Path
+from types import FrameType
 
 import click
 
@@ -71,12 +74,28 @@ def dispatch(once: bool) -> None:
 
 
 
+def _exit_on_sigterm(signum: int, frame: FrameType | None) -> None:
+    # `kill`, a service manager or a test stopping the demo: leave through the same `finally`
+    # as Ctrl+C (scheduler stopped, database closed), not mid-write.
+    sys.exit(0)
+
+
+def _remove_demo_database(db_file: str) -> None:
+    """The SQLite file and its write-ahead log, shared memory and journal."""
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(db_file + suffix).unlink(missing_ok=True)
+
+
 @main.command()
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--db-file", default=DEMO_DB, show_default=True, type=click.Path(dir_okay=False),
               help="SQLite file for the demo (created if missing).")
-def demo(port: int, db_file: str) -> None:
-    """Run everything on this machine: SQLite, console channels, worker and web app."""
+@click.option("--reset", is_flag=True,
+              help="Delete the demo database first: start again with fresh demo data.")
+def demo(port: int, db_file: str, reset: bool) -> None:
+    """Run everything on this machine: SQLite, console channels, worker and web app.
+
+    Stops cleanly on Ctrl+C and on SIGTERM."""
     from bot.admin.demo_data import load_demo_data
     from bot.core.db import transaction, upgrade
     from scheduler.runner import build_scheduler
@@ -88,6 +107,9 @@ def demo(port: int, db_file: str) -> None:
         "LOG_FORMAT": os.environ.get("LOG_FORMAT", "console"),
         "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL", f"http://127.0.0.1:{port}"),
     })
+    if reset:
+        _remove_demo_database(db_file)
+        click.echo(f"Removed {db_file}: starting with fresh demo data.")
     runtime = build_process_runtime(settings)
     click.echo(f"Preparing demo database {db_file} ...")
     upgrade(runtime.engine)
@@ -104,12 +126,16 @@ def demo(port: int, db_file: str) -> None:
                f"  Phone:    {base}/demo/phone  (text the service as a demo tenant)\n"
                f"  Telegram: {base}/demo/telegram (simulator: be the demo landlord)\n"
                "Outgoing messages are printed here instead of being sent.\n"
-               "Stop with Ctrl+C.\n")
+               "Stop with Ctrl+C. Start afresh with `trygthjem demo --reset`.\n")
     app = create_app(runtime)
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
-        app.run(host="127.0.0.1", port=port, use_reloader=False)
+        with contextlib.suppress(KeyboardInterrupt):
+            app.run(host="127.0.0.1", port=port, use_reloader=False)
     finally:
         scheduler.shutdown(wait=False)
+        runtime.engine.dispose()
+        click.echo("Trygt Hjem demo stopped.")
 
 
 

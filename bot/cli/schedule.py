@@ -25,6 +25,7 @@ def schedule_show(tenant: str, count: int, lang: str) -> None:
     from bot.checkins.rows import OrgRules, open_checkin
     from bot.checkins.schedule import upcoming
     from bot.core import audit
+    from bot.core.durations import format_duration
     from bot.core.time_text import describe_local, format_weekdays, parse_weekdays
     from bot.core.timing import dst_status
     from bot.models import Organisation, utcnow
@@ -43,8 +44,10 @@ def schedule_show(tenant: str, count: int, lang: str) -> None:
             days = f"invalid ({t.checkin_weekdays!r})"
         click.echo(f"{t.name} ({t.phone}), tenant {t.id}")
         click.echo(f"Cadence:    {days} at {t.checkin_time:%H:%M} ({tz})")
+        reminder = format_duration(org.policy.reminder_after, lang)
+        missed = format_duration(org.policy.missed_after, lang)
         click.echo(f"Quiet:      {org.quiet_start:%H:%M}-{org.quiet_end:%H:%M}; reminder after "
-                   f"{org.policy.reminder_after}, missed after {org.policy.missed_after}")
+                   f"{reminder}, missed after {missed}")
         click.echo(f"Paused:     until {t.checkins_paused_until.isoformat()} (inclusive)"
                    if t.checkins_paused_until else "Paused:     no")
         if t.opted_out_at:

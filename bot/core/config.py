@@ -255,9 +255,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         problems.append(f"SMS_RATE_PER_SECOND={rate_raw!r} must be a number between 0 and 100")
         rate = 1.0
 
-    log_format = (_clean(env, "LOG_FORMAT") or "json").lower()
-    if log_format not in ("json", "console"):
-        problems.append(f"LOG_FORMAT={log_format!r} must be json or console")
+    # Unset: readable lines for a person at a terminal, JSON for a log collector.
+    log_format = (_clean(env, "LOG_FORMAT") or "auto").lower()
+    if log_format not in ("json", "console", "auto"):
+        problems.append(f"LOG_FORMAT={log_format!r} must be json, console or auto")
     log_level = (_clean(env, "LOG_LEVEL") or "INFO").upper()
     if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         problems.append(f"LOG_LEVEL={log_level!r} must be DEBUG, INFO, WARNING or ERROR")

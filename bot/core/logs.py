@@ -1,4 +1,8 @@
-"""Structured logs: JSON lines in production, readable colour-free lines for people."""
+"""Structured logs: JSON lines in production, readable colour-free lines for people.
+
+``fmt`` is ``json``, ``console`` or ``auto`` (the default when LOG_FORMAT is unset): readable
+lines when stderr is a terminal (someone running ``trygthjem worker --once`` by hand), JSON when
+it is not (a service manager, a container, a pipe to a log collector)."""
 
 from __future__ import annotations
 
@@ -8,7 +12,16 @@ import sys
 import structlog
 
 
+def resolve_format(fmt: str) -> str:
+    """``auto`` -> ``console`` on a terminal, else ``json``; other values unchanged."""
+    if fmt != "auto":
+        return fmt
+    isatty = getattr(sys.stderr, "isatty", None)
+    return "console" if isatty is not None and isatty() else "json"
+
+
 def configure_logging(fmt: str = "json", level: str = "INFO") -> None:
+    fmt = resolve_format(fmt)
     shared: list[structlog.types.Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,

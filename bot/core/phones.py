@@ -30,3 +30,17 @@ def normalise_phone(raw: str, region: str = DEFAULT_REGION) -> str:
 def mask_phone(e164: str) -> str:
     """Show only the last two digits, for logs and roles that must not see the number."""
     return e164[:3] + "*" * max(0, len(e164) - 5) + e164[-2:] if len(e164) > 5 else "***"
+
+
+def display_phone(e164: str) -> str:
+    """A number as people write it: "20 12 34 56" for a Danish one, "+46 70 123 45 67" abroad.
+
+    Anything that does not parse is returned unchanged: a reply must never fail on a number.
+    """
+    try:
+        number = phonenumbers.parse(e164, DEFAULT_REGION)
+    except phonenumbers.NumberParseException:
+        return e164
+    if phonenumbers.region_code_for_number(number) == DEFAULT_REGION:
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)

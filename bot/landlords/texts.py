@@ -94,6 +94,12 @@ def help_landlord(lang: str) -> str:
                          "In an emergency, call 112.")
 
 
+def free_text_outside(lang: str) -> str:
+    """A written message outside a report ("hej, er der nogen?"): say what the bot can do."""
+    return gettext(lang, "Hello! I am the Trygt Hjem bot, so nobody reads messages written "
+                         "here. Use the buttons below or a command.") + "\n\n" + help_landlord(lang)
+
+
 def help_unlinked(lang: str) -> str:
     return not_linked(lang)
 
@@ -120,6 +126,12 @@ def choose_category(lang: str, address: str) -> str:
 
 def choose_urgency(lang: str) -> str:
     return gettext(lang, "How urgent is it?")
+
+
+def no_sign_of_life_first(lang: str) -> str:
+    """Before the rest of a "no sign of life" report: 112 first, then the report (always urgent)."""
+    return gettext(lang, "If you fear for the tenant's life, call 112 now. Then finish this "
+                         "report: it is treated as urgent, and the caseworker is alerted at once.")
 
 
 def ask_description(lang: str) -> str:

@@ -59,6 +59,7 @@ class Source(StrEnum):
     """Why an alert was raised. Values match ``Alert.source`` in the database."""
 
     CRISIS = "crisis"  # tenant wrote crisis words
+    VIOLENCE = "violence"  # tenant wrote about violence in a close relationship
     NEED_HELP = "need_help"  # tenant answered 3 to a check-in, or asked for help
     CALL_ME = "call_me"  # tenant asked their caseworker to call
     MISSED = "missed"  # missed check-ins

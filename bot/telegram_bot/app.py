@@ -23,7 +23,13 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 from telegram import Update
-from telegram.ext import Application, ApplicationBuilder, ConversationHandler, TypeHandler
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    ApplicationHandlerStop,
+    ConversationHandler,
+    TypeHandler,
+)
 
 from bot.alerts.routing import Delivery
 from bot.core.logs import get_logger
@@ -77,6 +83,12 @@ async def sync_conversation(update: Update, context: Context) -> None:
             context.user_data.pop(DRAFT, None)
         who = await identify(update, context)
         await reply(update, timed_out(who.lang))
+        message = update.effective_message
+        if message is not None and message.text and not message.text.startswith("/"):
+            # The words belonged to the ended report: "timed out" is the whole answer, not
+            # also the bot's help text. Commands (/concern) still go on to their handler.
+            await save_now(update, context)
+            raise ApplicationHandlerStop
         return
     conversations[key] = state
 
@@ -96,7 +108,8 @@ def configure(builder: AnyBuilder,
     application.bot_data[DEPS_KEY] = BotDeps(sessions, clock, delivery)
     application.add_handler(TypeHandler(Update, sync_conversation), group=-1)
     # Order matters inside group 0: the conversation first, so /cancel and its buttons reach it.
-    for handler in [*landlord.handlers(), *general.handlers(), *caseworker.handlers()]:
+    for handler in [*landlord.handlers(), *general.handlers(), *caseworker.handlers(),
+                    *general.last_resort()]:
         application.add_handler(handler)
     application.add_handler(TypeHandler(Update, save_now), group=99)
     application.add_error_handler(_log_error)

@@ -1,4 +1,5 @@
-"""Handlers for everyone: /start (linking), /help and /language."""
+"""Handlers for everyone: /start (linking), /help, /language, and written messages that no other
+handler takes (they get what the bot can do, never silence)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.landlords import texts as t
 from bot.landlords.flow import InvalidChoice, set_language
@@ -108,7 +109,25 @@ async def chose_language(update: Update, context: Context) -> None:
         await reply(update, t.help_landlord(lang), reply_markup=landlord_keyboard(lang))
 
 
+async def anything_else(update: Update, context: Context) -> None:
+    """Text or an unknown command outside a report ("hej, er der nogen?"): what the bot can do,
+    with the buttons; nobody reads messages written to the bot."""
+    who = await identify(update, context)
+    if who.landlord_id:
+        await reply(update, t.free_text_outside(who.lang),
+                    reply_markup=landlord_keyboard(who.lang))
+    elif who.caseworker_id:
+        await reply(update, t.caseworker_help(who.lang))
+    else:
+        await reply(update, t.not_linked(who.lang))
+
+
 def handlers() -> list[BaseHandler[Any, Any, Any]]:
     return [CommandHandler("start", start), CommandHandler("help", help_command),
             CommandHandler("language", language),
             CallbackQueryHandler(chose_language, pattern=r"^lang:")]
+
+
+def last_resort() -> list[BaseHandler[Any, Any, Any]]:
+    """Registered after every other handler: only what nothing else took reaches it."""
+    return [MessageHandler(filters.TEXT | filters.COMMAND, anything_else)]

@@ -1,9 +1,11 @@
 """Landlord handlers: the guided concern report (ConversationHandler); /mine is in landlord_mine.
 
 Steps: home -> category -> urgency -> description -> optional photo -> summary (Confirm / Edit /
-Cancel). Each pressed button's message is edited to show the choice (so old buttons cannot be
-pressed again) and the next step comes as a new message. ``/cancel`` and the Cancel button work
-in every step; an abandoned report is ended by the worker (bot.landlords.flow.expire_abandoned)
+Cancel). "No sign of life" is always urgent: it skips the urgency question and tells the landlord
+to call 112 if they fear for the tenant's life before the remaining steps. Each pressed button's
+message is edited to show the choice (so old buttons cannot be pressed again) and the next step
+comes as a new message. ``/cancel`` and the Cancel button work in every step; an abandoned
+report is ended by the worker (bot.landlords.flow.expire_abandoned)
 and, on the next update, by ``sync_conversation`` in app.py.
 """
 
@@ -42,6 +44,7 @@ from bot.landlords.flow import (
     own_homes,
     report_concern,
 )
+from bot.models.enums import LandlordCategory, LandlordUrgency
 from bot.telegram_bot.common import (
     Context,
     deps,
@@ -168,6 +171,14 @@ async def chose_category(update: Update, context: Context) -> int:
         return CATEGORY
     draft = _draft(context)
     draft.category = category
+    if category == LandlordCategory.NO_SIGN_OF_LIFE:
+        # Always urgent, so no urgency question; and 112 comes before the remaining steps.
+        draft.urgency = LandlordUrgency.URGENT_TODAY.value
+        _save(context, draft)
+        await _close_buttons(update, t.category(who.lang, category))
+        await reply(update, t.no_sign_of_life_first(who.lang))
+        await reply(update, t.ask_description(who.lang))
+        return DESCRIPTION
     _save(context, draft)
     await _close_buttons(update, t.category(who.lang, category))
     rows = [[_button(t.urgency(who.lang, key), f"c:urg:{key}") for key in URGENCIES]]

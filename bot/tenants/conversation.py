@@ -7,16 +7,20 @@ into TwiML); it sends nothing itself. The rules:
 * An opted-out tenant gets no other reply (Twilio would block it anyway, error 21610), but what
   they write still reaches the caseworker: crisis words, answer 3 and call requests still alert.
 * A check-in answer (1/2/3) is tied to the tenant's newest open check-in (sent or reminded): the
-  check-in becomes answered and the miss counter starts again. Crisis words, a call request and
-  free text to an open check-in also count as an answer (the tenant is in touch; crisis counts
-  as 3); STOP, START, INFO and empty messages do not.
-* Answer 3 (also "hjælp") raises a need_help alert; a call request a call_me alert; crisis
-  words a critical crisis alert and the crisis reply (112, Livslinien) at once.
+  check-in becomes answered and the miss counter starts again. Crisis or violence words, a call
+  request, a greeting and free text to an open check-in also count as an answer (the tenant is
+  in touch; crisis and violence count as 3); STOP, START, INFO and empty messages do not.
+* Answer 3 (also "hjælp", "I don't feel good") raises a need_help alert; a call request a
+  call_me alert; crisis words a critical crisis alert and the crisis reply (112, Livslinien) at
+  once; violence words a high violence alert and the violence reply (Lev Uden Vold 1888, 112).
+* STOP's confirmation gives the caseworker's phone number when we have it.
 * Free text, and the words after an answer 1 or 2, go to the caseworker as a low ``message``
   alert (folded while one is open). The tenant's words are kept in the alert's timeline
   (``detail.text``) and the message log, never in the summary, so only caseworkers see them.
 * A picture (MMS) cannot be shown: without words the tenant is asked to write, and the
   caseworker is told a picture came.
+* Only greetings or thanks ("hej") reach the caseworker like free text, with a reply
+  without 112: a greeting is not an emergency.
 * Empty or punctuation-only messages get "not understood" and the menu.
 * An unknown number gets one polite Danish/English reply per 24 hours (two auto-responders
   must not answer each other forever); the message is stored with intent ``unknown_sender``
@@ -68,7 +72,8 @@ UNKNOWN_REPLY_EVERY = timedelta(hours=24)
 # past it, crisis messages still get the help lines, anything else gets nothing.
 UNKNOWN_REPLIES_PER_DAY = 3
 # Messages that show the tenant is in touch, for an open check-in.
-_COUNTS_AS_CONTACT = frozenset({IntentKind.CRISIS, IntentKind.CALL_ME, IntentKind.FREE_TEXT})
+_COUNTS_AS_CONTACT = frozenset({IntentKind.CRISIS, IntentKind.VIOLENCE, IntentKind.CALL_ME,
+                                IntentKind.GREETING, IntentKind.FREE_TEXT})
 
 
 @dataclass(frozen=True)
@@ -140,7 +145,9 @@ def handle_tenant_sms(session: Session, tenant: Tenant, body: str | None, *,
             tenant.opted_out_at = now
             audit.record(session, f"tenant:{tenant.id}", "opt_out", "tenant", tenant.id,
                          via="sms")
-        reply = texts.stop_confirmation(lang)
+        caseworker = tenant.caseworker
+        reply = texts.stop_confirmation(
+            lang, caseworker.phone if caseworker is not None and caseworker.active else None)
     elif kind is IntentKind.START:
         if tenant.opted_out_at is not None:
             tenant.opted_out_at = None
@@ -154,6 +161,11 @@ def handle_tenant_sms(session: Session, tenant: Tenant, body: str | None, *,
                        text=intent.text, matched=intent.matched, pictures=pictures)
         checkin = record_answer(session, tenant, 3, now)
         reply = texts.crisis_reply(lang, told)
+    elif kind is IntentKind.VIOLENCE:
+        raised = alert(Source.VIOLENCE, sms_staff_texts.summary_violence(staff, tenant.name),
+                       text=intent.text, matched=intent.matched, pictures=pictures)
+        checkin = record_answer(session, tenant, 3, now)
+        reply = texts.violence_reply(lang, told)
     elif kind is IntentKind.CHECKIN_ANSWER:
         assert intent.answer is not None
         checkin = record_answer(session, tenant, intent.answer, now)
@@ -174,11 +186,12 @@ def handle_tenant_sms(session: Session, tenant: Tenant, body: str | None, *,
                        text=intent.text, pictures=pictures)
         checkin = record_answer(session, tenant, None, now)
         reply = texts.call_me_ack(lang, told)
-    else:  # FREE_TEXT
+    else:  # FREE_TEXT, GREETING
         raised = alert(Source.MESSAGE, sms_staff_texts.summary_message(staff, tenant.name),
                        text=intent.text, pictures=pictures)
         checkin = record_answer(session, tenant, None, now)
-        reply = texts.free_text_received(lang, passed_on(raised))
+        reply = (texts.greeting_received(lang) if kind is IntentKind.GREETING
+                 else texts.free_text_received(lang, passed_on(raised)))
 
     carrier = (carrier_opt or "").strip().upper()
     if carrier == "STOP" and tenant.opted_out_at is None:
@@ -208,16 +221,21 @@ def handle_unknown_sms(session: Session, phone: str, body: str | None, *,
                Message.sender == phone, Message.intent == UNKNOWN_SENDER_INTENT,
                Message.reply.is_not(None), Message.created_at >= now - UNKNOWN_REPLY_EVERY)) or 0
     detail = {"message_id": message_id, "phone": phone, "text": intent.text}
-    if intent.kind is IntentKind.CRISIS:
+    if intent.kind in (IntentKind.CRISIS, IntentKind.VIOLENCE):
+        crisis = intent.kind is IntentKind.CRISIS
         raised, _ = raise_alert(
-            session, source=Source.CRISIS, now=now, sender_phone=phone,
+            session, source=Source(intent.kind.value), now=now, sender_phone=phone,
             organisation_id=unknown_sender_organisation(session, service_number),
-            summary=sms_staff_texts.summary_unknown_crisis(None, phone),
+            summary=(sms_staff_texts.summary_unknown_crisis(None, phone) if crisis
+                     else sms_staff_texts.summary_unknown_violence(None, phone)),
             detail={**detail, "matched": intent.matched})
         told = escalate_now(session, raised, delivery or Delivery(), now)
         # No language known: Danish first, then English. The help lines always go.
-        reply = (texts.crisis_reply_stranger(told) if replies_today < UNKNOWN_REPLIES_PER_DAY
-                 else texts.crisis_lines())
+        if replies_today >= UNKNOWN_REPLIES_PER_DAY:
+            reply = texts.crisis_lines() if crisis else texts.violence_lines()
+        else:
+            reply = (texts.crisis_reply_stranger(told) if crisis
+                     else texts.violence_reply_stranger())
         return Outcome(UNKNOWN_SENDER_INTENT, reply, raised, told=told)
     case = None
     if session.scalar(select(Alert.id).where(

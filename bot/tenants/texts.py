@@ -18,10 +18,13 @@ CHECKIN_ANSWER 1 / 2 / 3   :func:`reply_to_answer` - answer 3 also when no check
                            check-in: :func:`answer_without_checkin`
 CALL_ME                    :func:`call_me_ack`
 FREE_TEXT                  :func:`free_text_received`
-STOP / START               :func:`stop_confirmation` / :func:`start_confirmation`
+STOP / START               :func:`stop_confirmation` (with the caseworker's phone when
+                           known) / :func:`start_confirmation`
 HELP_INFO                  :func:`help_info`
 EMPTY                      :func:`unclear_message`
 CRISIS                     :func:`crisis_reply` (also to unknown senders)
+VIOLENCE                   :func:`violence_reply` (also to unknown senders)
+GREETING                   :func:`greeting_received` (no 112: "hej" is not an emergency)
 unknown phone number       :func:`unknown_sender`
 picture (MMS), no words    :func:`picture_received`
 =========================  ===============================================================
@@ -30,6 +33,7 @@ picture (MMS), no words    :func:`picture_received`
 from __future__ import annotations
 
 from bot.core.i18n import N_, SUPPORTED, sms_text
+from bot.core.phones import display_phone
 
 __all__ = [
     "answer_without_checkin",
@@ -38,6 +42,7 @@ __all__ = [
     "crisis_reply",
     "crisis_reply_stranger",
     "free_text_received",
+    "greeting_received",
     "help_info",
     "picture_received",
     "reply_good",
@@ -48,12 +53,13 @@ __all__ = [
     "stop_confirmation",
     "unclear_message",
     "unknown_sender",
+    "violence_reply",
 ]
 
 REPLY_GOOD = N_("Thank you! Good to hear. Have a nice day.")
 REPLY_SO_SO = N_(
-    "Thank you for your answer. If you would like to talk, write CALL and your caseworker "
-    "will call you."
+    "Thank you for your answer. Do you need to talk to someone? Write CALL, and your "
+    "caseworker will call you."
 )
 REPLY_NEED_HELP = N_(
     "Thank you for telling us. Your caseworker has been told and will contact you as soon as "
@@ -70,12 +76,21 @@ STOP_CONFIRMATION = N_(
     "You will get no more messages from Trygt Hjem. Write START to get them again. "
     "You can still call your caseworker."
 )
+STOP_CONFIRMATION_PHONE = N_(
+    "You will get no more messages from Trygt Hjem. Write START to get them again. "
+    "You can still call your caseworker on {phone}."
+)
+GREETING_RECEIVED = N_(
+    "Thank you for your message. Your caseworker can see it. Write to us if there is anything "
+    "we can help with."
+)
 START_CONFIRMATION = N_(
     "Welcome back to Trygt Hjem. You will get messages again. Write STOP to stop them."
 )
 HELP_INFO = N_(
-    "Trygt Hjem keeps you in touch with your caseworker. Answer our messages with 1, 2 or 3, "
-    "or write CALL. Write STOP to stop. Need to talk? Livslinien 70 201 201. Emergency: 112."
+    "Trygt Hjem keeps you in touch with your caseworker. Answer 1 if things are good, 2 if "
+    "so-so, 3 if you need help. Write CALL to be called. Write STOP to stop. Do you need to "
+    "talk to someone? Livslinien 70 201 201. Emergency: 112."
 )
 UNCLEAR_MESSAGE = N_(
     "Sorry, we did not understand. Reply 1 good, 2 so-so or 3 need help. Write CALL to be "
@@ -85,6 +100,17 @@ CRISIS_REPLY = N_(
     "Thank you for writing. If you are in danger, call 112 now. You can talk to Livslinien "
     "on 70 201 201. Your caseworker has been alerted. You are not alone."
 )
+# Lev Uden Vold: the national hotline on violence in close relationships (free, anonymous, 24/7).
+VIOLENCE_REPLY = N_(
+    "Thank you for telling us. Your caseworker has been told. Lev Uden Vold can help: call "
+    "1888. It is free and anonymous, day and night. levudenvold.dk. In danger? Call 112."
+)
+VIOLENCE_REPLY_UNCONFIRMED = N_(
+    "Thank you for telling us. Lev Uden Vold can help: call 1888. It is free and anonymous, "
+    "day and night. levudenvold.dk. In danger? Call 112."
+)
+VIOLENCE_LINES = N_("Violence at home? Lev Uden Vold: 1888, free, day and night. In danger? "
+                    "Call 112.")
 UNKNOWN_SENDER = N_(
     "Hello. This number is not registered with Trygt Hjem. If you are a tenant, please "
     "contact your caseworker. Emergency: 112."
@@ -149,8 +175,16 @@ def free_text_received(lang: str | None, told: bool = True) -> str:
     return sms_text(lang, FREE_TEXT_RECEIVED if told else FREE_TEXT_UNCONFIRMED)
 
 
-def stop_confirmation(lang: str | None) -> str:
+def stop_confirmation(lang: str | None, caseworker_phone: str | None = None) -> str:
+    """After STOP: how to come back, and the caseworker's number when we know it."""
+    if caseworker_phone:
+        return sms_text(lang, STOP_CONFIRMATION_PHONE, phone=display_phone(caseworker_phone))
     return sms_text(lang, STOP_CONFIRMATION)
+
+
+def greeting_received(lang: str | None) -> str:
+    """For a message of only greetings or thanks ("hej", "tak"): warm, and no 112."""
+    return sms_text(lang, GREETING_RECEIVED)
 
 
 def start_confirmation(lang: str | None) -> str:
@@ -183,6 +217,23 @@ def crisis_lines() -> str:
     """Only the help lines, Danish then English: what an unknown number's crisis message still
     gets once its replies for the day are used up."""
     return "\n".join(sms_text(lang, CRISIS_LINES) for lang in SUPPORTED)
+
+
+def violence_reply(lang: str | None, told: bool = True) -> str:
+    """Violence in a close relationship: Lev Uden Vold 1888, 112, and that the caseworker knows
+    (only when a notification to a person was enqueued: ``told``)."""
+    return sms_text(lang, VIOLENCE_REPLY if told else VIOLENCE_REPLY_UNCONFIRMED)
+
+
+def violence_reply_stranger() -> str:
+    """Violence words from a number we do not know: Danish then English, 1888 and 112, and no
+    claim about a caseworker (we do not know theirs)."""
+    return "\n".join(sms_text(lang, VIOLENCE_REPLY_UNCONFIRMED) for lang in SUPPORTED)
+
+
+def violence_lines() -> str:
+    """Only the help lines, Danish then English, once an unknown number's replies are used up."""
+    return "\n".join(sms_text(lang, VIOLENCE_LINES) for lang in SUPPORTED)
 
 
 def unknown_sender() -> str:

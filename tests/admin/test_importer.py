@@ -81,7 +81,7 @@ def test_skip_invalid_writes_the_good_rows(session: Session, data_dir: Path) -> 
     _load_all(session, data_dir)
     report = import_csv(session, "tenants", data_dir / "tenants_bad.csv", skip_invalid=True)
     session.commit()
-    assert report.written and report.created == 2 and len(report.errors) == 8
+    assert report.written and report.created == 2 and report.bad_rows == 8
     assert set(session.scalars(select(Tenant.name))) == {"Anna Sørensen", "Good Two"}
 
 
@@ -126,3 +126,40 @@ def test_caseworker_phone_cannot_be_shared(session: Session, data_dir: Path,
 def test_needs_an_organisation(session: Session, data_dir: Path) -> None:
     with pytest.raises(ImportFileError, match="--organisation"):
         import_csv(session, "landlords", data_dir / "landlords.csv")
+
+
+def test_every_bad_value_in_a_row_is_reported(session: Session, data_dir: Path,
+                                              tmp_path: Path) -> None:
+    _load_all(session, data_dir)
+    f = tmp_path / "tenants.csv"
+    f.write_text("name,phone,language,home_reference,caseworker_email,checkin_weekday,"
+                 "checkin_time\n"
+                 ",12,de,XX-9999,nobody@odense.example,funday,25:99\n"
+                 "Good,28000315,da,FB-1002,aisha.khan@odense.example,fri,14:00\n",
+                 encoding="utf-8")
+    report = import_csv(session, "tenants", f)
+    assert not report.written and report.bad_rows == 1
+    assert [(e.line, e.column) for e in report.errors] == [
+        (2, "phone"), (2, "name"), (2, "language"), (2, "home_reference"),
+        (2, "caseworker_email"), (2, "checkin_weekday"), (2, "checkin_time")]
+    f.write_text("reference,address,postcode,city,landlord_email\n"
+                 "X-1,,12,,not-an-email\n", encoding="utf-8")
+    report = import_csv(session, "homes", f)
+    assert {e.column for e in report.errors} == {"address", "postcode", "city",
+                                                 "landlord_email"}
+
+
+@pytest.mark.parametrize(("kind", "header", "missing"), [
+    ("tenants", "name,language,home_reference,caseworker_email", "phone"),
+    ("caseworkers", "email,name,phone,role", "team"),
+    ("homes", "reference,address,city,landlord_email", "postcode"),
+])
+def test_a_file_without_a_required_column_is_refused_at_the_header(
+        session: Session, data_dir: Path, tmp_path: Path, kind: str, header: str,
+        missing: str) -> None:
+    _load_all(session, data_dir)
+    f = tmp_path / f"{kind}.csv"
+    f.write_text(header + "\n" + ",".join("x" for _ in header.split(",")) + "\n",
+                 encoding="utf-8")
+    with pytest.raises(ImportFileError, match=rf"missing column\(s\) {missing};"):
+        import_csv(session, kind, f)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, time
 
 import pytest
@@ -46,9 +47,15 @@ def test_schedule_show_lists_next_sends_in_local_time(db_url: str, world: World)
     assert "Cadence:    Tuesday at 10:00 (Europe/Copenhagen)" in result.output
     assert "Tuesday 1 Dec 10:00" in result.output and "Tuesday 15 Dec 10:00" in result.output
     assert "Tuesday 22 Dec" not in result.output
+    # Grace periods as people write them, not "1 day, 0:00:00".
+    quiet = next(line for line in result.output.splitlines() if line.startswith("Quiet:"))
+    assert re.search(r"reminder after \d+ (hours?|days?)( and \d+ \w+)?, missed after "
+                     r"\d+ (hours?|days?)", quiet), quiet
+    assert ":00:00" not in quiet
     with time_machine.travel(MONDAY, tick=False):
         danish = run(db_url, "schedule", "show", str(world.tenant.id), "--lang", "da")
     assert "tirsdag 1. dec. 10:00" in danish.output
+    assert re.search(r"reminder after \d+ (timer?|dage?)", danish.output), danish.output
 
 
 def test_schedule_show_explains_dst_and_quiet_hours(db_url: str, world: World,

@@ -1,3 +1,4 @@
+import contextlib
 import os
 import signal
 import socket
@@ -88,31 +89,85 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def test_demo_serves_healthz_and_loads_odense(tmp_path: Path) -> None:
+def _ignore_sigint() -> None:
+    # As for a job started in the background by a non-interactive shell (`make test &`):
+    # SIGINT is ignored there, so a test that stops the demo with it leaves it running.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _start_demo(tmp_path: Path, *extra: str) -> tuple[subprocess.Popen[str], int]:
     port = _free_port()
     env = {**os.environ, "LOG_FORMAT": "console"}
     env.pop("DATABASE_URL", None)
-    proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "demo", "--port", str(port)],
+    proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "demo", "--port", str(port),
+                             *extra],
                             cwd=tmp_path, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+                            stderr=subprocess.STDOUT, text=True, preexec_fn=_ignore_sigint)
+    return proc, port
+
+
+def _wait_healthy(proc: subprocess.Popen[str], port: int) -> httpx.Response:
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+        except httpx.TransportError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError("demo did not start") from None
+            time.sleep(0.2)
+
+
+def _stop(proc: subprocess.Popen[str]) -> tuple[int, str]:
+    """SIGTERM and wait; whatever happens, the demo does not outlive the test."""
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                response = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
-                break
-            except httpx.TransportError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise AssertionError(f"demo did not start: {proc.stdout.read()}") from None
-                time.sleep(0.2)
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=15)
+        return proc.returncode, out
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+
+
+def test_demo_serves_healthz_loads_odense_and_stops_on_sigterm(tmp_path: Path) -> None:
+    proc, port = _start_demo(tmp_path)
+    try:
+        response = _wait_healthy(proc, port)
         assert response.json() == {"status": "ok"}
         ready = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=5)
         assert ready.status_code == 200, ready.text
     finally:
-        proc.send_signal(signal.SIGINT)
-        out, _ = proc.communicate(timeout=15)
+        code, out = _stop(proc)
+    assert code == 0, out
     assert "Loaded the Odense demo data" in out and f"http://127.0.0.1:{port}/" in out
+    assert "Trygt Hjem demo stopped." in out
     assert (tmp_path / "trygthjem-demo.sqlite3").exists()
+    # Stopped cleanly: the write-ahead log was checkpointed and removed with the last connection.
+    assert not (tmp_path / "trygthjem-demo.sqlite3-wal").exists()
+
+
+def test_demo_reset_starts_with_fresh_demo_data(tmp_path: Path) -> None:
+    import sqlite3
+
+    proc, port = _start_demo(tmp_path)
+    try:
+        _wait_healthy(proc, port)
+    finally:
+        _stop(proc)
+    db = tmp_path / "trygthjem-demo.sqlite3"
+    with contextlib.closing(sqlite3.connect(db)) as con, con:
+        con.execute("UPDATE tenants SET name = 'Changed By Hand'")
+    (tmp_path / "trygthjem-demo.sqlite3-shm").write_bytes(b"stale")
+    proc, port = _start_demo(tmp_path, "--reset")
+    try:
+        _wait_healthy(proc, port)
+    finally:
+        code, out = _stop(proc)
+    assert code == 0, out
+    assert "starting with fresh demo data" in out and "Loaded the Odense demo data" in out
+    with contextlib.closing(sqlite3.connect(db)) as con:
+        names = {n for (n,) in con.execute("SELECT name FROM tenants")}
+    assert "Changed By Hand" not in names and "Anna Sørensen" in names
 
 
 def test_big_import_shows_progress_on_stderr(db_url: str, sessions: sessionmaker[Session],

@@ -25,7 +25,13 @@ LOCALE_DIR = BOT_DIR / "locale"
 
 # Realistic names, including a long double-barrelled Danish one and one outside GSM-7.
 NAMES = ["Marie-Louise Østergaard-Kristiansen", "Bo", "Zoë Ødegård", "Jens-Christian"]
-SAMPLE_PARAMS: dict[str, list[object]] = {"name": NAMES, "answer": [1, 2, 3], "told": [True, False]}
+SAMPLE_PARAMS: dict[str, list[object]] = {
+    "name": NAMES,
+    "answer": [1, 2, 3],
+    "told": [True, False],
+    # None, a Danish mobile, a long foreign number: STOP's reply must fit all of them.
+    "caseworker_phone": [None, "+4520123456", "+4917612345678", "+4570201201"],
+}
 
 
 def _extracted() -> dict[str, list[str]]:
@@ -293,3 +299,44 @@ def test_ngettext() -> None:
 
 def test_marker_is_identity() -> None:
     assert i18n.N_("Hello") == "Hello"
+
+
+@pytest.mark.parametrize("lang", i18n.SUPPORTED)
+def test_violence_reply_gives_lev_uden_vold_and_112(lang: str) -> None:
+    reply = texts.violence_reply(lang)
+    assert "1888" in reply and "levudenvold.dk" in reply and "112" in reply
+    assert "Lev Uden Vold" in reply
+    assert ("gratis og anonymt" if lang == "da" else "free and anonymous") in reply
+    assert ("døgnet rundt" if lang == "da" else "day and night") in reply
+    assert ("kontaktperson" if lang == "da" else "caseworker") in reply
+
+
+@pytest.mark.parametrize("lang", i18n.SUPPORTED)
+def test_stop_reply_gives_the_caseworkers_number_readably(lang: str) -> None:
+    assert "20 12 34 56" in texts.stop_confirmation(lang, "+4520123456")
+    assert "+49 176 12345678" in texts.stop_confirmation(lang, "+4917612345678")
+    assert "START" in texts.stop_confirmation(lang, "+4520123456")
+    assert not re.search(r"\d", texts.stop_confirmation(lang))
+
+
+@pytest.mark.parametrize("lang", i18n.SUPPORTED)
+def test_info_says_what_1_2_and_3_mean(lang: str) -> None:
+    info = texts.help_info(lang)
+    meanings = (
+        ("1, hvis det går godt", "2, hvis det går så som så", "3, hvis du har brug for hjælp")
+        if lang == "da" else ("1 if things are good", "2 if so-so", "3 if you need help"))
+    for meaning in meanings:
+        assert meaning in info
+
+
+def test_danish_asks_whether_you_need_to_talk_to_someone() -> None:
+    for text in (texts.help_info("da"), texts.reply_so_so("da")):
+        assert "Har du brug for at tale med nogen?" in text
+        assert "Brug for at tale?" not in text
+
+
+@pytest.mark.parametrize("lang", i18n.SUPPORTED)
+def test_a_greeting_gets_a_warm_reply_without_112(lang: str) -> None:
+    reply = texts.greeting_received(lang)
+    assert "112" not in reply
+    assert ("kontaktperson" if lang == "da" else "caseworker") in reply

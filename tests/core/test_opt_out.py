@@ -26,6 +26,7 @@ def test_the_list_names_intents_and_no_queued_kind() -> None:
 SAMPLES = {IntentKind.CHECKIN_ANSWER: "1", IntentKind.CALL_ME: "ring mig",
            IntentKind.STOP: "stop", IntentKind.START: "start", IntentKind.HELP_INFO: "info",
            IntentKind.CRISIS: "jeg vil slå mig selv ihjel",
+           IntentKind.VIOLENCE: "han slår mig", IntentKind.GREETING: "hej",
            IntentKind.FREE_TEXT: "hvornår kommer du?", IntentKind.EMPTY: "..."}
 
 

@@ -578,3 +578,19 @@ def test_invalid_arguments_are_rejected_clearly() -> None:
         local_to_utc(date(2026, 1, 1), time(10), "Europe/Kobenhavn")
     with pytest.raises(ValueError, match="naive local time"):
         local_to_utc(date(2026, 1, 1), time(10, tzinfo=UTC), DEFAULT_TZ)
+
+
+@pytest.mark.parametrize(("value", "lang", "expected"), [
+    (timedelta(days=1), "en", "1 day"),
+    (timedelta(days=1), "da", "1 dag"),
+    (timedelta(hours=4), "da", "4 timer"),
+    (timedelta(hours=26, minutes=30), "en", "1 day, 2 hours, and 30 minutes"),
+    (timedelta(hours=26, minutes=30), "da", "1 dag, 2 timer og 30 minutter"),
+    (timedelta(days=10), "da", "10 dage"),  # not rounded to "1 uge"
+    (timedelta(0), "en", "0 minutes"),
+    (timedelta(hours=-2), "en", "-2 hours"),
+])
+def test_durations_read_as_people_write_them(value: timedelta, lang: str, expected: str) -> None:
+    from bot.core.durations import format_duration
+
+    assert format_duration(value, lang) == expected

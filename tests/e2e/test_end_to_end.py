@@ -578,7 +578,8 @@ def test_stop_cancels_a_scheduled_checkin_before_prism_and_start_reenables(
         stack: Stack, world: World, clock: time_machine.Coordinates) -> None:
     later = T_TUE + timedelta(hours=1)
     first = _queue_checkin(stack, world.tenant.id, "checkin:e2e:1", later)
-    assert stack.text(world.tenant.phone, "STOP") == [texts.stop_confirmation("da")]
+    assert stack.text(world.tenant.phone, "STOP") == [
+        texts.stop_confirmation("da", world.caseworker.phone)]
     with stack.sessions() as s:
         assert s.get(Tenant, world.tenant.id).opted_out_at is not None  # type: ignore[union-attr]
 

@@ -90,11 +90,12 @@ def test_link_and_report_a_concern(telegram_emulator_clean: TelegramEmulator,
             [categories] = await chat.press(homes, f"c:home:{w.home.id}")
             assert categories["message"]["text"].startswith("Vollsmose Allé 12")
             assert "c:cat:no_sign_of_life" in Chat.button_data(categories)
-            [urgencies] = await chat.press(categories, "c:cat:no_sign_of_life")
-            assert Chat.button_data(urgencies)[:3] == ["c:urg:can_wait", "c:urg:this_week",
-                                                       "c:urg:urgent_today"]
-            [ask] = await chat.press(urgencies, "c:urg:urgent_today")
+            # Always urgent: no urgency question, and 112 before the remaining steps.
+            [call_112, ask] = await chat.press(categories, "c:cat:no_sign_of_life", count=2)
+            assert call_112["message"]["text"].startswith("Frygter du for lejerens liv, så ring "
+                                                          "112 nu.")
             assert "Beskriv kort" in ask["message"]["text"]
+            assert not Chat.button_data(call_112) and not Chat.button_data(ask)
             [photo] = await chat.say("Post hober sig op, ingen har set ham i en uge")
             assert Chat.button_data(photo) == ["c:skip", "c:cancel"]
             [summary] = await chat.press(photo, "c:skip")

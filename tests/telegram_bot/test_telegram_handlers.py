@@ -436,3 +436,61 @@ def test_writing_again_after_a_block_reactivates_the_chat(sessions: sessionmaker
         landlord = session.get(Landlord, w.landlord.id)
         assert landlord is not None and landlord.telegram_active
         assert landlord.telegram_chat_id == USER
+
+
+def test_free_text_outside_a_report_gets_what_the_bot_can_do(
+        sessions: sessionmaker[Session]) -> None:
+    with sessions() as session:
+        w, token = _world(session)
+
+    async def scenario() -> None:
+        async with LocalBot(sessions) as bot:
+            await bot.send(message(USER, f"/start {token}"))
+            for text in ("hej, er der nogen?", "/ukendt"):
+                calls = await bot.send(message(USER, text))
+                [answer] = texts(calls)
+                assert answer.startswith("Hej! Jeg er Trygt Hjems bot"), text
+                assert "/concern" in answer and "/mine" in answer and "112" in answer
+                keyboard = calls[0][1]["reply_markup"]["keyboard"]
+                assert keyboard[0][0]["text"] == "Ny henvendelse"
+            # Inside a report the same words still get the report's own answer.
+            await bot.send(message(USER, "/concern"))
+            await bot.send(callback(USER, f"c:home:{w.home.id}"))
+            calls = await bot.send(message(USER, "hej, er der nogen?"))
+            assert texts(calls) == ["Vælg med knapperne ovenfor, eller skriv /cancel for at "
+                                    "stoppe."]
+            # Someone not linked is told what the bot is for.
+            calls = await bot.send(message(777, "hallo?"))
+            assert texts(calls)[0].startswith("Denne bot er for udlejere")
+
+    asyncio.run(scenario())
+
+
+def test_no_sign_of_life_is_urgent_and_says_112_before_the_other_steps(
+        sessions: sessionmaker[Session]) -> None:
+    with sessions() as session:
+        w, token = _world(session)
+
+    async def scenario() -> None:
+        async with LocalBot(sessions) as bot:
+            await bot.send(message(USER, f"/start {token}"))
+            await bot.send(message(USER, "/concern"))
+            await bot.send(callback(USER, f"c:home:{w.home.id}"))
+            calls = await bot.send(callback(USER, "c:cat:no_sign_of_life"))
+            sent = texts(calls)
+            assert sent[0].startswith("Frygter du for lejerens liv, så ring 112 nu.")
+            assert sent[1].startswith("Beskriv kort")
+            assert not [b for b in buttons(calls) if b.startswith("c:urg:")]  # no "Kan vente"
+            await bot.send(message(USER, "Postkassen er fuld, ingen har set ham i en uge"))
+            calls = await bot.send(callback(USER, "c:skip"))
+            assert "Haster, i dag" in texts(calls)[0]  # the summary shows it as urgent
+            calls = await bot.send(callback(USER, "c:confirm"))
+            assert "har fået besked nu" in texts(calls)[0]
+
+    asyncio.run(scenario())
+    with sessions() as session:
+        concern = session.scalar(select(Concern))
+        assert concern is not None
+        assert (concern.category, concern.urgency) == ("no_sign_of_life", "urgent_today")
+        alert = session.scalar(select(Alert).where(Alert.concern_id == concern.id))
+        assert alert is not None and alert.severity == "critical"

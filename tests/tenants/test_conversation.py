@@ -164,8 +164,9 @@ def test_free_text_is_forwarded_and_repeats_fold_into_one_alert(session: Session
 
 def test_stop_start_and_what_an_opted_out_tenant_gets(session: Session, world: World) -> None:
     tenant = world.tenant
-    assert handle_tenant_sms(session, tenant, "Stop.", now=NOW).reply == \
-        texts.stop_confirmation("da")
+    reply = handle_tenant_sms(session, tenant, "Stop.", now=NOW).reply
+    assert reply == texts.stop_confirmation("da", "+4526000102")
+    assert reply is not None and reply.endswith("ringe til din kontaktperson på 26 00 01 02.")
     assert tenant.opted_out_at == NOW
     # Still confirmed when sent twice; the first time stands.
     assert handle_tenant_sms(session, tenant, "STOP ", now=NOW + timedelta(hours=1)).reply
@@ -361,3 +362,67 @@ def test_two_concurrent_deliveries_of_one_message_are_processed_once(
     assert {r.reply for r in results} == {texts.reply_need_help("da")}
     assert session.scalar(select(func.count()).select_from(Alert)) == 1
     assert session.scalar(select(func.count()).select_from(Message)) == 2  # in + one reply
+
+
+# --- violence, need-help words, greetings, STOP with the caseworker's number ----------------
+
+
+@pytest.mark.parametrize(("body", "lang"), [("jeg er bange for min kæreste", "da"),
+                                            ("I'm scared of my boyfriend", "en")])
+def test_violence_gets_a_high_alert_and_lev_uden_vold(session: Session, world: World,
+                                                       body: str, lang: str) -> None:
+    world.tenant.language = lang
+    checkin = _checkin(session, world.tenant)
+    outcome = handle_tenant_sms(session, world.tenant, body, now=NOW)
+    assert outcome.intent == "violence"
+    assert outcome.reply == texts.violence_reply(lang)
+    assert outcome.reply is not None and "1888" in outcome.reply and "112" in outcome.reply
+    [alert] = _alerts(session)
+    assert (alert.source, alert.severity) == ("violence", "high")
+    assert body not in alert.summary  # the words stay in the timeline, for caseworkers only
+    assert alert.events[0].detail["text"] == body
+    assert checkin.status == CheckInStatus.ANSWERED and checkin.answer == 3
+
+
+def test_violence_from_an_opted_out_tenant_still_alerts(session: Session, world: World) -> None:
+    handle_tenant_sms(session, world.tenant, "stop", now=NOW)
+    assert handle_tenant_sms(session, world.tenant, "han slår mig", now=NOW).reply is None
+    assert [a.source for a in _alerts(session)] == ["violence"]
+
+
+def test_violence_from_an_unknown_number(session: Session, world: World) -> None:
+    outcome = handle_unknown_sms(session, "+4520304099", "he hits me", now=NOW)
+    assert outcome.reply == texts.violence_reply_stranger()
+    assert outcome.reply.count("1888") == 2 and "112" in outcome.reply
+    [alert] = _alerts(session)
+    assert (alert.source, alert.severity, alert.tenant_id) == ("violence", "high", None)
+
+
+@pytest.mark.parametrize("body", ["I don't feel good", "jeg har ingen mad", "thrown out today"])
+def test_need_help_words_anywhere_alert_high(session: Session, world: World, body: str) -> None:
+    outcome = handle_tenant_sms(session, world.tenant, body, now=NOW)
+    assert outcome.reply == texts.reply_need_help("da")
+    [alert] = _alerts(session)
+    assert (alert.source, alert.severity) == ("need_help", "high")
+
+
+@pytest.mark.parametrize("body", ["hej", "Hej hej", "tak", "godmorgen"])
+def test_a_greeting_reaches_the_caseworker_without_112(session: Session, world: World,
+                                                       body: str) -> None:
+    checkin = _checkin(session, world.tenant)
+    outcome = handle_tenant_sms(session, world.tenant, body, now=NOW)
+    assert outcome.intent == "greeting"
+    assert outcome.reply == texts.greeting_received("da")
+    assert "112" not in outcome.reply
+    assert [a.source for a in _alerts(session)] == ["message"]
+    assert checkin.status == CheckInStatus.ANSWERED  # in touch
+
+
+def test_stop_without_a_caseworker_phone_says_call_your_caseworker(session: Session,
+                                                                   world: World) -> None:
+    assert world.tenant.caseworker is not None
+    world.tenant.caseworker.phone = None
+    reply = handle_tenant_sms(session, world.tenant, "stop", now=NOW).reply
+    assert reply == texts.stop_confirmation("da")
+    world.tenant.caseworker = None
+    assert handle_tenant_sms(session, world.tenant, "stop", now=NOW).reply == reply

@@ -62,6 +62,18 @@ def test_crisis_reply_when_nobody_can_be_reached_is_calm_and_gives_the_help_line
     assert alert.undelivered_at == NOW and alert.next_action_at is not None
 
 
+def test_violence_reply_says_the_caseworker_knows_only_when_one_was_told(
+        session: Session, world: World) -> None:
+    told = handle_tenant_sms(session, world.tenant, "han slår mig", now=NOW, delivery=SMS_ONLY)
+    assert told.told and told.reply == texts.violence_reply("da", told=True)
+    assert "1888" in told.reply and "har fået besked" in told.reply
+    _nobody_reachable(session, world)
+    other = handle_tenant_sms(session, world.tenant, "jeg er bange for min kæreste", now=NOW,
+                              delivery=SMS_ONLY)
+    # Joins the same case; with nobody reachable now, no claim, but 1888 and 112 always.
+    assert other.reply is not None and "1888" in other.reply and "112" in other.reply
+
+
 def test_need_help_call_me_and_words_when_nobody_can_be_reached(
         session: Session, world: World) -> None:
     _nobody_reachable(session, world)

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.tenants.intents import Intent, IntentKind, crisis_terms, fold, parse
+from bot.tenants.intents import Intent, IntentKind, crisis_terms, fold, parse, violence_terms
 
 CHECKIN = IntentKind.CHECKIN_ANSWER
 CALL = IntentKind.CALL_ME
@@ -18,6 +18,9 @@ INFO = IntentKind.HELP_INFO
 CRISIS = IntentKind.CRISIS
 FREE = IntentKind.FREE_TEXT
 EMPTY = IntentKind.EMPTY
+VIOLENCE = IntentKind.VIOLENCE
+GREETING = IntentKind.GREETING
+NEED = CHECKIN  # need-help words anywhere: answer 3
 
 # (message, kind, answer) - real-looking replies, Danish first.
 CASES: list[tuple[str, IntentKind, int | None]] = [
@@ -184,20 +187,36 @@ CASES: list[tuple[str, IntentKind, int | None]] = [
     ("vil skade mig selv", CRISIS, None),
     ("jeg cutter igen", CRISIS, None),
     ("har taget en overdosis", CRISIS, None),
-    ("han slår mig", CRISIS, None),
-    ("min kæreste truer mig", CRISIS, None),
     ("jeg kan ikke mere", CRISIS, None),
     ("I want to kill myself", CRISIS, None),
     ("suicide", CRISIS, None),
     ("sucide", CRISIS, None),
     ("i want to hurt myself", CRISIS, None),
     ("took an overdose", CRISIS, None),
-    ("he hits me", CRISIS, None),
     ("1 men jeg vil dø", CRISIS, None),
     ("Godt. Jeg vil dø", CRISIS, None),
-    ("STOP han slår mig", CRISIS, None),
+    ("STOP jeg vil dø", CRISIS, None),
+    ("han slår mig ihjel", CRISIS, None),  # a threat to life is a crisis
+    ("he is going to kill me", CRISIS, None),
     ("👍 jeg har lyst til at dø", CRISIS, None),
     ("jeg vil ikke dø", CRISIS, None),  # no negation handling on purpose
+    # Violence in a close relationship: its own reading, also over STOP.
+    ("han slår mig", VIOLENCE, None),
+    ("min kæreste truer mig", VIOLENCE, None),
+    ("jeg er bange for min kæreste", VIOLENCE, None),
+    ("Jeg er bange for kæresten", VIOLENCE, None),
+    ("he hits me", VIOLENCE, None),
+    ("I'm scared of my boyfriend", VIOLENCE, None),
+    ("STOP han slår mig", VIOLENCE, None),
+    ("1 men han slår mig", VIOLENCE, None),
+    ("jeg er bange for min eksamen", NEED, 3),  # scared, but not of a person
+    # Need-help words anywhere, unless negated.
+    ("I don't feel good", NEED, 3),
+    ("hej, jeg har det ikke godt", NEED, 3),
+    ("1 men jeg har ingen mad", NEED, 3),
+    ("jeg er ikke bange", FREE, None),
+    ("I'm not scared", FREE, None),
+    ("im not hungry", FREE, None),
     # Everyday phrases that look a bit like crisis language but are not.
     ("Det slår mig at huslejen er høj", FREE, None),
     ("jeg er i fare for at miste lejligheden", FREE, None),
@@ -206,11 +225,13 @@ CASES: list[tuple[str, IntentKind, int | None]] = [
     # Free text and empty.
     ("Hvornår kommer vicevært?", FREE, None),
     ("Min vaskemaskine er i stykker", FREE, None),
-    ("Jeg mangler penge til husleje", FREE, None),
-    ("tak", FREE, None),
-    ("god morgen", FREE, None),
-    ("Good morning", FREE, None),
-    ("hej hej", FREE, None),
+    ("Jeg mangler penge til husleje", NEED, 3),
+    # Only greetings and thanks.
+    ("tak", GREETING, None),
+    ("god morgen", GREETING, None),
+    ("Good morning", GREETING, None),
+    ("hej hej", GREETING, None),
+    ("hej", GREETING, None),
     ("nej", FREE, None),
     ("x" * 10_000, FREE, None),
     ("", EMPTY, None),
@@ -294,8 +315,21 @@ def _example(term: str) -> str:
 def test_crisis_terms_loaded_in_both_languages() -> None:
     terms = crisis_terms()
     assert len(terms) > 80
-    for needed in ("selvmord*", "vil dø", "slå mig * ihjel", "han slår mig", "kill myself"):
+    for needed in ("selvmord*", "vil dø", "slå mig * ihjel", "bange for mit liv", "kill myself"):
         assert needed in terms
+
+
+def test_violence_terms_loaded_in_both_languages() -> None:
+    terms = violence_terms()
+    for needed in ("han slår mig", "bange for * kæreste*", "he hits me", "afraid of * boyfriend*"):
+        assert needed in terms
+    assert not set(terms) & set(crisis_terms()), "a term belongs to one list"
+
+
+@pytest.mark.parametrize("term", violence_terms())
+def test_every_violence_term_matches_itself(term: str) -> None:
+    for sentence in (_example(term), _example(term).upper()):
+        assert parse(sentence).kind is VIOLENCE, sentence
 
 
 @pytest.mark.parametrize("term", crisis_terms())

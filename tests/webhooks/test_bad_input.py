@@ -445,7 +445,7 @@ def test_cli_import_of_10000_bad_rows_is_bounded(db_url: str, session: Session,
     result = _cli(db_url, "import", "caseworkers", str(big))
     assert result.exit_code == 1
     assert len(result.output) < 200_000
-    assert "... and 9950 more bad row(s)" in result.output
+    assert "... and 9950 more bad value(s)" in result.output
     assert "10000 bad row(s) of 10000; nothing was written" in result.output
 
 

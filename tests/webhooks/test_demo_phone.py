@@ -67,7 +67,7 @@ def test_conversation_shows_replies_and_later_sends(app: Flask, client: FlaskCli
     items = client.get("/demo/phone/messages", query_string={"phone": world.tenant.phone}
                        ).get_json()["messages"]
     assert [(m["direction"], m["body"]) for m in items] == [
-        ("in", "hej"), ("out", texts.free_text_received("da")),
+        ("in", "hej"), ("out", texts.greeting_received("da")),
         ("out", checkin_texts.checkin_prompt("da", "Anna"))]
 
 
@@ -82,4 +82,20 @@ def test_phone_simulator_in_a_browser(app: Flask, page: Page, world: World) -> N
         expect(page.locator(".bubble.in").last).to_have_text("kan du ringe til mig?")
         page.click("button[data-text='STOP']")
         expect(page.locator(".bubble.out").last).to_have_text(
-            re.compile("^" + re.escape(texts.stop_confirmation("da"))))
+            re.compile("^" + re.escape(texts.stop_confirmation("da", world.caseworker.phone))))
+
+
+def test_the_reply_code_example_is_an_alert_that_exists(client: FlaskClient, session: Session,
+                                                        world: World) -> None:
+    assert "ok</code>" not in client.get("/demo/phone").get_data(as_text=True)  # no alert yet
+    client.post("/demo/phone/send", json={"phone": world.tenant.phone, "body": "3"})
+    alert_id = session.scalar(select(Alert.id))
+    html = client.get("/demo/phone").get_data(as_text=True)
+    assert f"<code>{alert_id} ok</code> fra {world.caseworker.name}" in html
+    # ... and it works: the caseworker's reply acknowledges that alert.
+    assert world.caseworker.phone is not None
+    response = client.post("/demo/phone/send", json={"phone": world.caseworker.phone,
+                                                     "body": f"{alert_id} ok"})
+    assert f"{alert_id}" in response.get_json()["replies"][0]
+    session.expire_all()
+    assert session.scalar(select(Alert.state)) == "acknowledged"

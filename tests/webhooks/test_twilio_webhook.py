@@ -184,7 +184,7 @@ def test_stop_then_a_scheduled_checkin_is_not_sent(
         console_channels: dict[str, ConsoleChannel]) -> None:
     reply = twiml_messages(post_signed(sms_client, SMS_PATH,
                                        inbound_form(world.tenant.phone, "STOP")))
-    assert reply == [texts.stop_confirmation("da")]
+    assert reply == [texts.stop_confirmation("da", world.caseworker.phone)]
     outbox.enqueue(session, channel="sms", recipient=world.tenant.phone,
                    body=checkin_texts.checkin_prompt("da", "Anna"), key="checkin:1", kind="checkin",
                    tenant_id=world.tenant.id)
