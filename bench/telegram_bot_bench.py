@@ -26,7 +26,7 @@ from bot.core.db import make_engine, make_session_factory, upgrade
 from bot.models import Home, Landlord
 from bot.telegram_bot import configure
 from bot.telegram_bot.local import LocalBotRequest
-from tests.telegram_updates import callback, message
+from tests.support.telegram_updates import callback, message
 
 
 def main() -> None:

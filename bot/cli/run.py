@@ -36,7 +36,7 @@ def web(host: str, port: int) -> None:
 @click.option("--once", is_flag=True, help="Run every job once and exit (cron-style hosting).")
 def worker(once: bool) -> None:
     """Run the scheduler: check-ins, reminders, escalation timers, outbox delivery."""
-    from scheduler.runner import build_scheduler, run_once
+    from scheduler.runner import build_fast_lane, build_scheduler, run_once
 
     runtime = build_process_runtime(settings_from_env())
     if once:
@@ -45,8 +45,13 @@ def worker(once: bool) -> None:
             click.echo(f"{name}: {result or 'nothing due'}")
         return
     click.echo("Worker running; press Ctrl+C to stop.", err=True)
-    with contextlib.suppress(KeyboardInterrupt, SystemExit):
-        build_scheduler(runtime, background=False).start()
+    fast_lane = build_fast_lane(runtime)  # alerts and replies at once, not at the next poll
+    fast_lane.start()
+    try:
+        with contextlib.suppress(KeyboardInterrupt, SystemExit):
+            build_scheduler(runtime, background=False).start()
+    finally:
+        fast_lane.stop()
 
 
 @main.command()
@@ -69,7 +74,7 @@ def demo(port: int, db_file: str) -> None:
     """Run everything on this machine: SQLite, console channels, worker and web app."""
     from bot.admin.demo_data import load_demo_data
     from bot.core.db import transaction, upgrade
-    from scheduler.runner import build_scheduler
+    from scheduler.runner import build_fast_lane, build_scheduler
     from webhooks import create_app
 
     settings = settings_from_env({
@@ -87,6 +92,8 @@ def demo(port: int, db_file: str) -> None:
                else "Demo data already present.")
     scheduler = build_scheduler(runtime, background=True)
     scheduler.start()
+    fast_lane = build_fast_lane(runtime)  # the web app's commits wake it in-process
+    fast_lane.start()
     base = f"http://127.0.0.1:{port}"
     click.echo(f"\nTrygt Hjem demo is running.\n  Web app:  {base}/\n  Health:   {base}/healthz\n"
                f"  Dashboard: {base}/dashboard/  (log in as {DEMO_LOGIN} or any demo "
@@ -99,6 +106,7 @@ def demo(port: int, db_file: str) -> None:
     try:
         app.run(host="127.0.0.1", port=port, use_reloader=False)
     finally:
+        fast_lane.stop(timeout=1.0)
         scheduler.shutdown(wait=False)
 
 

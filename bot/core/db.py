@@ -11,6 +11,9 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+# Registers the session hooks that wake the worker when alerts or outbox rows are committed.
+from bot.core import wakeup as _wakeup  # noqa: F401
+
 MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
 
 
