@@ -53,6 +53,18 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
         yield session
 
 
+@contextmanager
+def pinned(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """A session whose transactions share one pooled connection (`with session.begin()` each).
+
+    For a request that commits more than once (inbound SMS: store, then process): one pool
+    checkout and one pre-ping instead of one per transaction.
+    """
+    bind = factory.kw["bind"]
+    with bind.connect() as conn, factory(bind=conn) as session:
+        yield session
+
+
 def check_connection(engine: Engine) -> None:
     try:
         with engine.connect() as conn:
