@@ -86,9 +86,9 @@ def seed_tenants(sessions: sessionmaker[Session], tenants: int) -> list[str]:
         team = Team(organisation=org, name="Bench team", work_start=clock_time(0),
                     work_end=clock_time(23, 59))
         lead = Caseworker(team=team, email="lead@bench.example", name="Lead",
-                          phone="+4520000000", role=Role.TEAM_LEAD)
+                          phone="+4526000100", role=Role.TEAM_LEAD)
         workers = [Caseworker(team=team, email=f"cw{i}@bench.example", name=f"CW {i}",
-                              phone=f"+452100{i:04d}") for i in range(20)]
+                              phone=f"+452601{i:04d}") for i in range(20)]
         landlord = Landlord(email="ll@bench.example", name="LL")
         home = Home(reference="B-1", address="Vollsmose Allé 1", postcode="5240",
                     city="Odense NØ", landlord=landlord)
@@ -120,11 +120,12 @@ class Process:
     """A server process in its own process group on 127.0.0.1; stopped with that group."""
 
     def __init__(self, argv: list[str], env: dict[str, str], port: int | None = None,
-                 stdout: int | None = subprocess.DEVNULL) -> None:
+                 stdout: int | None = subprocess.DEVNULL,
+                 stderr: int | None = subprocess.PIPE) -> None:
         self.port = port
         self.proc = subprocess.Popen(argv, cwd=ROOT, env={**os.environ, **env},
                                      stdin=subprocess.DEVNULL, stdout=stdout,
-                                     stderr=subprocess.PIPE, start_new_session=True)
+                                     stderr=stderr, start_new_session=True)
         if port is not None:
             self.wait_for_port(port)
 
@@ -132,9 +133,8 @@ class Process:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                assert self.proc.stderr is not None
-                raise RuntimeError(f"{self.proc.args!r} exited:\n"
-                                   f"{self.proc.stderr.read().decode()[-3000:]}")
+                err = self.proc.stderr.read().decode()[-3000:] if self.proc.stderr else ""
+                raise RuntimeError(f"{self.proc.args!r} exited:\n{err}")
             try:
                 socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
                 return
