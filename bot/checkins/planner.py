@@ -18,16 +18,14 @@ from bot.checkins.rows import (
     OrgRules,
     all_org_rules,
     checkin_key,
-    insert_for,
     slot_iso,
 )
 from bot.checkins.texts import checkin_prompt
 from bot.core import audit, outbox
+from bot.core.db import insert_for
 from bot.core.logs import get_logger
-from bot.core.timing import (
-    parse_weekdays,
-    slots_between,
-)
+from bot.core.time_text import parse_weekdays
+from bot.core.timing import slots_between
 from bot.models import (
     AuditEvent,
     CheckIn,
@@ -37,7 +35,7 @@ from bot.models import (
     Tenant,
     utcnow,
 )
-from bot.models.enums import Source
+from bot.models.enums import Channel, OutboxKind, Source
 
 log = get_logger(__name__)
 
@@ -225,9 +223,9 @@ def _enqueue_prompts(s: Session, created: Sequence[tuple[int, str]], slot: datet
         return
     people = s.execute(select(Tenant.id, Tenant.phone, Tenant.language, Tenant.name)
                        .where(Tenant.id.in_(sending))).all()
-    outbox.enqueue_many(s, [dict(channel="sms", recipient=phone,
+    outbox.enqueue_many(s, [dict(channel=Channel.SMS, recipient=phone,
                                  body=checkin_prompt(language, name),
-                                 key=checkin_key(tid, slot), kind="checkin",
+                                 key=checkin_key(tid, slot), kind=OutboxKind.CHECKIN,
                                  not_before=goes_at, tenant_id=tid)
                             for tid, phone, language, name in people])
     result.planned += len(people)
