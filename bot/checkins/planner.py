@@ -39,8 +39,11 @@ from bot.models.enums import Channel, OutboxKind, Source
 
 log = get_logger(__name__)
 
-# pg_try_advisory_lock key for the planner ("THCI" in ASCII): one planner at a time.
+# pg_try_advisory_lock key for the planner ("THCI" in ASCII): one planner at a time. Advisory
+# locks are database-wide, so the second key is the schema: deployments (and test runs) in
+# other schemas of the same database do not keep each other from planning.
 PLANNER_LOCK_KEY = 0x54484349
+SCHEMA_LOCK_KEY = func.hashtext(func.current_schema())
 
 # --------------------------------------------------------------------------- planner
 
@@ -76,13 +79,14 @@ def planner_lock(sessions: sessionmaker[Session], *, enabled: bool = True) -> It
         yield True
         return
     with bind.connect() as conn:
-        got = bool(conn.execute(select(func.pg_try_advisory_lock(PLANNER_LOCK_KEY))).scalar())
+        got = bool(conn.execute(select(func.pg_try_advisory_lock(
+            PLANNER_LOCK_KEY, SCHEMA_LOCK_KEY))).scalar())
         conn.commit()
         try:
             yield got
         finally:
             if got:
-                conn.execute(select(func.pg_advisory_unlock(PLANNER_LOCK_KEY)))
+                conn.execute(select(func.pg_advisory_unlock(PLANNER_LOCK_KEY, SCHEMA_LOCK_KEY)))
                 conn.commit()
 
 

@@ -44,8 +44,7 @@ def test_each_skip_reason_as_the_python_rule(sessions: sessionmaker[Session]) ->
             ids[case] = tenant.id
         s.commit()
 
-    # Several batches, too; no advisory lock: it is database-wide, and other runs may hold it.
-    result = plan_checkins(sessions, now=TUESDAY_10, batch_size=3, use_lock=False)
+    result = plan_checkins(sessions, now=TUESDAY_10, batch_size=3)  # several batches, too
     assert (result.planned, result.skipped) == (4, 4)  # and the world's own tenant, Anna
 
     with sessions() as s:
