@@ -1,12 +1,19 @@
-"""The two WSGI apps bench/webhook_bench.py serves with identical gunicorn settings.
+"""The WSGI apps bench/webhook_bench.py serves with identical gunicorn settings.
 
 ``real()``: the production app (settings from the environment, logging configured as the CLI
-does). ``bare()``: a Flask app whose one endpoint answers a constant TwiML reply, nothing else.
+does). ``floor()``: the raw-driver floor: a minimal Flask endpoint doing the same durable steps
+as the real webhook with psycopg / sqlite3 and hand-written SQL (store the message and commit,
+claim it for processing and commit), then a constant TwiML reply. No signature check, no
+conversation: what the product cannot go below on this machine and database.
 """
 
 from __future__ import annotations
 
-from flask import Flask, Response
+import os
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Flask, Response, request
 
 TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response><Message>Tak.</Message></Response>'
 
@@ -22,11 +29,45 @@ def real() -> Flask:
     return create_app(build_runtime(settings))
 
 
-def bare() -> Flask:
-    app = Flask("bare")
+STORE = ("INSERT INTO messages (direction, channel, provider_id, sender, recipient, body, status,"
+         " created_at) VALUES ('in', 'sms', {p}, {p}, {p}, {p}, 'received', {p})"
+         " ON CONFLICT (channel, provider_id) WHERE direction = 'in' DO NOTHING RETURNING id")
+CLAIM = ("UPDATE messages SET processed_at = {p}, status = 'processed'"
+         " WHERE id = {p} AND processed_at IS NULL")
+
+
+def _connect(url: str) -> tuple[Any, str]:
+    """One connection per worker process (as a pool would keep), and the driver's placeholder."""
+    if url.startswith("sqlite"):
+        import sqlite3
+
+        conn = sqlite3.connect(url.split("///", 1)[1], timeout=30)
+        for pragma in ("foreign_keys=ON", "journal_mode=WAL", "busy_timeout=30000"):
+            conn.execute(f"PRAGMA {pragma}")  # as bot.core.db.make_engine sets them
+        return conn, "?"
+    import psycopg
+
+    return psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://", 1)), "%s"
+
+
+def floor() -> Flask:
+    app = Flask("floor")
+    url = os.environ["DATABASE_URL"]
+    state: dict[str, Any] = {}
 
     @app.post("/webhooks/twilio/sms")
     def sms() -> Response:
+        if "conn" not in state:
+            state["conn"], placeholder = _connect(url)
+            state["store"], state["claim"] = (STORE.format(p=placeholder),
+                                              CLAIM.format(p=placeholder))
+        conn, form, now = state["conn"], request.form, datetime.now(UTC)
+        row = conn.execute(state["store"], (form["MessageSid"], form["From"], form["To"],
+                                            form.get("Body", ""), now)).fetchone()
+        conn.commit()
+        if row is not None:
+            conn.execute(state["claim"], (now, row[0]))
+            conn.commit()
         return Response(TWIML, mimetype="text/xml")
 
     return app

@@ -6,9 +6,10 @@ due, so a restart or a second worker neither loses nor doubles anything.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -19,6 +20,7 @@ from bot.core import metrics
 from bot.core.logs import get_logger
 from bot.runtime import Runtime
 from scheduler import jobs
+from scheduler.wakeups import FastLane
 
 log = get_logger(__name__)
 
@@ -29,6 +31,10 @@ class JobSpec:
     func: Callable[[Runtime], object]
     seconds: int
     at_start: bool = False  # also run as soon as the scheduler starts
+    # Also run at once when work is committed (scheduler.wakeups); the interval is the safety net.
+    on_wake: bool = False
+    # Held while the job runs: its interval run and its fast-lane run never overlap.
+    lock: threading.Lock = field(default_factory=threading.Lock, compare=False, repr=False)
 
 
 JOBS: tuple[JobSpec, ...] = (
@@ -37,13 +43,13 @@ JOBS: tuple[JobSpec, ...] = (
     JobSpec("start_checkins", jobs.start_checkins, 5),
     JobSpec("send_reminders", jobs.send_reminders, 60),
     JobSpec("mark_missed", jobs.mark_missed, 60),
-    JobSpec("escalate_alerts", jobs.escalate_alerts, 5),
+    JobSpec("escalate_alerts", jobs.escalate_alerts, 5, on_wake=True),
     JobSpec("retention_purge", jobs.retention_purge, 24 * 3600),
     JobSpec("expire_concern_drafts", jobs.expire_concern_drafts, 60),
     # "This worker runs jobs": the dashboard banner and the alert rules watch for it to stop.
     JobSpec("heartbeat", jobs.heartbeat, 15, at_start=True),
     # Last, so `worker --once` delivers what the jobs above have just enqueued.
-    JobSpec("dispatch_outbox", jobs.dispatch_outbox, 5),
+    JobSpec("dispatch_outbox", jobs.dispatch_outbox, 5, on_wake=True),
 )
 
 
@@ -63,11 +69,19 @@ def build_scheduler(runtime: Runtime, *, background: bool) -> BaseScheduler:
     return scheduler
 
 
+def build_fast_lane(runtime: Runtime) -> FastLane:
+    """Escalation then dispatch, at once on every wake-up (start() it next to the scheduler)."""
+    postgres = runtime.engine.dialect.name == "postgresql"
+    return FastLane([_guarded(spec, runtime) for spec in JOBS if spec.on_wake],
+                    listen_to=runtime.engine if postgres else None)
+
+
 def _guarded(spec: JobSpec, runtime: Runtime) -> Callable[[], None]:
     def run() -> None:
         started = time.perf_counter()
         try:
-            result = spec.func(runtime)
+            with spec.lock:
+                result = spec.func(runtime)
             if result:
                 log.info("job.done", job=spec.name, result=str(result))
         except Exception:  # one failing run must not stop the worker

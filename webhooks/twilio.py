@@ -14,7 +14,7 @@ from flask import Blueprint, Response, abort, current_app, request
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
-from bot.core.db import transaction
+from bot.core.db import pinned, transaction
 from bot.core.logs import get_logger
 from bot.core.phones import InvalidPhone, normalise_phone
 from bot.core.storable import storable
@@ -110,17 +110,17 @@ def inbound_sms() -> Response:
     from webhooks import get_runtime
 
     runtime = get_runtime()
-    sessions = runtime.sessions
-    # Store and commit first: whatever happens next, the message is kept.
-    with transaction(sessions) as session:
-        message_id, created = sms_inbound.store(
-            session, provider_id=sid, sender=_phone(sender),
-            recipient=_phone(form.get("To") or ""), body=form.get("Body"))
-    with transaction(sessions) as session:
-        result = sms_inbound.process(session, message_id,
-                                     pictures=_pictures(form.get("NumMedia")),
-                                     carrier_opt=form.get("OptOutType"),
-                                     delivery=runtime.delivery)
+    with pinned(runtime.sessions) as session:
+        # Store and commit first: whatever happens next, the message is kept.
+        with session.begin():
+            message_id, created = sms_inbound.store(
+                session, provider_id=sid, sender=_phone(sender),
+                recipient=_phone(form.get("To") or ""), body=form.get("Body"))
+        with session.begin():
+            result = sms_inbound.process(session, message_id,
+                                         pictures=_pictures(form.get("NumMedia")),
+                                         carrier_opt=form.get("OptOutType"),
+                                         delivery=runtime.delivery)
     if not created or result.duplicate:
         log.info("twilio.retry", message_id=message_id, answered_again=bool(result.reply))
     return _twiml(result.reply)

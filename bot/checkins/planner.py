@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, exists, func, or_, select
+from sqlalchemy import Engine, case, exists, func, literal, null, or_, select, true
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.alerts.lifecycle import raise_alert
@@ -18,7 +18,6 @@ from bot.checkins.rows import (
     OrgRules,
     all_org_rules,
     checkin_key,
-    skip_reason,
     slot_iso,
 )
 from bot.checkins.texts import checkin_prompt
@@ -31,6 +30,8 @@ from bot.models import (
     AuditEvent,
     CheckIn,
     CheckInStatus,
+    Consent,
+    PhoneStatus,
     Tenant,
     utcnow,
 )
@@ -38,8 +39,11 @@ from bot.models.enums import Channel, OutboxKind, Source
 
 log = get_logger(__name__)
 
-# pg_try_advisory_lock key for the planner ("THCI" in ASCII): one planner at a time.
+# pg_try_advisory_lock key for the planner ("THCI" in ASCII): one planner at a time. Advisory
+# locks are database-wide, so the second key is the schema: deployments (and test runs) in
+# other schemas of the same database do not keep each other from planning.
 PLANNER_LOCK_KEY = 0x54484349
+SCHEMA_LOCK_KEY = func.hashtext(func.current_schema())
 
 # --------------------------------------------------------------------------- planner
 
@@ -75,13 +79,14 @@ def planner_lock(sessions: sessionmaker[Session], *, enabled: bool = True) -> It
         yield True
         return
     with bind.connect() as conn:
-        got = bool(conn.execute(select(func.pg_try_advisory_lock(PLANNER_LOCK_KEY))).scalar())
+        got = bool(conn.execute(select(func.pg_try_advisory_lock(
+            PLANNER_LOCK_KEY, SCHEMA_LOCK_KEY))).scalar())
         conn.commit()
         try:
             yield got
         finally:
             if got:
-                conn.execute(select(func.pg_advisory_unlock(PLANNER_LOCK_KEY)))
+                conn.execute(select(func.pg_advisory_unlock(PLANNER_LOCK_KEY, SCHEMA_LOCK_KEY)))
                 conn.commit()
 
 
@@ -154,52 +159,80 @@ def _plan_org(sessions: sessionmaker[Session], org: OrgRules, now: datetime, bat
         last_id = 0
         while True:
             with sessions() as s, s.begin():
-                tenants = list(s.scalars(
-                    select(Tenant)
-                    .where(*base, Tenant.checkin_weekdays == weekdays_spec,
-                           Tenant.checkin_time == at, Tenant.id > last_id,
-                           Tenant.created_at <= slot,  # never a slot from before registration
-                           ~exists().where(CheckIn.tenant_id == Tenant.id,
-                                           CheckIn.slot_at == slot))
-                    .order_by(Tenant.id).limit(batch_size)))
-                if not tenants:
+                created = _insert_checkins(
+                    s, org, slot, now, batch_size,
+                    (*base, Tenant.checkin_weekdays == weekdays_spec, Tenant.checkin_time == at,
+                     Tenant.id > last_id))
+                if not created:
                     break
-                last_id = tenants[-1].id
+                last_id = max(tenant_id for tenant_id, _status in created)
                 result.batches += 1
-                result.largest_batch = max(result.largest_batch, len(tenants))
-                _plan_batch(s, org, tenants, slot, now, result)
+                result.largest_batch = max(result.largest_batch, len(created))
+                _enqueue_prompts(s, created, slot, org.goes_at(now), now, result)
                 result.peak_loaded = max(result.peak_loaded, len(s.identity_map))
 
 
-def _plan_batch(s: Session, org: OrgRules, tenants: Sequence[Tenant], slot: datetime,
-                now: datetime, result: PlanResult) -> None:
+def _skip_reason_sql(day: date) -> Any:
+    """`bot.checkins.rows.skip_reason` as SQL, for tenants already known active (see `base`)."""
+    return case(
+        (Tenant.opted_out_at.is_not(None), "opted_out"),
+        (Tenant.consent == Consent.WITHDRAWN, "no_consent"),
+        (Tenant.phone_status != PhoneStatus.OK, "invalid_phone"),
+        (Tenant.checkins_paused_until >= day, "paused"),
+        else_=null())
+
+
+def _insert_checkins(s: Session, org: OrgRules, slot: datetime, now: datetime,
+                     batch_size: int, where: tuple[Any, ...]) -> list[tuple[int, str]]:
+    """Create the next `batch_size` tenants' check-ins for `slot` in one INSERT .. SELECT.
+
+    Returns (tenant_id, status) of the rows this call created; ON CONFLICT DO NOTHING: a second
+    planner that got there first wins, quietly.
+    """
     goes_at = org.goes_at(now)
-    reasons = {t.id: skip_reason(t, org.local_date(slot)) for t in tenants}
-    by_id = {t.id: t for t in tenants}
-    rows = [dict(tenant_id=t.id, slot_at=slot, created_at=now,
-                 sent_at=goes_at if reasons[t.id] is None else None,
-                 status=CheckInStatus.SKIPPED if reasons[t.id] is not None
-                 else CheckInStatus.SENT if goes_at <= now else CheckInStatus.SCHEDULED)
-            for t in tenants]
-    # ON CONFLICT DO NOTHING: a second planner that got here first wins, quietly.
     table = CheckIn.__table__
-    created = s.execute(
-        insert_for(s)(table).on_conflict_do_nothing(index_elements=["tenant_id", "slot_at"])
-        .returning(table.c.tenant_id, table.c.slot_at), rows).all()
-    messages: list[dict[str, Any]] = []
-    for tenant_id, _slot in created:
-        tenant, reason = by_id[tenant_id], reasons[tenant_id]
-        if reason is not None:
-            result.skipped += 1
-            if reason == "opted_out":
-                note_opt_out(s, tenant, now=now)
-            continue
-        messages.append(dict(channel=Channel.SMS, recipient=tenant.phone,
-                             body=checkin_prompt(tenant.language, tenant.name),
-                             key=checkin_key(tenant.id, slot), kind=OutboxKind.CHECKIN,
-                             not_before=goes_at, tenant_id=tenant.id))
-    outbox.enqueue_many(s, messages)
-    result.planned += len(messages)
+    chosen = (select(Tenant.id.label("tenant_id"),
+                     _skip_reason_sql(org.local_date(slot)).label("reason"))
+              .where(*where,
+                     Tenant.created_at <= slot,  # never a slot from before registration
+                     ~exists().where(CheckIn.tenant_id == Tenant.id, CheckIn.slot_at == slot))
+              .order_by(Tenant.id).limit(batch_size).subquery())
+    sending = CheckInStatus.SENT if goes_at <= now else CheckInStatus.SCHEDULED
+    rows = select(
+        chosen.c.tenant_id,
+        literal(slot, table.c.slot_at.type),
+        literal(now, table.c.created_at.type),
+        case((chosen.c.reason.is_(None), literal(goes_at, table.c.sent_at.type)), else_=null()),
+        case((chosen.c.reason.is_(None), literal(str(sending), table.c.status.type)),
+             else_=literal(str(CheckInStatus.SKIPPED), table.c.status.type)),
+    ).where(true())  # SQLite: an upsert's SELECT needs a WHERE to parse
+    stmt = (insert_for(s)(table)
+            .from_select(["tenant_id", "slot_at", "created_at", "sent_at", "status"], rows)
+            .on_conflict_do_nothing(index_elements=["tenant_id", "slot_at"])
+            .returning(table.c.tenant_id, table.c.status))
+    return [(int(tid), str(status)) for tid, status in s.execute(stmt)]
+
+
+def _enqueue_prompts(s: Session, created: Sequence[tuple[int, str]], slot: datetime,
+                     goes_at: datetime, now: datetime, result: PlanResult) -> None:
+    """Queue the prompt of each created check-in that is not skipped (plain rows, no ORM)."""
+    skipped = [tid for tid, status in created if status == CheckInStatus.SKIPPED]
+    result.skipped += len(skipped)
+    if skipped:  # rare: tell caseworkers about opt-outs (needs the ORM tenant and its alert)
+        for tenant in s.scalars(select(Tenant).where(Tenant.id.in_(skipped),
+                                                     Tenant.opted_out_at.is_not(None))):
+            note_opt_out(s, tenant, now=now)
+    sending = [tid for tid, status in created if status != CheckInStatus.SKIPPED]
+    if not sending:
+        return
+    people = s.execute(select(Tenant.id, Tenant.phone, Tenant.language, Tenant.name)
+                       .where(Tenant.id.in_(sending))).all()
+    outbox.enqueue_many(s, [dict(channel=Channel.SMS, recipient=phone,
+                                 body=checkin_prompt(language, name),
+                                 key=checkin_key(tid, slot), kind=OutboxKind.CHECKIN,
+                                 not_before=goes_at, tenant_id=tid)
+                            for tid, phone, language, name in people])
+    result.planned += len(people)
 
 
 def note_opt_out(session: Session, tenant: Tenant, *, now: datetime | None = None) -> bool:

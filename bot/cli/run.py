@@ -40,7 +40,7 @@ def web(host: str, port: int) -> None:
 def worker(once: bool) -> None:
     """Run the scheduler: check-ins, reminders, escalation timers, outbox delivery."""
     from bot.alerts.routing import blind_problem
-    from scheduler.runner import build_scheduler, run_once
+    from scheduler.runner import build_fast_lane, build_scheduler, run_once
 
     settings = settings_from_env()
     problem = blind_problem(settings)
@@ -58,8 +58,13 @@ def worker(once: bool) -> None:
         serve_worker_metrics(runtime.settings.metrics_port, runtime.settings.metrics_token)
         click.echo(f"Metrics on port {runtime.settings.metrics_port} (/metrics).", err=True)
     click.echo("Worker running; press Ctrl+C to stop.", err=True)
-    with contextlib.suppress(KeyboardInterrupt, SystemExit):
-        build_scheduler(runtime, background=False).start()
+    fast_lane = build_fast_lane(runtime)  # alerts and replies at once, not at the next poll
+    fast_lane.start()
+    try:
+        with contextlib.suppress(KeyboardInterrupt, SystemExit):
+            build_scheduler(runtime, background=False).start()
+    finally:
+        fast_lane.stop()
 
 
 @main.command()
@@ -98,7 +103,7 @@ def demo(port: int, db_file: str, reset: bool) -> None:
     Stops cleanly on Ctrl+C and on SIGTERM."""
     from bot.admin.demo_data import load_demo_data
     from bot.core.db import transaction, upgrade
-    from scheduler.runner import build_scheduler
+    from scheduler.runner import build_fast_lane, build_scheduler
     from webhooks import create_app
 
     settings = settings_from_env({
@@ -119,6 +124,8 @@ def demo(port: int, db_file: str, reset: bool) -> None:
                else "Demo data already present.")
     scheduler = build_scheduler(runtime, background=True)
     scheduler.start()
+    fast_lane = build_fast_lane(runtime)  # the web app's commits wake it in-process
+    fast_lane.start()
     base = f"http://127.0.0.1:{port}"
     click.echo(f"\nTrygt Hjem demo is running.\n  Web app:  {base}/\n  Health:   {base}/healthz\n"
                f"  Dashboard: {base}/dashboard/  (log in as {DEMO_LOGIN} or any demo "
@@ -133,6 +140,7 @@ def demo(port: int, db_file: str, reset: bool) -> None:
         with contextlib.suppress(KeyboardInterrupt):
             app.run(host="127.0.0.1", port=port, use_reloader=False)
     finally:
+        fast_lane.stop(timeout=1.0)
         scheduler.shutdown(wait=False)
         runtime.engine.dispose()
         click.echo("Trygt Hjem demo stopped.")

@@ -12,6 +12,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+# Registers the session hooks that wake the worker when alerts or outbox rows are committed.
+from bot.core import wakeup as _wakeup  # noqa: F401
+
 MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
 
 
@@ -48,6 +51,18 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
 def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """One unit of work: commit on success, roll back on any error."""
     with factory() as session, session.begin():
+        yield session
+
+
+@contextmanager
+def pinned(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """A session whose transactions share one pooled connection (`with session.begin()` each).
+
+    For a request that commits more than once (inbound SMS: store, then process): one pool
+    checkout and one pre-ping instead of one per transaction.
+    """
+    bind = factory.kw["bind"]
+    with bind.connect() as conn, factory(bind=conn) as session:
         yield session
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import phonenumbers
 
 DEFAULT_REGION = "DK"
@@ -11,6 +13,9 @@ class InvalidPhone(ValueError):
     pass
 
 
+# Parsing costs ~0.3 ms and every inbound SMS parses sender and recipient; the same few
+# numbers come back all day. Pure function, so cached (invalid input raises and is not cached).
+@lru_cache(maxsize=8192)
 def normalise_phone(raw: str, region: str = DEFAULT_REGION) -> str:
     """Return the E.164 form of `raw` ("20 12 34 56" -> "+4520123456") or raise InvalidPhone."""
     text = (raw or "").strip()

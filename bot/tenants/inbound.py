@@ -13,8 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, text, update
-from sqlalchemy.orm import Session
+from sqlalchemy import exists, select, text, update
+from sqlalchemy.orm import Session, joinedload
 
 from bot.alerts.routing import Delivery
 from bot.casework.sms_replies import handle_caseworker_sms
@@ -66,6 +66,26 @@ def store(session: Session, *, provider_id: str, sender: str, recipient: str,
     return int(existing), False
 
 
+def _sender(session: Session, phone: str) -> tuple[Caseworker | None, Tenant | None]:
+    """Who wrote: an active caseworker (their reply codes win), else a tenant, else nobody.
+
+    Tenants write far more often than caseworkers, so the common case is one statement: the
+    tenant with their caseworker (the conversation needs them) and whether a caseworker has
+    the number too.
+    """
+    staff_number = exists().where(Caseworker.phone == phone, Caseworker.active.is_(True))
+    row = session.execute(
+        select(Tenant, staff_number.label("staff"))
+        .where(Tenant.phone == phone, Tenant.erased_at.is_(None))
+        .options(joinedload(Tenant.caseworker))
+        .limit(1)).first()
+    if row is not None and not row.staff:
+        return None, row.Tenant
+    caseworker = session.scalar(select(Caseworker).where(Caseworker.phone == phone,
+                                                         Caseworker.active.is_(True)))
+    return caseworker, None if caseworker is not None else (row.Tenant if row else None)
+
+
 def process(session: Session, message_id: int, *, pictures: int = 0,
             carrier_opt: str | None = None, delivery: Delivery | None = None,
             now: datetime | None = None) -> Processed:
@@ -74,21 +94,20 @@ def process(session: Session, message_id: int, *, pictures: int = 0,
     ``delivery``: the process's settings and configured channels, for the alert's first
     notification in this transaction (None: every channel)."""
     now = now or utcnow()
-    claimed = session.execute(
+    # The claim and the read are one statement: UPDATE .. RETURNING the claimed row.
+    message = session.scalars(
         update(Message)
         .where(Message.id == message_id, Message.processed_at.is_(None))
         .values(processed_at=now, status="processed")
-        .execution_options(synchronize_session=False)).rowcount
-    message = session.scalars(select(Message).where(Message.id == message_id)
-                              .execution_options(populate_existing=True)).one()
-    if not claimed:
+        .returning(Message)
+        .execution_options(synchronize_session=False, populate_existing=True)).one_or_none()
+    if message is None:  # processed before (a retry) or by a concurrent delivery
+        message = session.scalars(select(Message).where(Message.id == message_id)
+                                  .execution_options(populate_existing=True)).one()
         return Processed(message.id, message.reply, duplicate=True, intent=message.intent)
 
     sender = message.sender
-    caseworker = session.scalar(select(Caseworker).where(Caseworker.phone == sender,
-                                                         Caseworker.active.is_(True)))
-    tenant = None if caseworker is not None else session.scalar(
-        select(Tenant).where(Tenant.phone == sender, Tenant.erased_at.is_(None)))
+    caseworker, tenant = _sender(session, sender)
     if caseworker is not None:
         reply: str | None = handle_caseworker_sms(session, caseworker, message.body, now=now)
         message.caseworker_id = caseworker.id

@@ -561,11 +561,12 @@ def test_a_held_advisory_lock_makes_a_second_planner_step_aside(
         engine: Engine, rt: Runtime, world: World) -> None:
     _pg_only(engine)
     with engine.connect() as other:
-        assert other.execute(text("SELECT pg_try_advisory_lock(:k)"),
-                             {"k": PLANNER_LOCK_KEY}).scalar()
+        hold = "pg_try_advisory_lock(:k, hashtext(current_schema()))"  # as planner_lock does
+        assert other.execute(text(f"SELECT {hold}"), {"k": PLANNER_LOCK_KEY}).scalar()
         result = plan_checkins(rt.sessions, now=at(2026, 12, 1, 10))
         assert result.lock_busy and not result.planned
-        other.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": PLANNER_LOCK_KEY})
+        other.execute(text("SELECT pg_advisory_unlock(:k, hashtext(current_schema()))"),
+                      {"k": PLANNER_LOCK_KEY})
         other.commit()
     assert plan_checkins(rt.sessions, now=at(2026, 12, 1, 10)).planned == 1
 
