@@ -1,8 +1,9 @@
-"""What one dispatcher takes from the outbox in one round, and the send slots that go with it.
+"""What one dispatcher takes from the outbox in one round.
 
-A claim is a set of rows under one token. Rows of a rate-capped sender come with a block of that
-sender's global send slots booked in the same transaction, and only as many rows as fit in the
-booking horizon: a worker never holds more than it can send, at the cap, inside its lease.
+A claim is a set of rows under one token. For a rate-capped sender the claim is bounded by what
+all workers together can send at the cap within the booking horizon: the sender's rows already
+claimed (by anyone, lease running) count against it. So however many workers share the sender,
+every claimed row can go out, at the cap, well inside its lease.
 """
 
 from __future__ import annotations
@@ -12,12 +13,13 @@ from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.core import outbox
 from bot.delivery import send_slots
 from bot.delivery.send_slots import SenderKey
-from bot.models import OutboxItem
+from bot.models import OutboxItem, OutboxStatus
 
 
 def at(seconds: float) -> datetime:
@@ -25,29 +27,11 @@ def at(seconds: float) -> datetime:
 
 
 @dataclass
-class Pace:
-    """The slots a claim booked for one sender: [next_slot, booked_to), one per send."""
-
-    key: SenderKey
-    interval: float
-    next_slot: float
-    booked_to: float
-
-    @property
-    def exhausted(self) -> bool:
-        # Half an interval of slack: sums of float intervals are not exact.
-        return self.next_slot > self.booked_to - self.interval / 2
-
-
-@dataclass
 class Claim:
     token: str
     items: deque[OutboxItem] = field(default_factory=deque)
-    pace: Pace | None = None
-
-    def due_at(self) -> float:
-        """When this claim's next row may go (unpaced rows: at once)."""
-        return self.pace.next_slot if self.pace else -math.inf
+    key: SenderKey | None = None  # the capped sender, None for uncapped rows
+    rate: float = 0.0
 
 
 def claim_unpaced(sessions: sessionmaker[Session], *, now: float, limit: int,
@@ -64,27 +48,23 @@ def claim_unpaced(sessions: sessionmaker[Session], *, now: float, limit: int,
 
 def claim_paced(sessions: sessionmaker[Session], key: SenderKey, *, rate: float, now: float,
                 limit: int, horizon: timedelta, lease: timedelta) -> Claim:
-    """Rows for one capped sender, with as many of its global slots booked as rows claimed.
-
-    Books no further ahead than `horizon` from now: when other workers have booked the sender
-    that far already, this claims nothing (they are sending; polling comes back later).
-    """
+    """Rows for one capped sender: at most `rate x horizon` claimed by all workers at once."""
     token = outbox.new_claim_token()
-    interval = 1.0 / rate
     with sessions() as session:
-        booked = send_slots.lock(session, key, now)  # the sender's row stays locked until commit
-        start = max(booked, now)
-        room = math.floor((now + horizon.total_seconds() - start) * rate + 1e-9)
-        if booked <= now:
-            room = max(room, 1)  # a cap slower than one send per horizon still sends
+        # Claimers of one sender take turns (the slot row is locked until commit), so two of
+        # them never both see room for the same rows.
+        send_slots.lock(session, key, now)
+        in_flight = session.scalar(
+            select(func.count()).select_from(OutboxItem)
+            .where(OutboxItem.status == OutboxStatus.SENDING, OutboxItem.channel == key.channel,
+                   OutboxItem.locked_until > at(now))) or 0
+        room = min(limit, max(1, math.floor(rate * horizon.total_seconds())) - in_flight)
         ids: list[int] = []
         if room > 0:
-            end = start + min(limit, room) * interval
-            ids = outbox.claim_rows(session, token=token, now=at(now), until=at(end) + lease,
-                                    limit=min(limit, room), channels=(key.channel,))
-        booked_to = start + len(ids) * interval
-        if ids:
-            send_slots.advance(session, key, booked_to)
+            # The lease covers the horizon: the last of these rows goes out by then at the cap.
+            ids = outbox.claim_rows(session, token=token, now=at(now),
+                                    until=at(now) + horizon + lease, limit=room,
+                                    channels=(key.channel,))
         session.commit()
         items = outbox.claimed_items(session, token) if ids else []
-    return Claim(token, deque(items), Pace(key, interval, start, booked_to))
+    return Claim(token, deque(items), key, rate)

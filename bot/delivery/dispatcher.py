@@ -22,7 +22,7 @@ from bot.channels.base import Channel, OutgoingMessage, PermanentError, Transien
 from bot.core import outbox
 from bot.core.logs import get_logger
 from bot.delivery import send_slots
-from bot.delivery.claims import Claim, Pace, at, claim_paced, claim_unpaced
+from bot.delivery.claims import Claim, at, claim_paced, claim_unpaced
 from bot.delivery.send_slots import SenderKey
 from bot.models import Direction, Message, OutboxItem, OutboxStatus, Tenant
 
@@ -30,7 +30,8 @@ log = get_logger(__name__)
 
 # Kinds a tenant who texted STOP may still receive: the answers to their own STOP/START/HELP.
 ALLOWED_AFTER_STOP = frozenset({"stop_confirm", "start_confirm", "help_info"})
-# How far ahead a worker books a capped sender's slots (and so how many rows it holds at once).
+# All workers together hold at most this many seconds of a capped sender's sends at its rate:
+# every claimed row goes out well inside its lease, and a new urgent row waits at most this long.
 DEFAULT_HORIZON = timedelta(seconds=10)
 
 FailureHook = Callable[[Session, OutboxItem, PermanentError], None]
@@ -122,37 +123,33 @@ class Dispatcher:
                 waiting = [c for c in claims if c.items]
                 if not waiting:
                     break
-                claim = min(waiting, key=Claim.due_at)  # capped senders interleave by slot
-                self._deliver(claim, claim.items.popleft(), stats)
+                for claim in waiting:  # uncapped rows first, then capped senders in turn
+                    if self.stopping():
+                        break
+                    self._deliver(claim, claim.items.popleft(), stats)
         finally:
-            self._finish(claims)
+            self._release(claims)
 
-    def _finish(self, claims: list[Claim]) -> None:
-        """Release rows a stop left unsent, and give back slots nobody booked after."""
-        if all(not c.items and (c.pace is None or c.pace.exhausted) for c in claims):
+    def _release(self, claims: list[Claim]) -> None:
+        """Rows a stop left unsent are due again at once, for any worker."""
+        left = [c for c in claims if c.items]
+        if not left:
             return
         with self.sessions() as session, session.begin():
-            for claim in claims:
-                if claim.items:
-                    released = outbox.release(session, claim.token, [i.id for i in claim.items])
-                    log.info("outbox.released", rows=released)
-                    claim.items.clear()
-                pace = claim.pace
-                if pace is not None and not pace.exhausted:
-                    send_slots.give_back(session, pace.key, max(pace.next_slot, self.clock()),
-                                         pace.booked_to)
+            for claim in left:
+                released = outbox.release(session, claim.token, [i.id for i in claim.items])
+                log.info("outbox.released", rows=released)
+                claim.items.clear()
 
     # -- one row
 
     def _deliver(self, claim: Claim, item: OutboxItem, stats: DispatchStats) -> None:
-        if claim.pace is not None:
-            self._wait_for_slot(claim.pace)
+        if claim.key is not None:
+            self._wait_for_slot(claim.key, claim.rate)
         taken = self._take(claim.token, item.id, stats)
         if taken is None:
-            return  # the slot stays ours for the next row
+            return
         channel, message = taken
-        if claim.pace is not None:
-            claim.pace.next_slot += claim.pace.interval
         # Send outside any transaction: a slow provider must not hold database locks.
         try:
             provider_id = channel.send(message)
@@ -161,15 +158,11 @@ class Dispatcher:
             return
         self._sent(claim.token, item, provider_id, stats)
 
-    def _wait_for_slot(self, pace: Pace) -> None:
-        now = self.clock()
-        if pace.exhausted or now > pace.next_slot + pace.interval:
-            # Fell behind its booked slots (a slow send): sending on them now would burst above
-            # the cap, so book a fresh slot behind everyone else's.
-            with self.sessions() as session, session.begin():
-                pace.next_slot = send_slots.book_one(session, pace.key, now, pace.interval)
-            pace.booked_to = pace.next_slot + pace.interval
-        delay = pace.next_slot - self.clock()
+    def _wait_for_slot(self, key: SenderKey, rate: float) -> None:
+        """Book the sender's next free slot (shared by all workers) and sleep until it."""
+        with self.sessions() as session, session.begin():
+            slot = send_slots.book(session, key, self.clock(), 1.0 / rate)
+        delay = slot - self.clock()
         if delay > 0:
             self.sleep(delay)
 
@@ -202,23 +195,27 @@ class Dispatcher:
 
     def _sent(self, token: str, item: OutboxItem, provider_id: str,
               stats: DispatchStats) -> None:
+        """Record the send: a Message row, and the outbox row closed as sent (two statements:
+        the claim already holds everything the Message needs)."""
         with self.sessions() as session, session.begin():
-            row = session.get(OutboxItem, item.id, populate_existing=True)
-            assert row is not None
-            if row.claim_token != token:
+            msg = Message(direction=Direction.OUT, channel=item.channel, provider_id=provider_id,
+                          recipient=item.recipient, body=item.body, tenant_id=item.tenant_id,
+                          caseworker_id=item.caseworker_id, landlord_id=item.landlord_id,
+                          intent=item.kind, status="sent")
+            session.add(msg)
+            session.flush()
+            sent = dict(status=OutboxStatus.SENT, provider_id=provider_id, sent_at=at(self.clock()),
+                        message_id=msg.id, locked_until=None, claim_token=None)
+            mine = session.execute(update(OutboxItem)
+                                   .where(OutboxItem.id == item.id,
+                                          OutboxItem.claim_token == token)
+                                   .values(**sent).execution_options(synchronize_session=False))
+            if not getattr(mine, "rowcount", 0):
                 # Sent after our lease ran out (a provider call longer than the lease). Marking
                 # it sent still stops the new claimer if it has not reached its own check.
                 log.error("outbox.sent_after_lease_lost", outbox_id=item.id)
-            msg = Message(direction=Direction.OUT, channel=row.channel, provider_id=provider_id,
-                          recipient=row.recipient, body=row.body, tenant_id=row.tenant_id,
-                          caseworker_id=row.caseworker_id, landlord_id=row.landlord_id,
-                          intent=row.kind, status="sent")
-            session.add(msg)
-            session.flush()
-            self._close(row, OutboxStatus.SENT, None)
-            row.provider_id = provider_id
-            row.sent_at = at(self.clock())
-            row.message_id = msg.id
+                session.execute(update(OutboxItem).where(OutboxItem.id == item.id).values(**sent)
+                                .execution_options(synchronize_session=False))
             stats.sent += 1
         log.info("outbox.sent", outbox_id=item.id, channel=item.channel, kind=item.kind)
 
