@@ -18,6 +18,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from bot.core.db import affected_rows
 from bot.models import OutboxItem, OutboxStatus, utcnow
 
 DEFAULT_LEASE = timedelta(minutes=2)
@@ -142,7 +143,7 @@ def release(session: Session, token: str, ids: Collection[int]) -> int:
         .values(status=OutboxStatus.PENDING, claim_token=None, locked_until=None,
                 attempts=OutboxItem.attempts - 1)
         .execution_options(synchronize_session=False))
-    return int(getattr(result, "rowcount", 0))
+    return affected_rows(result)
 
 
 def backoff(attempts: int, *, base: float = 15.0, cap: float = 3600.0,

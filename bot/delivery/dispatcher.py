@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.channels.base import Channel, OutgoingMessage, PermanentError, TransientError, sender_of
 from bot.core import outbox
+from bot.core.db import affected_rows
 from bot.core.logs import get_logger
 from bot.delivery import send_slots
 from bot.delivery.claims import Claim, at, claim_paced, claim_unpaced
@@ -210,7 +211,7 @@ class Dispatcher:
                                    .where(OutboxItem.id == item.id,
                                           OutboxItem.claim_token == token)
                                    .values(**sent).execution_options(synchronize_session=False))
-            if not getattr(mine, "rowcount", 0):
+            if not affected_rows(mine):
                 # Sent after our lease ran out (a provider call longer than the lease). Marking
                 # it sent still stops the new claimer if it has not reached its own check.
                 log.error("outbox.sent_after_lease_lost", outbox_id=item.id)
