@@ -124,10 +124,11 @@ class Dispatcher:
                 waiting = [c for c in claims if c.items]
                 if not waiting:
                     break
-                for claim in waiting:  # uncapped rows first, then capped senders in turn
-                    if self.stopping():
-                        break
-                    self._deliver(claim, claim.items.popleft(), stats)
+                for claim in waiting:  # all uncapped rows first, then capped senders in turn
+                    for _ in range(len(claim.items) if claim.key is None else 1):
+                        if self.stopping():
+                            break
+                        self._deliver(claim, claim.items.popleft(), stats)
         finally:
             self._release(claims)
 
