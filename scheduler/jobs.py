@@ -7,6 +7,7 @@ from bot.channels.telegram import RATE_PER_SECOND as TELEGRAM_RATE_PER_SECOND
 from bot.checkins import planner, sweeps
 from bot.delivery import failures as delivery_failures
 from bot.delivery.dispatcher import Dispatcher, DispatchStats
+from bot.models.enums import Channel
 from bot.runtime import Runtime
 
 
@@ -14,7 +15,8 @@ def send_rates(runtime: Runtime) -> dict[str, float]:
     """Providers' send caps, global across workers; console channels (demo) print and need none."""
     if runtime.settings.console_channels:
         return {}
-    return {"sms": runtime.settings.sms_rate_per_second, "telegram": TELEGRAM_RATE_PER_SECOND}
+    return {Channel.SMS: runtime.settings.sms_rate_per_second,
+            Channel.TELEGRAM: TELEGRAM_RATE_PER_SECOND}
 
 
 def build_dispatcher(runtime: Runtime) -> Dispatcher:
@@ -71,3 +73,12 @@ def expire_concern_drafts(runtime: Runtime) -> int | None:
 
     with transaction(runtime.sessions) as session:
         return expire_abandoned(session) or None
+
+
+def heartbeat(runtime: Runtime) -> None:
+    """Tell the database this worker is alive (read by the dashboard banner and /metrics)."""
+    from bot.core.db import transaction
+    from bot.ops.heartbeat import beat
+
+    with transaction(runtime.sessions) as session:
+        beat(session, "worker")

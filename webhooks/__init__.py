@@ -39,9 +39,10 @@ def create_app(runtime: Runtime | None = None) -> Flask:
     app.extensions["trygthjem"] = runtime
 
     # Imported here: blueprints use get_runtime() from this module.
-    from webhooks import api, dashboard, health, telegram, twilio
+    from webhooks import api, dashboard, health, metrics, telegram, twilio
 
     app.register_blueprint(health.bp)
+    metrics.install(app)
     dashboard.init_app(app)
     app.register_blueprint(api.bp)
     app.register_blueprint(twilio.bp)

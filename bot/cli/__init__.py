@@ -9,9 +9,12 @@ from bot.cli import (  # noqa: F401  (each module adds its commands to `main`)
     db,
     importing,
     landlord,
+    org,
     policy,
+    report,
     run,
     schedule,
+    status,
     telegram,
     tenant,
 )

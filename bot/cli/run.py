@@ -46,6 +46,11 @@ def worker(once: bool) -> None:
         for name, result in results.items():
             click.echo(f"{name}: {result or 'nothing due'}")
         return
+    if runtime.settings.metrics_port:
+        from bot.ops.exposition import serve_worker_metrics
+
+        serve_worker_metrics(runtime.settings.metrics_port, runtime.settings.metrics_token)
+        click.echo(f"Metrics on port {runtime.settings.metrics_port} (/metrics).", err=True)
     click.echo("Worker running; press Ctrl+C to stop.", err=True)
     with contextlib.suppress(KeyboardInterrupt, SystemExit):
         build_scheduler(runtime, background=False).start()
@@ -98,7 +103,7 @@ def demo(port: int, db_file: str) -> None:
     click.echo(f"Preparing demo database {db_file} ...")
     upgrade(runtime.engine)
     with transaction(runtime.sessions) as session:
-        created = load_demo_data(session, password=DEMO_PASSWORD)
+        created = load_demo_data(session, password=DEMO_PASSWORD, settings=settings)
     click.echo("Loaded the Odense demo data (5 homes, 5 tenants)." if created
                else "Demo data already present.")
     scheduler = build_scheduler(runtime, background=True)

@@ -14,6 +14,9 @@ from datetime import time
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.core.checkin_rules import DEFAULT_MISS_THRESHOLDS
+from bot.models.enums import Severity
+
 DEFAULT_DATABASE_URL = "sqlite:///trygthjem.sqlite3"
 _ACCOUNT_SID = re.compile(r"^AC[0-9a-fA-F]{32}$")
 
@@ -66,6 +69,8 @@ class Settings:
     database_url: str = DEFAULT_DATABASE_URL
     secret_key: str | None = None
     public_base_url: str | None = None
+    # Defaults for a NEW organisation only (TZ_NAME, QUIET_HOURS_*): each municipality then
+    # keeps its own on its row (bot.core.organisations; `trygthjem org set`).
     tz_name: str = "Europe/Copenhagen"
     twilio: TwilioSettings | None = None
     telegram: TelegramSettings | None = None
@@ -79,17 +84,16 @@ class Settings:
     console_channels: bool = False
     extra: dict[str, str] = field(default_factory=dict)
     # Check-in scheduler: "at least N consecutive misses -> severity", and rows per batch.
-    miss_thresholds: dict[int, str] = field(default_factory=lambda: {1: "low", 2: "high"})
+    miss_thresholds: Mapping[int, Severity] = field(default_factory=lambda: DEFAULT_MISS_THRESHOLDS)
     checkin_batch_size: int = 500
     # GDPR retention: message bodies and audit details older than this are blanked.
     retention_days: int = 365
     # --- escalation / caseworker alerts ---
     alert_sms_detail: str = "name_area"  # name_area | minimal: how much an alert SMS reveals
     alert_webhook: AlertWebhookSettings | None = None
-
-    @property
-    def tz(self) -> ZoneInfo:
-        return ZoneInfo(self.tz_name)
+    # --- operations: /metrics (web) and the worker's own metrics port ---
+    metrics_token: str | None = None  # bearer token; without it only loopback may scrape
+    metrics_port: int | None = None  # the worker serves its metrics here when set
 
     @property
     def is_sqlite(self) -> bool:
@@ -267,6 +271,11 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     retention_days = _parse_int(env, "RETENTION_DAYS", 365, 30, 3650,
                                 "must be a whole number of days between 30 and 3650", problems)
     alert_sms_detail, alert_webhook = _alert_settings(env, problems)
+    metrics_token = _clean(env, "METRICS_TOKEN")
+    if metrics_token is not None and len(metrics_token) < 16:
+        problems.append("METRICS_TOKEN is too short: use at least 16 random characters")
+    metrics_port = _parse_int(env, "METRICS_PORT", 0, 1, 65535, "is not a port number",
+                              problems) or None
 
     if problems:
         raise ConfigError(problems)
@@ -289,15 +298,18 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         retention_days=retention_days,
         alert_sms_detail=alert_sms_detail,
         alert_webhook=alert_webhook,
+        metrics_token=metrics_token,
+        metrics_port=metrics_port,
     )
 
 
-def _parse_miss_thresholds(env: Mapping[str, str], problems: list[str]) -> dict[int, str]:
+def _parse_miss_thresholds(env: Mapping[str, str],
+                           problems: list[str]) -> Mapping[int, Severity]:
     """MISSED_ALERT_THRESHOLDS="1:low,2:high": from N consecutive misses on, that severity."""
     raw = _clean(env, "MISSED_ALERT_THRESHOLDS")
     if raw is None:
-        return {1: "low", 2: "high"}
-    result: dict[int, str] = {}
+        return DEFAULT_MISS_THRESHOLDS
+    result: dict[int, Severity] = {}
     for part in raw.split(","):
         count, _, severity = part.strip().partition(":")
         severity = severity.strip().lower()
@@ -305,8 +317,8 @@ def _parse_miss_thresholds(env: Mapping[str, str], problems: list[str]) -> dict[
                 "low", "high", "critical"):
             problems.append(f"MISSED_ALERT_THRESHOLDS={raw!r} must look like '1:low,2:high' "
                             "(count >= 1, severity low, high or critical)")
-            return {1: "low", 2: "high"}
-        result[int(count)] = severity
+            return DEFAULT_MISS_THRESHOLDS
+        result[int(count)] = Severity(severity)
     return result
 
 

@@ -19,9 +19,10 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.channels.base import Channel, OutgoingMessage, PermanentError, TransientError, sender_of
-from bot.core import outbox
+from bot.core import metrics, outbox
 from bot.core.db import affected_rows
 from bot.core.logs import get_logger
+from bot.core.opt_out import may_send_after_stop
 from bot.delivery import send_slots
 from bot.delivery.claims import Claim, at, claim_paced, claim_unpaced
 from bot.delivery.send_slots import SenderKey
@@ -29,8 +30,6 @@ from bot.models import Direction, Message, OutboxItem, OutboxStatus, Tenant
 
 log = get_logger(__name__)
 
-# Kinds a tenant who texted STOP may still receive: the answers to their own STOP/START/HELP.
-ALLOWED_AFTER_STOP = frozenset({"stop_confirm", "start_confirm", "help_info"})
 # All workers together hold at most this many seconds of a capped sender's sends at its rate:
 # every claimed row goes out well inside its lease, and a new urgent row waits at most this long.
 DEFAULT_HORIZON = timedelta(seconds=10)
@@ -187,6 +186,7 @@ class Dispatcher:
             if self._blocked_by_opt_out(session, row):
                 self._close(row, OutboxStatus.CANCELLED, "tenant opted out (STOP) before sending")
                 stats.cancelled += 1
+                metrics.dispatched(row.channel, "cancelled")
                 return None
             channel = self.channels.get(row.channel)
             if channel is None:
@@ -219,6 +219,7 @@ class Dispatcher:
                 session.execute(update(OutboxItem).where(OutboxItem.id == item.id).values(**sent)
                                 .execution_options(synchronize_session=False))
             stats.sent += 1
+        metrics.dispatched(item.channel, "sent")
         log.info("outbox.sent", outbox_id=item.id, channel=item.channel, kind=item.kind)
 
     def _failed(self, token: str, item: OutboxItem, exc: Exception,
@@ -237,7 +238,7 @@ class Dispatcher:
             self._retry_or_die(row, f"{type(exc).__name__}: {exc}", retry_after, stats)
 
     def _blocked_by_opt_out(self, session: Session, row: OutboxItem) -> bool:
-        if row.tenant_id is None or row.kind in ALLOWED_AFTER_STOP:
+        if row.tenant_id is None or may_send_after_stop(row.kind):
             return False
         tenant = session.get(Tenant, row.tenant_id)
         return tenant is not None and (tenant.opted_out or tenant.erased_at is not None)
@@ -253,12 +254,14 @@ class Dispatcher:
         self._close(row, OutboxStatus.PENDING, error)
         row.next_attempt_at = at(self.clock()) + delay
         stats.retried += 1
+        metrics.dispatched(row.channel, "retried")
         log.warning("outbox.retry", outbox_id=row.id, channel=row.channel, attempts=row.attempts,
                     error=error, retry_in_s=round(delay.total_seconds(), 1))
 
     def _dead(self, row: OutboxItem, error: str, stats: DispatchStats) -> None:
         self._close(row, OutboxStatus.DEAD, error)
         stats.dead += 1
+        metrics.dispatched(row.channel, "dead")
         log.error("outbox.dead", outbox_id=row.id, channel=row.channel, error=error)
 
     @staticmethod

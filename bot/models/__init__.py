@@ -15,6 +15,7 @@ from bot.models.checkins import CheckIn, CheckInStatus
 from bot.models.housing import Consent, Home, Landlord, LandlordInvite, PhoneStatus, Tenant
 from bot.models.messaging import Direction, Message, OutboxItem, OutboxStatus, SendSlot
 from bot.models.notes import BotState, CaseNote
+from bot.models.ops import Heartbeat
 from bot.models.org import Caseworker, Organisation, Role, Team
 
 __all__ = [
@@ -34,6 +35,7 @@ __all__ = [
     "Direction",
     "EscalationPolicy",
     "EscalationStep",
+    "Heartbeat",
     "Home",
     "Landlord",
     "LandlordInvite",

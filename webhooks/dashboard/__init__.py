@@ -21,6 +21,7 @@ from werkzeug.wrappers import Response
 from bot.casework.access import Viewer
 from bot.casework.queries import viewer_for
 from bot.core.i18n import SUPPORTED, normalize_lang
+from bot.core.timing import zone_of
 from bot.models import Caseworker
 from webhooks.dashboard.catalogue import label, translate
 
@@ -41,6 +42,8 @@ class DashboardUser(UserMixin):
         self.email = cw.email
         self.role = cw.role
         self.language = cw.language
+        # Dates and times on the dashboard are in the caseworker's municipality's zone.
+        self.tz_name = cw.team.organisation.tz_name
         self.viewer: Viewer = viewer_for(cw)
         # Part of the session id: changing the password logs out every other session.
         self.stamp = (cw.password_hash or "")[-12:]
@@ -99,7 +102,8 @@ def init_app(app: Flask) -> None:
     def home() -> Response:
         return redirect(url_for("dashboard.queue"))
 
-    from webhooks.dashboard import auth, views  # noqa: F401  (routes register on import)
+    # Routes and template helpers register on import.
+    from webhooks.dashboard import auth, banner, report, views  # noqa: F401
 
     app.register_blueprint(bp)
 
@@ -144,7 +148,8 @@ def _csrf() -> None:
 def _template_helpers() -> dict[str, Any]:
     from webhooks import get_runtime
 
-    tz = get_runtime().settings.tz
+    tz = zone_of(current_user.tz_name if current_user.is_authenticated
+                 else get_runtime().settings.tz_name)
 
     def when(value: datetime | None) -> str:
         return value.astimezone(tz).strftime("%d.%m.%Y %H:%M") if value else "–"
