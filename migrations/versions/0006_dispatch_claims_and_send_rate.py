@@ -1,7 +1,7 @@
 """Dispatch claim tokens and the global send-rate slots
 
 Revision ID: 0006
-Revises: 0010
+Revises: 0008
 Create Date: 2026-11-29 22:30:00
 
 `outbox.claim_token` lets a dispatcher re-check, right before the provider call, that a row is
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0006"
-down_revision: str | None = "0010"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
