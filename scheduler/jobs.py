@@ -12,16 +12,20 @@ from bot.runtime import Runtime
 
 
 def send_rates(runtime: Runtime) -> dict[str, float]:
-    """Providers' send caps; console channels (demo) print and need none."""
+    """Providers' send caps, global across workers; console channels (demo) print and need none."""
     if runtime.settings.console_channels:
         return {}
     return {Channel.SMS: runtime.settings.sms_rate_per_second,
             Channel.TELEGRAM: TELEGRAM_RATE_PER_SECOND}
 
 
+def build_dispatcher(runtime: Runtime) -> Dispatcher:
+    return Dispatcher(runtime.sessions, runtime.channels, rates=send_rates(runtime),
+                      on_permanent_failure=delivery_failures.handle)
+
+
 def dispatch_outbox(runtime: Runtime) -> DispatchStats | None:
-    stats = Dispatcher(runtime.sessions, runtime.channels, rates=send_rates(runtime),
-                       on_permanent_failure=delivery_failures.handle).run_once()
+    stats = build_dispatcher(runtime).run_once()
     return stats if stats.handled else None
 
 

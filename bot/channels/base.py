@@ -39,3 +39,9 @@ class Channel(Protocol):
         Raise TransientError or PermanentError; anything else is treated as transient.
         """
         ...
+
+
+def sender_of(channel: Channel) -> str:
+    """Whom the provider's rate limit counts: the channel's ``sender`` (sending number, bot id),
+    '' for a channel without one. Never a secret: it is stored in the database."""
+    return str(getattr(channel, "sender", ""))

@@ -1,12 +1,13 @@
 """Telegram Bot API channel for the outbox dispatcher (sync; plain HTTPS with httpx).
 
 Limits (https://core.telegram.org/bots/faq#my-bot-is-hitting-limits-how-do-i-avoid-this):
-about 30 messages/s overall, handled by the dispatcher's per-channel rate
-(``RATE_PER_SECOND``), and about 1 message/s per chat, handled here: a send to a chat that got
-a message less than ``PER_CHAT_INTERVAL`` ago waits for the rest of that second. The dispatcher
-sends one row at a time per process, so the wait is at most one second and only for bursts to the
-same chat (e.g. several alerts to one caseworker). Across processes Telegram's own 429 with
-``retry_after`` is the backstop: it becomes a TransientError and the row waits that long.
+about 30 messages/s overall, handled by the dispatcher's send-rate cap (``RATE_PER_SECOND``,
+shared by all workers through the database, counted per bot: ``sender`` is the bot id), and about
+1 message/s per chat, handled here: a send to a chat that got a message less than
+``PER_CHAT_INTERVAL`` ago waits for the rest of that second. The dispatcher sends one row at a
+time per process, so the wait is at most one second and only for bursts to the same chat (e.g.
+several alerts to one caseworker). Across processes Telegram's own 429 with ``retry_after`` is
+the backstop for the per-chat limit: it becomes a TransientError and the row waits that long.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ class TelegramChannel:
                  clock: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], None] = time.sleep) -> None:
         self._url = f"{(api_url or DEFAULT_API_URL).rstrip('/')}/bot{bot_token}/sendMessage"
+        self.sender = bot_token.split(":", 1)[0]  # the bot id, never the secret part
         self._client = client or httpx.Client(timeout=timeout)
         self._clock = clock
         self._sleep = sleep

@@ -6,6 +6,7 @@ import contextlib
 import os
 import signal
 import sys
+import threading
 from pathlib import Path
 from types import FrameType
 
@@ -68,15 +69,34 @@ def worker(once: bool) -> None:
 
 
 @main.command()
-@click.option("--once", is_flag=True, required=True, help="Send what is due now, then exit.")
-def dispatch(once: bool) -> None:
-    """Deliver due outbox messages (the worker does this continuously)."""
-    from scheduler.jobs import dispatch_outbox
+@click.option("--once", is_flag=True, help="Send what is due now, then exit.")
+@click.option("--poll", default=1.0, show_default=True, type=click.FloatRange(0.05, 60),
+              help="Seconds between looks at an empty outbox.")
+def dispatch(once: bool, poll: float) -> None:
+    """Deliver due outbox messages (the worker does this too); without --once, until stopped.
 
-    stats = guard(lambda: dispatch_outbox(build_process_runtime(settings_from_env())))
-    click.echo(f"sent {stats.sent}, retried {stats.retried}, dead {stats.dead}, "
-               f"cancelled {stats.cancelled}" if stats else "nothing due")
+    Any number of dispatch processes and workers share the send-rate caps through the database.
+    SIGTERM or Ctrl+C stops after the message in hand; rows claimed but not sent are released.
+    """
+    from bot.alerts.routing import blind_problem
+    from scheduler.jobs import build_dispatcher, dispatch_outbox
 
+    settings = settings_from_env()
+    problem = blind_problem(settings)
+    if problem is not None:  # every row would be dead-lettered: say so instead of starting
+        raise click.ClickException(f"the dispatcher will not start: {problem}.")
+    runtime = build_process_runtime(settings)
+    if once:
+        stats = guard(lambda: dispatch_outbox(runtime))
+        click.echo(f"sent {stats.sent}, retried {stats.retried}, dead {stats.dead}, "
+                   f"cancelled {stats.cancelled}" if stats else "nothing due")
+        return
+    guard(lambda: require_schema(runtime.engine))
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    click.echo("Dispatcher running; press Ctrl+C to stop.", err=True)
+    build_dispatcher(runtime).run_until(stop, poll=poll)
 
 
 def _exit_on_sigterm(signum: int, frame: FrameType | None) -> None:

@@ -1,19 +1,22 @@
 """The outbox: every outbound message is a row written in the cause's own transaction.
 
-Enqueueing is idempotent on `idempotency_key`; the dispatcher claims due rows with a lease, so a
-crashed sender's rows are picked up again when the lease runs out and nothing is lost.
+Enqueueing is idempotent on `idempotency_key`; the dispatcher claims due rows with a lease and a
+claim token, so a crashed sender's rows are picked up again when the lease runs out and nothing is
+lost, and a sender whose lease ran out or moved to another worker can tell before it sends.
 """
 
 from __future__ import annotations
 
 import random
+import uuid
+from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from bot.core.db import insert_for
+from bot.core.db import affected_rows, insert_for
 from bot.models import OutboxItem, OutboxStatus, utcnow
 
 DEFAULT_LEASE = timedelta(minutes=2)
@@ -50,6 +53,64 @@ def enqueue(
     return session.execute(stmt).scalar() is not None
 
 
+def new_claim_token() -> str:
+    return uuid.uuid4().hex
+
+
+def _due(now: datetime) -> ColumnElement[bool]:
+    return or_(
+        (OutboxItem.status == OutboxStatus.PENDING) & (OutboxItem.next_attempt_at <= now),
+        # A sender that died mid-send: its lease has run out, so the row is due again.
+        (OutboxItem.status == OutboxStatus.SENDING) & (OutboxItem.locked_until <= now),
+    )
+
+
+def claim_rows(
+    session: Session,
+    *,
+    token: str,
+    now: datetime,
+    until: datetime,
+    limit: int,
+    channels: Collection[str] | None = None,
+    exclude: Collection[str] = (),
+) -> list[int]:
+    """Mark up to `limit` due rows as claimed under `token` until `until`, in the caller's
+    transaction; returns their ids.
+
+    PostgreSQL: FOR UPDATE SKIP LOCKED lets any number of dispatchers share the queue. SQLite has
+    one writer at a time, and the conditional UPDATE only succeeds for still-unclaimed rows.
+    """
+    query = (select(OutboxItem.id).where(_due(now))
+             .order_by(OutboxItem.next_attempt_at, OutboxItem.id).limit(limit))
+    if channels is not None:
+        query = query.where(OutboxItem.channel.in_(channels))
+    if exclude:
+        query = query.where(OutboxItem.channel.not_in(exclude))
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    ids = list(session.scalars(query))
+    if not ids:
+        return []
+    claimed = session.scalars(
+        update(OutboxItem)
+        .where(OutboxItem.id.in_(ids), _due(now))
+        .values(status=OutboxStatus.SENDING, claim_token=token, locked_until=until,
+                attempts=OutboxItem.attempts + 1)
+        .returning(OutboxItem.id)
+        .execution_options(synchronize_session=False))
+    return sorted(claimed)
+
+
+def claimed_items(session: Session, token: str) -> list[OutboxItem]:
+    """The rows still held under `token`, oldest due first."""
+    return list(session.scalars(
+        select(OutboxItem).where(OutboxItem.claim_token == token,
+                                 OutboxItem.status == OutboxStatus.SENDING)
+        .order_by(OutboxItem.next_attempt_at, OutboxItem.id)
+        .execution_options(populate_existing=True)))
+
+
 def claim(
     session: Session,
     *,
@@ -58,41 +119,28 @@ def claim(
     lease: timedelta = DEFAULT_LEASE,
     channels: tuple[str, ...] | None = None,
 ) -> list[OutboxItem]:
-    """Claim due rows for this process and commit the claim before anything is sent.
-
-    PostgreSQL: FOR UPDATE SKIP LOCKED lets any number of dispatchers share the queue. SQLite has
-    one writer at a time, and the conditional UPDATE below only succeeds for still-unclaimed rows.
-    """
+    """Claim due rows under a new token and commit the claim before anything is sent."""
     now = now or utcnow()
-    due = or_(
-        (OutboxItem.status == OutboxStatus.PENDING) & (OutboxItem.next_attempt_at <= now),
-        # A sender that died mid-send: its lease has run out, so the row is due again.
-        (OutboxItem.status == OutboxStatus.SENDING) & (OutboxItem.locked_until <= now),
-    )
-    query = select(OutboxItem.id).where(due).order_by(OutboxItem.next_attempt_at,
-                                                      OutboxItem.id).limit(limit)
-    if channels:
-        query = query.where(OutboxItem.channel.in_(channels))
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    ids = list(session.scalars(query))
-    if not ids:
-        session.commit()
-        return []
-    session.execute(
-        update(OutboxItem)
-        .where(OutboxItem.id.in_(ids), due)
-        .values(status=OutboxStatus.SENDING, locked_until=now + lease,
-                attempts=OutboxItem.attempts + 1)
-        .execution_options(synchronize_session=False)
-    )
+    token = new_claim_token()
+    ids = claim_rows(session, token=token, now=now, until=now + lease, limit=limit,
+                     channels=channels or None)
     session.commit()
-    items = list(session.scalars(
-        select(OutboxItem).where(OutboxItem.id.in_(ids), OutboxItem.status == OutboxStatus.SENDING,
-                                 OutboxItem.locked_until == now + lease)
-        .order_by(OutboxItem.next_attempt_at, OutboxItem.id)
-        .execution_options(populate_existing=True)))
-    return items
+    return claimed_items(session, token) if ids else []
+
+
+def release(session: Session, token: str, ids: Collection[int]) -> int:
+    """Give claimed rows back unsent (a dispatcher stopping): due again at once, the claim's
+    attempt not counted."""
+    if not ids:
+        return 0
+    result = session.execute(
+        update(OutboxItem)
+        .where(OutboxItem.id.in_(ids), OutboxItem.claim_token == token,
+               OutboxItem.status == OutboxStatus.SENDING)
+        .values(status=OutboxStatus.PENDING, claim_token=None, locked_until=None,
+                attempts=OutboxItem.attempts - 1)
+        .execution_options(synchronize_session=False))
+    return affected_rows(result)
 
 
 def backoff(attempts: int, *, base: float = 15.0, cap: float = 3600.0,

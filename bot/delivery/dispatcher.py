@@ -1,26 +1,38 @@
-"""The dispatcher: claims due outbox rows and hands them to their channel, one at a time.
+"""The dispatcher: claims due outbox rows and hands them to their channel, exactly once.
 
-Retries transient failures with backoff, dead-letters permanent ones, keeps each sender under its
-rate limit, and honours a tenant's STOP right before every send.
+Each round claims rows under a new claim token (`bot.delivery.claims`), capped senders' rows with
+their global send slots. Right before each provider call a short transaction checks that the row
+is still this claim's (same token, lease not run out), extends the lease and honours a tenant's
+STOP; a row whose lease ran out or moved to another worker is never sent by this one. Transient
+failures retry with backoff, permanent ones become visible dead letters.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 
+from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.channels.base import Channel, OutgoingMessage, PermanentError, TransientError
+from bot.channels.base import Channel, OutgoingMessage, PermanentError, TransientError, sender_of
 from bot.core import metrics, outbox
+from bot.core.db import affected_rows
 from bot.core.logs import get_logger
 from bot.core.opt_out import may_send_after_stop
-from bot.models import Direction, Message, OutboxItem, OutboxStatus, Tenant, utcnow
+from bot.delivery import send_slots
+from bot.delivery.claims import Claim, at, claim_paced, claim_unpaced
+from bot.delivery.send_slots import SenderKey
+from bot.models import Direction, Message, OutboxItem, OutboxStatus, Tenant
 
 log = get_logger(__name__)
 
+# All workers together hold at most this many seconds of a capped sender's sends at its rate:
+# every claimed row goes out well inside its lease, and a new urgent row waits at most this long.
+DEFAULT_HORIZON = timedelta(seconds=10)
 
 FailureHook = Callable[[Session, OutboxItem, PermanentError], None]
 
@@ -31,35 +43,20 @@ class DispatchStats:
     retried: int = 0
     dead: int = 0
     cancelled: int = 0
+    lease_lost: int = 0  # claimed, but the lease ran out or moved on before the send: not sent
 
     @property
     def handled(self) -> int:
         return self.sent + self.retried + self.dead + self.cancelled
 
 
-@dataclass
-class RateLimiter:
-    """Spaces sends per channel: `rates` are messages per second (absent = unlimited)."""
-
-    rates: Mapping[str, float]
-    clock: Callable[[], float] = time.monotonic
-    sleep: Callable[[float], None] = time.sleep
-    _last: dict[str, float] = field(default_factory=dict)
-
-    def wait(self, channel: str) -> None:
-        rate = self.rates.get(channel)
-        if not rate:
-            return
-        interval = 1.0 / rate
-        last = self._last.get(channel)
-        if last is not None:
-            delay = last + interval - self.clock()
-            if delay > 0:
-                self.sleep(delay)
-        self._last[channel] = self.clock()
-
-
 class Dispatcher:
+    """`rates`: messages per second per channel, global across workers (absent = uncapped).
+
+    `clock` (Unix seconds) and `sleep` are injectable so tests can run many workers on
+    virtual time; `stopping` ends a run between two sends (the rest of the claim is released).
+    """
+
     def __init__(
         self,
         sessions: sessionmaker[Session],
@@ -68,78 +65,177 @@ class Dispatcher:
         rates: Mapping[str, float] | None = None,
         max_attempts: int = outbox.MAX_ATTEMPTS,
         lease: timedelta = outbox.DEFAULT_LEASE,
+        horizon: timedelta = DEFAULT_HORIZON,
         on_permanent_failure: FailureHook | None = None,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], object] = time.sleep,
+        stopping: Callable[[], bool] = lambda: False,
     ) -> None:
         self.sessions = sessions
         self.channels = channels
-        self.limiter = RateLimiter(rates or {})
+        self.paced = {SenderKey(name, sender_of(channels[name])): rate
+                      for name, rate in (rates or {}).items() if rate and name in channels}
         self.max_attempts = max_attempts
         self.lease = lease
+        self.horizon = min(horizon, lease)  # never hold rows longer than the lease covers
         self.on_permanent_failure = on_permanent_failure
+        self.clock = clock
+        self.sleep = sleep
+        self.stopping = stopping
 
     def run_once(self, batch: int = 50) -> DispatchStats:
-        """Send everything due now, in batches, until nothing is due."""
+        """Send everything due now that this worker may take, round by round, until none is."""
         stats = DispatchStats()
-        while True:
-            with self.sessions() as session:
-                items = outbox.claim(session, limit=batch, lease=self.lease)
-            if not items:
-                return stats
-            for item in items:
-                self._deliver(item, stats)
+        while not self.stopping():
+            claims = self._claim(batch)
+            if not any(c.items for c in claims):
+                break
+            self._send(claims, stats)
+        return stats
 
-    def _deliver(self, item: OutboxItem, stats: DispatchStats) -> None:
+    def run_until(self, stop: threading.Event, poll: float = 1.0, batch: int = 50) -> None:
+        """A dedicated dispatch process: run rounds until `stop` is set, polling when idle."""
+        self.stopping = stop.is_set
+        self.sleep = stop.wait  # a stop ends a wait for a slot at once
+        while not stop.is_set():
+            try:
+                handled = self.run_once(batch).handled
+            except Exception:  # e.g. the database restarting: the next round tries again
+                log.exception("dispatch.failed")
+                handled = 0
+            if not handled:
+                stop.wait(poll)
+
+    # -- claiming
+
+    def _claim(self, batch: int) -> list[Claim]:
+        now = self.clock()
+        claims = [claim_unpaced(self.sessions, now=now, limit=batch, lease=self.lease,
+                                exclude=frozenset(key.channel for key in self.paced))]
+        for key, rate in self.paced.items():
+            claims.append(claim_paced(self.sessions, key, rate=rate, now=now, limit=batch,
+                                      horizon=self.horizon, lease=self.lease))
+        return claims
+
+    def _send(self, claims: list[Claim], stats: DispatchStats) -> None:
+        try:
+            while not self.stopping():
+                waiting = [c for c in claims if c.items]
+                if not waiting:
+                    break
+                for claim in waiting:  # all uncapped rows first, then capped senders in turn
+                    for _ in range(len(claim.items) if claim.key is None else 1):
+                        if self.stopping():
+                            break
+                        self._deliver(claim, claim.items.popleft(), stats)
+        finally:
+            self._release(claims)
+
+    def _release(self, claims: list[Claim]) -> None:
+        """Rows a stop left unsent are due again at once, for any worker."""
+        left = [c for c in claims if c.items]
+        if not left:
+            return
         with self.sessions() as session, session.begin():
-            row = session.get(OutboxItem, item.id)
-            if row is None or row.status != OutboxStatus.SENDING:
-                return
+            for claim in left:
+                released = outbox.release(session, claim.token, [i.id for i in claim.items])
+                log.info("outbox.released", rows=released)
+                claim.items.clear()
+
+    # -- one row
+
+    def _deliver(self, claim: Claim, item: OutboxItem, stats: DispatchStats) -> None:
+        if claim.key is not None:
+            self._wait_for_slot(claim.key, claim.rate)
+        taken = self._take(claim.token, item.id, stats)
+        if taken is None:
+            return
+        channel, message = taken
+        # Send outside any transaction: a slow provider must not hold database locks.
+        try:
+            provider_id = channel.send(message)
+        except Exception as exc:  # permanent: dead letter; anything else is worth a retry
+            self._failed(claim.token, item, exc, stats)
+            return
+        self._sent(claim.token, item, provider_id, stats)
+
+    def _wait_for_slot(self, key: SenderKey, rate: float) -> None:
+        """Book the sender's next free slot (shared by all workers) and sleep until it."""
+        with self.sessions() as session, session.begin():
+            slot = send_slots.book(session, key, self.clock(), 1.0 / rate)
+        delay = slot - self.clock()
+        if delay > 0:
+            self.sleep(delay)
+
+    def _take(self, token: str, item_id: int, stats: DispatchStats,
+              ) -> tuple[Channel, OutgoingMessage] | None:
+        """Right before the provider call: is the row still ours? Extend its lease, or give up."""
+        with self.sessions() as session, session.begin():
+            now = at(self.clock())
+            row = session.scalars(
+                update(OutboxItem)
+                .where(OutboxItem.id == item_id, OutboxItem.claim_token == token,
+                       OutboxItem.status == OutboxStatus.SENDING, OutboxItem.locked_until > now)
+                .values(locked_until=now + self.lease)
+                .returning(OutboxItem)
+                .execution_options(populate_existing=True)).one_or_none()
+            if row is None:
+                stats.lease_lost += 1
+                log.warning("outbox.lease_lost", outbox_id=item_id)
+                return None
             if self._blocked_by_opt_out(session, row):
-                row.status = OutboxStatus.CANCELLED
-                row.last_error = "tenant opted out (STOP) before sending"
+                self._close(row, OutboxStatus.CANCELLED, "tenant opted out (STOP) before sending")
                 stats.cancelled += 1
                 metrics.dispatched(row.channel, "cancelled")
-                return
+                return None
             channel = self.channels.get(row.channel)
             if channel is None:
                 self._dead(row, f"channel {row.channel!r} is not configured", stats)
-                return
-            message = OutgoingMessage(row.recipient, row.body, row.idempotency_key, row.payload)
-        # Send outside any transaction: a slow provider must not hold database locks.
-        self.limiter.wait(row.channel)
-        try:
-            provider_id = channel.send(message)
-        except PermanentError as exc:
-            with self.sessions() as session, session.begin():
-                row = session.get(OutboxItem, item.id)
-                assert row is not None
-                self._dead(row, str(exc), stats)
-                if self.on_permanent_failure:
-                    self.on_permanent_failure(session, row, exc)
-            return
-        except Exception as exc:  # anything unknown is worth a retry
-            retry_after = exc.retry_after if isinstance(exc, TransientError) else None
-            with self.sessions() as session, session.begin():
-                row = session.get(OutboxItem, item.id)
-                assert row is not None
-                self._retry_or_die(row, f"{type(exc).__name__}: {exc}", retry_after, stats)
-            return
+                return None
+            return channel, OutgoingMessage(row.recipient, row.body, row.idempotency_key,
+                                             row.payload)
+
+    def _sent(self, token: str, item: OutboxItem, provider_id: str,
+              stats: DispatchStats) -> None:
+        """Record the send: a Message row, and the outbox row closed as sent (two statements:
+        the claim already holds everything the Message needs)."""
         with self.sessions() as session, session.begin():
-            row = session.get(OutboxItem, item.id)
-            assert row is not None
-            msg = Message(direction=Direction.OUT, channel=row.channel, provider_id=provider_id,
-                          recipient=row.recipient, body=row.body, tenant_id=row.tenant_id,
-                          caseworker_id=row.caseworker_id, landlord_id=row.landlord_id,
-                          intent=row.kind, status="sent")
+            msg = Message(direction=Direction.OUT, channel=item.channel, provider_id=provider_id,
+                          recipient=item.recipient, body=item.body, tenant_id=item.tenant_id,
+                          caseworker_id=item.caseworker_id, landlord_id=item.landlord_id,
+                          intent=item.kind, status="sent")
             session.add(msg)
             session.flush()
-            row.status = OutboxStatus.SENT
-            row.provider_id = provider_id
-            row.sent_at = utcnow()
-            row.locked_until = None
-            row.message_id = msg.id
+            sent = dict(status=OutboxStatus.SENT, provider_id=provider_id, sent_at=at(self.clock()),
+                        message_id=msg.id, locked_until=None, claim_token=None)
+            mine = session.execute(update(OutboxItem)
+                                   .where(OutboxItem.id == item.id,
+                                          OutboxItem.claim_token == token)
+                                   .values(**sent).execution_options(synchronize_session=False))
+            if not affected_rows(mine):
+                # Sent after our lease ran out (a provider call longer than the lease). Marking
+                # it sent still stops the new claimer if it has not reached its own check.
+                log.error("outbox.sent_after_lease_lost", outbox_id=item.id)
+                session.execute(update(OutboxItem).where(OutboxItem.id == item.id).values(**sent)
+                                .execution_options(synchronize_session=False))
             stats.sent += 1
         metrics.dispatched(item.channel, "sent")
         log.info("outbox.sent", outbox_id=item.id, channel=item.channel, kind=item.kind)
+
+    def _failed(self, token: str, item: OutboxItem, exc: Exception,
+                stats: DispatchStats) -> None:
+        with self.sessions() as session, session.begin():
+            row = session.get(OutboxItem, item.id, populate_existing=True,
+                              with_for_update=True)
+            if row is None or row.claim_token != token or row.status != OutboxStatus.SENDING:
+                return  # another worker holds it now: the outcome is theirs to record
+            if isinstance(exc, PermanentError):
+                self._dead(row, str(exc), stats)
+                if self.on_permanent_failure:
+                    self.on_permanent_failure(session, row, exc)
+                return
+            retry_after = exc.retry_after if isinstance(exc, TransientError) else None
+            self._retry_or_die(row, f"{type(exc).__name__}: {exc}", retry_after, stats)
 
     def _blocked_by_opt_out(self, session: Session, row: OutboxItem) -> bool:
         if row.tenant_id is None or may_send_after_stop(row.kind):
@@ -155,19 +251,24 @@ class Dispatcher:
         delay = outbox.backoff(row.attempts)
         if retry_after is not None:
             delay = max(delay, timedelta(seconds=retry_after))
-        row.status = OutboxStatus.PENDING
-        row.next_attempt_at = utcnow() + delay
-        row.locked_until = None
-        row.last_error = error
+        self._close(row, OutboxStatus.PENDING, error)
+        row.next_attempt_at = at(self.clock()) + delay
         stats.retried += 1
         metrics.dispatched(row.channel, "retried")
         log.warning("outbox.retry", outbox_id=row.id, channel=row.channel, attempts=row.attempts,
                     error=error, retry_in_s=round(delay.total_seconds(), 1))
 
     def _dead(self, row: OutboxItem, error: str, stats: DispatchStats) -> None:
-        row.status = OutboxStatus.DEAD
-        row.last_error = error
-        row.locked_until = None
+        self._close(row, OutboxStatus.DEAD, error)
         stats.dead += 1
         metrics.dispatched(row.channel, "dead")
         log.error("outbox.dead", outbox_id=row.id, channel=row.channel, error=error)
+
+    @staticmethod
+    def _close(row: OutboxItem, status: OutboxStatus, error: str | None) -> None:
+        """End this claim on the row: a new status, no lease, no token."""
+        row.status = status
+        row.locked_until = None
+        row.claim_token = None
+        if error is not None:
+            row.last_error = error

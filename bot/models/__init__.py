@@ -13,7 +13,7 @@ from bot.models.audit import AuditEvent
 from bot.models.base import Base, UTCDateTime, utcnow
 from bot.models.checkins import CheckIn, CheckInStatus
 from bot.models.housing import Consent, Home, Landlord, LandlordInvite, PhoneStatus, Tenant
-from bot.models.messaging import Direction, Message, OutboxItem, OutboxStatus
+from bot.models.messaging import Direction, Message, OutboxItem, OutboxStatus, SendSlot
 from bot.models.notes import BotState, CaseNote
 from bot.models.ops import Heartbeat
 from bot.models.org import Caseworker, Organisation, Role, Team
@@ -45,6 +45,7 @@ __all__ = [
     "OutboxStatus",
     "PhoneStatus",
     "Role",
+    "SendSlot",
     "Team",
     "Tenant",
     "UTCDateTime",

@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, text
+from sqlalchemy import JSON, Double, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.models.base import Base, Timestamped, UTCDateTime, utcnow
@@ -76,7 +76,24 @@ class OutboxItem(Timestamped, Base):
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Unique per claim: a dispatcher sends a row only while it still holds this claim's token.
+    claim_token: Mapped[str | None] = mapped_column(String(32))
     last_error: Mapped[str | None] = mapped_column(Text)
     provider_id: Mapped[str | None] = mapped_column(String(64))
     message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class SendSlot(Base):
+    """The next free send slot of one sender (a channel's sending number or bot), for all workers.
+
+    Dispatchers book slots by advancing `next_slot` atomically, so N workers together keep the
+    provider's cap instead of each keeping it once. Unix time in seconds: plain arithmetic in SQL
+    on both databases.
+    """
+
+    __tablename__ = "send_slots"
+
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    sender: Mapped[str] = mapped_column(String(64), primary_key=True)
+    next_slot: Mapped[float] = mapped_column(Double)

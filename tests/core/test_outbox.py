@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.channels.base import OutgoingMessage, PermanentError, TransientError
 from bot.channels.console import ConsoleChannel
 from bot.core import outbox
-from bot.delivery.dispatcher import Dispatcher, RateLimiter
+from bot.delivery.dispatcher import Dispatcher
 from bot.models import Message, OutboxItem, OutboxStatus, utcnow
 from tests.support.concurrency import run_together
 from tests.support.factories import make_world
@@ -167,21 +167,6 @@ def test_stop_is_honoured_right_before_sending(sessions: sessionmaker[Session], 
     with sessions() as s:
         assert s.scalars(select(OutboxItem)).one().status == expected
     assert len(console.sent) == (1 if expected == OutboxStatus.SENT else 0)
-
-
-def test_rate_limiter_spaces_sends() -> None:
-    now = [0.0]
-    slept: list[float] = []
-
-    def sleep(d: float) -> None:
-        slept.append(d)
-        now[0] += d
-
-    limiter = RateLimiter({"sms": 2.0}, clock=lambda: now[0], sleep=sleep)
-    for _ in range(3):
-        limiter.wait("sms")
-        limiter.wait("email")  # unlimited
-    assert slept == [0.5, 0.5]
 
 
 def test_backoff_grows_and_is_capped() -> None:

@@ -49,6 +49,7 @@ class TwilioSmsChannel:
     def __init__(self, settings: TwilioSettings, *, public_base_url: str | None = None,
                  timeout: float = 15.0, http_client: TwilioHttpClient | None = None) -> None:
         self.settings = settings
+        self.sender = settings.from_number  # the number Twilio's rate limit counts
         if http_client is None:
             http_client = (RebasedTwilioHttpClient(settings.api_url, timeout=timeout)
                            if settings.api_url else TwilioHttpClient(timeout=timeout))
