@@ -12,15 +12,20 @@ import threading
 import time
 from typing import Any
 
-from flask import Blueprint, Flask, Response, current_app, jsonify, render_template, request
+from flask import Blueprint, Flask, Response, jsonify, render_template, request
 from sqlalchemy import select
+from telegram.ext import ApplicationBuilder
 
 from bot.admin.demo_data import LANDLORDS
 from bot.core.db import transaction
 from bot.landlords.invites import create_invite
 from bot.models import Landlord
+from bot.telegram_bot import BotRunner, configure
+from bot.telegram_bot.local import LocalBotRequest
+from webhooks.context import runtime, runtime_of, this_app
 
-bp = Blueprint("demo_telegram", __name__, template_folder="templates")
+bp = Blueprint("demo_telegram", __name__, template_folder="templates", static_folder="static",
+               static_url_path="/demo/telegram/static")
 
 DEMO_USER_ID = 990000001  # the simulated landlord's Telegram user and chat id
 DEMO_TOKEN = "7000000001:demo-simulator"
@@ -32,11 +37,6 @@ class DemoBot:
     """The bot on its own loop thread, plus what it has sent so far (for button presses)."""
 
     def __init__(self, sessions: Any) -> None:
-        from telegram.ext import ApplicationBuilder
-
-        from bot.telegram_bot import BotRunner, configure
-        from bot.telegram_bot.local import LocalBotRequest
-
         self.request = LocalBotRequest()
         builder = ApplicationBuilder().token(DEMO_TOKEN).request(self.request) \
             .get_updates_request(LocalBotRequest())
@@ -113,7 +113,7 @@ def _demo_bot(app: Flask) -> DemoBot:
         with _lock:
             bot = app.extensions.get("demo_telegram")
             if bot is None:
-                bot = DemoBot(app.extensions["trygthjem"].sessions)
+                bot = DemoBot(runtime_of(app).sessions)
                 app.extensions["demo_telegram"] = bot
     return bot  # type: ignore[no-any-return]
 
@@ -126,16 +126,13 @@ def page() -> str:
 @bp.post("/demo/telegram/start")
 def start() -> tuple[Response, int]:
     """Make a fresh invite for the demo landlord and open it, as tapping the link would."""
-    from webhooks import get_runtime
-
-    with transaction(get_runtime().sessions) as session:
+    with transaction(runtime().sessions) as session:
         landlord = session.scalar(select(Landlord).where(Landlord.email == LANDLORDS[0][0])) \
             or session.scalar(select(Landlord).order_by(Landlord.id).limit(1))
         if landlord is None:
             return jsonify(error="Not Found", detail="no landlords: load the demo data"), 404
         token = create_invite(session, landlord)
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    bot = _demo_bot(app)
+    bot = _demo_bot(this_app())
     return jsonify(events=bot.process(bot.text_update(f"/start {token}"))), 200
 
 
@@ -144,7 +141,7 @@ def send() -> tuple[Response, int]:
     body = request.get_json(silent=True) or {}
     if not isinstance(body, dict):  # e.g. a JSON array: .get() below would be a 500
         return jsonify(error="Bad Request", detail="send a JSON object"), 400
-    bot = _demo_bot(current_app._get_current_object())  # type: ignore[attr-defined]
+    bot = _demo_bot(this_app())
     if body.get("data"):
         try:
             message_id = int(body.get("message_id", 0))

@@ -20,6 +20,7 @@ from bot.core.phones import InvalidPhone, normalise_phone
 from bot.core.storable import storable
 from bot.delivery import sms_status
 from bot.tenants import inbound as sms_inbound
+from webhooks.context import runtime, settings
 
 log = get_logger(__name__)
 
@@ -36,21 +37,17 @@ def demo_auth_token(secret_key: str) -> str:
 
 def webhook_auth_token() -> str | None:
     """The Twilio auth token, or in demo mode (console channels) the demo token."""
-    from webhooks import get_runtime
-
-    settings = get_runtime().settings
-    if settings.twilio is not None:
-        return settings.twilio.auth_token
-    if settings.console_channels:
+    config = settings()
+    if config.twilio is not None:
+        return config.twilio.auth_token
+    if config.console_channels:
         return demo_auth_token(str(current_app.config["SECRET_KEY"]))
     return None
 
 
 def signed_url(path: str, query: str = "") -> str:
     """The URL Twilio signs: the public URL it was configured with (no #fragment)."""
-    from webhooks import get_runtime
-
-    base = get_runtime().settings.public_base_url
+    base = settings().public_base_url
     if base is None:
         # Without PUBLIC_BASE_URL we can only trust what the request says; behind a proxy that
         # is the internal URL and every signature fails, loudly (403 + this log line).
@@ -107,9 +104,7 @@ def inbound_sms() -> Response:
         abort(400, "MessageSid and From are required")
     if not _valid_sid(sid):
         abort(400, "MessageSid must be Twilio's id (letters and digits, at most 64)")
-    from webhooks import get_runtime
-
-    sessions = get_runtime().sessions
+    sessions = runtime().sessions
     # Store and commit first: whatever happens next, the message is kept.
     with transaction(sessions) as session:
         message_id, created = sms_inbound.store(
@@ -134,8 +129,6 @@ def status_callback() -> tuple[str, int]:
         abort(400, "MessageSid and MessageStatus are required")
     if not _valid_sid(sid):
         abort(400, "MessageSid must be Twilio's id (letters and digits, at most 64)")
-    from webhooks import get_runtime
-
-    with transaction(get_runtime().sessions) as session:
+    with transaction(runtime().sessions) as session:
         sms_status.apply_status(session, sid, status, form.get("ErrorCode"))
     return "", 204
