@@ -16,6 +16,7 @@ from bot.models.housing import Consent, Home, Landlord, LandlordInvite, PhoneSta
 from bot.models.messaging import Direction, Message, OutboxItem, OutboxStatus
 from bot.models.notes import BotState, CaseNote
 from bot.models.org import Caseworker, Organisation, Role, Team
+from bot.models.web import LoginAttempt, WebSession
 
 __all__ = [
     "Alert",
@@ -37,6 +38,7 @@ __all__ = [
     "Home",
     "Landlord",
     "LandlordInvite",
+    "LoginAttempt",
     "Message",
     "Organisation",
     "OutboxItem",
@@ -46,5 +48,6 @@ __all__ = [
     "Team",
     "Tenant",
     "UTCDateTime",
+    "WebSession",
     "utcnow",
 ]
