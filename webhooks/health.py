@@ -1,12 +1,26 @@
-"""Liveness and readiness probes for the platform's health checks."""
+"""Liveness and readiness probes for the platform's health checks.
+
+`/readyz` tells anyone only whether the service is ready. Why not (the database driver's error,
+which names hosts and ports; a pending migration) goes to the log, and to a logged-in admin.
+While the database is down nobody can be recognised as an admin, so then everyone gets the
+plain answer and the detail is in the log line `health.not_ready`.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, Response, jsonify
+from flask_login import current_user
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.core.db import DatabaseUnavailable, check_connection, current_revision, head_revision
+from bot.core.logs import get_logger
+from bot.models import Role
+from webhooks.context import runtime
 
 bp = Blueprint("health", __name__)
+log = get_logger(__name__)
 
 
 @bp.get("/healthz")
@@ -18,15 +32,28 @@ def healthz() -> Response:
 @bp.get("/readyz")
 def readyz() -> tuple[Response, int]:
     """Ready for traffic: the database answers and its schema is at the newest migration."""
-    from webhooks import get_runtime
-
-    engine = get_runtime().engine
+    engine = runtime().engine
     try:
         check_connection(engine)
         current, head = current_revision(engine), head_revision(engine)
-    except DatabaseUnavailable as exc:
-        return jsonify(status="unavailable", database=str(exc).splitlines()[0]), 503
+    except (DatabaseUnavailable, SQLAlchemyError) as exc:
+        log.error("health.not_ready", reason="database", error=str(exc).splitlines()[0])
+        return _not_ready({}), 503
     if current != head:
-        return jsonify(status="unavailable", database="ok",
-                       migrations=f"at {current}, newest is {head}: run trygthjem db upgrade"), 503
+        detail = f"at {current}, newest is {head}: run trygthjem db upgrade"
+        log.error("health.not_ready", reason="migrations", detail=detail)
+        return _not_ready({"database": "ok", "migrations": detail}), 503
     return jsonify(status="ok", database="ok", migrations=current), 200
+
+
+def _not_ready(detail: dict[str, Any]) -> Response:
+    if detail and _is_admin():
+        return jsonify(status="not ready", **detail)
+    return jsonify(status="not ready")
+
+
+def _is_admin() -> bool:
+    try:
+        return bool(current_user.is_authenticated and current_user.role == Role.ADMIN)
+    except (DatabaseUnavailable, SQLAlchemyError):  # the session lookup needs the database
+        return False
