@@ -7,6 +7,10 @@ nothing from `webhooks`, so blueprints can import it at the top without a cycle.
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
+from typing import TypeVar
+
 from flask import Flask, current_app, g
 from sqlalchemy.orm import Session
 
@@ -15,6 +19,9 @@ from bot.runtime import Runtime
 
 RUNTIME_KEY = "trygthjem"
 TELEGRAM_RUNNER_KEY = "telegram_runner"
+DEMO_TELEGRAM_KEY = "demo_telegram"
+T = TypeVar("T")
+_build_lock = threading.Lock()
 
 
 def attach(app: Flask, rt: Runtime) -> None:
@@ -48,6 +55,18 @@ def db() -> Session:
         g.db = runtime().sessions()
     s: Session = g.db
     return s
+
+
+def per_app(app: Flask, key: str, build: Callable[[Runtime], T]) -> T:
+    """One `build(runtime)` per app, made on first use (tests may put their own there first)."""
+    found = app.extensions.get(key)
+    if found is None:
+        with _build_lock:
+            found = app.extensions.get(key)
+            if found is None:
+                found = app.extensions[key] = build(runtime_of(app))
+    value: T = found
+    return value
 
 
 def this_app() -> Flask:

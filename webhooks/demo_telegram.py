@@ -22,7 +22,7 @@ from bot.landlords.invites import create_invite
 from bot.models import Landlord
 from bot.telegram_bot import BotRunner, configure
 from bot.telegram_bot.local import LocalBotRequest
-from webhooks.context import runtime, runtime_of, this_app
+from webhooks.context import DEMO_TELEGRAM_KEY, per_app, runtime, this_app
 
 bp = Blueprint("demo_telegram", __name__, template_folder="templates", static_folder="static",
                static_url_path="/demo/telegram/static")
@@ -30,7 +30,6 @@ bp = Blueprint("demo_telegram", __name__, template_folder="templates", static_fo
 DEMO_USER_ID = 990000001  # the simulated landlord's Telegram user and chat id
 DEMO_TOKEN = "7000000001:demo-simulator"
 PROCESS_TIMEOUT = 15.0
-_lock = threading.Lock()
 
 
 class DemoBot:
@@ -108,14 +107,7 @@ class DemoBot:
 
 
 def _demo_bot(app: Flask) -> DemoBot:
-    bot = app.extensions.get("demo_telegram")
-    if bot is None:
-        with _lock:
-            bot = app.extensions.get("demo_telegram")
-            if bot is None:
-                bot = DemoBot(runtime_of(app).sessions)
-                app.extensions["demo_telegram"] = bot
-    return bot  # type: ignore[no-any-return]
+    return per_app(app, DEMO_TELEGRAM_KEY, lambda rt: DemoBot(rt.sessions))
 
 
 @bp.get("/demo/telegram")

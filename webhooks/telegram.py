@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import hmac
-import threading
 from typing import Any
 
 from flask import Blueprint, Flask, Response, jsonify, request
@@ -20,31 +19,26 @@ from bot.core.db import transaction
 from bot.core.logs import get_logger
 from bot.core.storable import storable
 from bot.models import Direction, Message, utcnow
+from bot.runtime import Runtime
 from bot.telegram_bot import BotRunner, build_application
-from webhooks.context import TELEGRAM_RUNNER_KEY, runtime, runtime_of, this_app
+from webhooks.context import TELEGRAM_RUNNER_KEY, per_app, runtime, this_app
 
 bp = Blueprint("telegram", __name__)
 log = get_logger(__name__)
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 PROCESS_WAIT = 2.0
-_runner_lock = threading.Lock()
+
+
+def _build_runner(rt: Runtime) -> BotRunner:
+    telegram = rt.settings.telegram
+    assert telegram is not None  # the route answers 404 before, without Telegram settings
+    return BotRunner(build_application(rt.sessions, telegram.bot_token, telegram.api_url))
 
 
 def get_bot_runner(app: Flask) -> Any:
-    """This process's BotRunner, created on first use (tests put their own in extensions)."""
-    runner = app.extensions.get(TELEGRAM_RUNNER_KEY)
-    if runner is not None:
-        return runner
-    with _runner_lock:
-        runner = app.extensions.get(TELEGRAM_RUNNER_KEY)
-        if runner is None:
-            rt = runtime_of(app)
-            telegram = rt.settings.telegram
-            runner = BotRunner(build_application(rt.sessions, telegram.bot_token,
-                                                 telegram.api_url))
-            app.extensions[TELEGRAM_RUNNER_KEY] = runner
-    return runner
+    """This process's BotRunner, created on first use (tests put their own there first)."""
+    return per_app(app, TELEGRAM_RUNNER_KEY, _build_runner)
 
 
 def _sender(part: dict[str, Any]) -> str:
