@@ -163,3 +163,13 @@ def test_client_address_from_a_trusted_proxy_only(runtime: Runtime, session: Ses
     proxied = create_app(runtime).test_client()
     proxied.environ_base["HTTP_X_FORWARDED_FOR"] = "192.0.2.7"
     assert login(proxied, "cw@odense.example").status_code == 302
+
+
+def test_trusted_proxies_setting() -> None:
+    from bot.core.config import ConfigError, load_settings
+
+    assert load_settings({}).trusted_proxies == 0
+    assert load_settings({"TRUSTED_PROXIES": "1"}).trusted_proxies == 1
+    for bad in ("-1", "6", "yes"):
+        with pytest.raises(ConfigError, match="TRUSTED_PROXIES"):
+            load_settings({"TRUSTED_PROXIES": bad})

@@ -164,3 +164,22 @@ def test_ip_throttle_holds_across_web_processes(runtime: Runtime, session: Sessi
     assert login(one, "cw@odense.example").status_code == 429
     assert login(two, "lead@odense.example").status_code == 429
     assert session.scalar(select(func.count()).select_from(LoginAttempt)) == IP_MAX_FAILURES
+
+
+def test_operator_ends_all_sessions_of_one_caseworker(app: Flask, session: Session, world: World,
+                                                      db_url: str, monkeypatch: Any) -> None:
+    from click.testing import CliRunner
+
+    from bot.cli import main
+
+    with_passwords(session, world)
+    laptop, lead = app.test_client(), app.test_client()
+    login(laptop, "cw@odense.example")
+    login(lead, "lead@odense.example")
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    result = CliRunner().invoke(main, ["caseworker", "end-sessions", "CW@odense.example"])
+    assert result.exit_code == 0 and "Ended 1 dashboard session" in result.output
+    assert laptop.get("/api/v1/alerts").status_code == 401
+    assert lead.get("/api/v1/alerts").status_code == 200
+    unknown = CliRunner().invoke(main, ["caseworker", "end-sessions", "nobody@x.example"])
+    assert unknown.exit_code != 0 and "no caseworker" in unknown.output
