@@ -46,10 +46,9 @@ def _load_user(token: str) -> StaffUser | None:
     s = db()
     row = live_session(s, token)
     cw = s.get(Caseworker, row.caseworker_id) if row is not None else None
+    user = StaffUser(cw, token) if cw is not None and cw.active else None
     s.commit()  # a timed-out session is ended now; last_seen_at moves on
-    if cw is None or not cw.active:
-        return None
-    return StaffUser(cw, token)
+    return user
 
 
 @login_manager.unauthorized_handler
