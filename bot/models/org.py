@@ -38,7 +38,8 @@ class Organisation(Timestamped, Base):
 
     teams: Mapped[list[Team]] = relationship(back_populates="organisation",
                                              foreign_keys="Team.organisation_id")
-    intake_team: Mapped[Team | None] = relationship(foreign_keys=[intake_team_id])
+    intake_team: Mapped[Team | None] = relationship(foreign_keys=[intake_team_id],
+                                                    post_update=True)
 
 
 class Team(Timestamped, Base):
