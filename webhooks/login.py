@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import jsonify, redirect, request, url_for
-from flask_login import LoginManager, UserMixin
+from flask_login import LoginManager
 
 from bot.casework.access import Viewer
 from bot.casework.queries import viewer_for
@@ -21,8 +21,13 @@ from webhooks.context import db
 login_manager = LoginManager()
 
 
-class StaffUser(UserMixin):
-    """A snapshot of the logged-in caseworker for one request, and their session token."""
+class StaffUser:
+    """A snapshot of the logged-in caseworker for one request, and their session token.
+
+    Flask-Login's user protocol written out (instead of its untyped UserMixin)."""
+
+    is_authenticated = True
+    is_anonymous = False
 
     def __init__(self, cw: Caseworker, token: str) -> None:
         self.id = cw.id
@@ -41,7 +46,6 @@ class StaffUser(UserMixin):
         return self.viewer.active
 
 
-@login_manager.user_loader
 def _load_user(token: str) -> StaffUser | None:
     s = db()
     row = live_session(s, token)
@@ -51,8 +55,12 @@ def _load_user(token: str) -> StaffUser | None:
     return user
 
 
-@login_manager.unauthorized_handler
 def _unauthorized() -> Any:
     if request.path.startswith("/api/"):
         return jsonify(error="Unauthorized", detail="log in first (session cookie)"), 401
     return redirect(url_for("dashboard.login", next=request.full_path.rstrip("?")))
+
+
+# Registered by call, not as decorators: Flask-Login ships no type information.
+login_manager.user_loader(_load_user)
+login_manager.unauthorized_handler(_unauthorized)
