@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
+from bot.core.db import affected_rows
 from bot.models import Caseworker, LoginAttempt, WebSession, utcnow
 
 IDLE_TIMEOUT = timedelta(minutes=60)  # a forgotten, unlocked screen stops showing tenant data
@@ -72,7 +73,7 @@ def end_all_sessions(session: Session, caseworker_id: int, reason: str,
         update(WebSession)
         .where(WebSession.caseworker_id == caseworker_id, WebSession.ended_at.is_(None))
         .values(ended_at=now or utcnow(), ended_reason=reason))
-    return int(getattr(result, "rowcount", 0) or 0)
+    return affected_rows(result)
 
 
 def _end(row: WebSession, now: datetime, reason: str) -> None:
