@@ -35,6 +35,8 @@ class StaffUser:
         self.email = cw.email
         self.role = cw.role
         self.language = cw.language
+        # Dates and times on the dashboard are in the caseworker's municipality's zone.
+        self.tz_name = cw.team.organisation.tz_name
         self.viewer: Viewer = viewer_for(cw)
         self.token = token
 

@@ -10,6 +10,7 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFProtect
 
 from bot.core.i18n import SUPPORTED, normalize_lang
+from bot.core.timing import zone_of
 from webhooks.context import settings
 from webhooks.dashboard.catalogue import label, translate
 
@@ -47,7 +48,8 @@ def _csrf() -> None:
 
 @bp.context_processor
 def _template_helpers() -> dict[str, Any]:
-    tz = settings().tz
+    tz = zone_of(current_user.tz_name if current_user.is_authenticated
+                 else settings().tz_name)
 
     def when(value: datetime | None) -> str:
         return value.astimezone(tz).strftime("%d.%m.%Y %H:%M") if value else "–"

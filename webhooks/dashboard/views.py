@@ -33,6 +33,7 @@ from bot.casework.queries import (
     reassignable_to,
     visible_tenants,
 )
+from bot.core.organisations import local_today
 from bot.models import Alert, AlertState, Caseworker, Tenant
 from bot.models.enums import Action
 from bot.tenants import privacy
@@ -188,7 +189,7 @@ def tenant(tenant_id: int) -> str:
     return render_template("dashboard/tenant.html", t=t, file=file,
                            may_export=can_export(current_user.viewer),
                            may_erase=can_erase(current_user.viewer), names=_names(),
-                           today=date.today().isoformat())
+                           today=local_today(current_user.tz_name).isoformat())
 
 
 @bp.post("/tenants/<int:tenant_id>/notes")
