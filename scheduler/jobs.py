@@ -69,3 +69,12 @@ def expire_concern_drafts(runtime: Runtime) -> int | None:
 
     with transaction(runtime.sessions) as session:
         return expire_abandoned(session) or None
+
+
+def heartbeat(runtime: Runtime) -> None:
+    """Tell the database this worker is alive (read by the dashboard banner and /metrics)."""
+    from bot.core.db import transaction
+    from bot.ops.heartbeat import beat
+
+    with transaction(runtime.sessions) as session:
+        beat(session, "worker")

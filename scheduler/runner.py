@@ -6,13 +6,16 @@ due, so a restart or a second worker neither loses nor doubles anything.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
+from bot.core import metrics
 from bot.core.logs import get_logger
 from bot.runtime import Runtime
 from scheduler import jobs
@@ -25,6 +28,7 @@ class JobSpec:
     name: str
     func: Callable[[Runtime], object]
     seconds: int
+    at_start: bool = False  # also run as soon as the scheduler starts
 
 
 JOBS: tuple[JobSpec, ...] = (
@@ -36,6 +40,8 @@ JOBS: tuple[JobSpec, ...] = (
     JobSpec("escalate_alerts", jobs.escalate_alerts, 5),
     JobSpec("retention_purge", jobs.retention_purge, 24 * 3600),
     JobSpec("expire_concern_drafts", jobs.expire_concern_drafts, 60),
+    # "This worker runs jobs": the dashboard banner and the alert rules watch for it to stop.
+    JobSpec("heartbeat", jobs.heartbeat, 15, at_start=True),
     # Last, so `worker --once` delivers what the jobs above have just enqueued.
     JobSpec("dispatch_outbox", jobs.dispatch_outbox, 5),
 )
@@ -51,18 +57,24 @@ def build_scheduler(runtime: Runtime, *, background: bool) -> BaseScheduler:
         timezone="UTC")  # interval jobs only; each works in its organisations' own zones
     for spec in JOBS:
         # coalesce + max_instances=1: a slow run is never stacked or replayed in a burst.
+        start = {"next_run_time": datetime.now(UTC)} if spec.at_start else {}
         scheduler.add_job(_guarded(spec, runtime), "interval", seconds=spec.seconds,
-                          id=spec.name, coalesce=True, max_instances=1)
+                          id=spec.name, coalesce=True, max_instances=1, **start)
     return scheduler
 
 
 def _guarded(spec: JobSpec, runtime: Runtime) -> Callable[[], None]:
     def run() -> None:
+        started = time.perf_counter()
         try:
             result = spec.func(runtime)
             if result:
                 log.info("job.done", job=spec.name, result=str(result))
         except Exception:  # one failing run must not stop the worker
+            metrics.JOB_FAILURES.labels(job=spec.name).inc()
             log.exception("job.failed", job=spec.name)
+        finally:
+            metrics.JOB_RUNS.labels(job=spec.name).inc()
+            metrics.JOB_DURATION.labels(job=spec.name).observe(time.perf_counter() - started)
 
     return run

@@ -16,7 +16,17 @@ from bot.core.config import load_settings
 from bot.core.db import DatabaseUnavailable
 from bot.core.logs import configure_logging, get_logger
 from bot.runtime import Runtime, build_runtime
-from webhooks import api, context, dashboard, demo_phone, demo_telegram, health, security, telegram
+from webhooks import (
+    api,
+    context,
+    dashboard,
+    demo_phone,
+    demo_telegram,
+    health,
+    metrics,
+    security,
+    telegram,
+)
 from webhooks import twilio as twilio_hooks
 
 log = get_logger("webhooks")
@@ -42,6 +52,7 @@ def create_app(runtime: Runtime | None = None) -> Flask:
     security.install(app, runtime.settings)
 
     app.register_blueprint(health.bp)
+    metrics.install(app)
     dashboard.init_app(app, runtime.settings)
     app.register_blueprint(api.bp)
     app.register_blueprint(twilio_hooks.bp)

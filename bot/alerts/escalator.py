@@ -35,7 +35,7 @@ from bot.alerts import events as alert_webhook
 from bot.alerts import texts as alert_texts
 from bot.alerts.policies import load_policy
 from bot.alerts.timetable import Policy, Step, ack_reminder_due, next_notification
-from bot.core import outbox
+from bot.core import metrics, outbox
 from bot.core.config import Settings
 from bot.core.logs import get_logger
 from bot.core.timing import next_working_moment
@@ -184,6 +184,7 @@ def _escalate(session: Session, alert: Alert, policy: Policy,
                           already, run)
         alert.steps_done = due.index + 1
         run.stats.steps += 1
+        metrics.escalation_step(reached)
         fire_now = reached == 0
         if fire_now:
             run.stats.unreachable += 1

@@ -111,3 +111,9 @@ def can_erase(viewer: Viewer) -> bool:
 
 def can_read_audit_log(viewer: Viewer) -> bool:
     return viewer.active and _role(viewer) == Role.ADMIN
+
+
+def can_view_report(viewer: Viewer) -> bool:
+    """The programme report (aggregates only): team leads for their team, admins for the
+    municipality."""
+    return viewer.active and _role(viewer) in (Role.TEAM_LEAD, Role.ADMIN)

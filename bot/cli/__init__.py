@@ -11,8 +11,10 @@ from bot.cli import (  # noqa: F401  (each module adds its commands to `main`)
     landlord,
     org,
     policy,
+    report,
     run,
     schedule,
+    status,
     telegram,
     tenant,
 )

@@ -44,6 +44,11 @@ def worker(once: bool) -> None:
         for name, result in results.items():
             click.echo(f"{name}: {result or 'nothing due'}")
         return
+    if runtime.settings.metrics_port:
+        from bot.ops.exposition import serve_worker_metrics
+
+        serve_worker_metrics(runtime.settings.metrics_port, runtime.settings.metrics_token)
+        click.echo(f"Metrics on port {runtime.settings.metrics_port} (/metrics).", err=True)
     click.echo("Worker running; press Ctrl+C to stop.", err=True)
     with contextlib.suppress(KeyboardInterrupt, SystemExit):
         build_scheduler(runtime, background=False).start()

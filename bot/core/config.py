@@ -94,6 +94,9 @@ class Settings:
     # Reverse proxies in front of the web processes whose X-Forwarded-For is believed (the
     # client address decides login throttling and the audit log).
     trusted_proxies: int = 0
+    # --- operations: /metrics (web) and the worker's own metrics port ---
+    metrics_token: str | None = None  # bearer token; without it only loopback may scrape
+    metrics_port: int | None = None  # the worker serves its metrics here when set
 
     @property
     def is_sqlite(self) -> bool:
@@ -274,6 +277,11 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     trusted_proxies = _parse_int(env, "TRUSTED_PROXIES", 0, 0, 5,
                                  "must be the number of proxies in front of the app, 0-5",
                                  problems)
+    metrics_token = _clean(env, "METRICS_TOKEN")
+    if metrics_token is not None and len(metrics_token) < 16:
+        problems.append("METRICS_TOKEN is too short: use at least 16 random characters")
+    metrics_port = _parse_int(env, "METRICS_PORT", 0, 1, 65535, "is not a port number",
+                              problems) or None
 
     if problems:
         raise ConfigError(problems)
@@ -297,6 +305,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         alert_sms_detail=alert_sms_detail,
         alert_webhook=alert_webhook,
         trusted_proxies=trusted_proxies,
+        metrics_token=metrics_token,
+        metrics_port=metrics_port,
     )
 
 

@@ -14,7 +14,7 @@ from datetime import timedelta
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.channels.base import Channel, OutgoingMessage, PermanentError, TransientError
-from bot.core import outbox
+from bot.core import metrics, outbox
 from bot.core.logs import get_logger
 from bot.core.opt_out import may_send_after_stop
 from bot.models import Direction, Message, OutboxItem, OutboxStatus, Tenant, utcnow
@@ -97,6 +97,7 @@ class Dispatcher:
                 row.status = OutboxStatus.CANCELLED
                 row.last_error = "tenant opted out (STOP) before sending"
                 stats.cancelled += 1
+                metrics.dispatched(row.channel, "cancelled")
                 return
             channel = self.channels.get(row.channel)
             if channel is None:
@@ -137,6 +138,7 @@ class Dispatcher:
             row.locked_until = None
             row.message_id = msg.id
             stats.sent += 1
+        metrics.dispatched(item.channel, "sent")
         log.info("outbox.sent", outbox_id=item.id, channel=item.channel, kind=item.kind)
 
     def _blocked_by_opt_out(self, session: Session, row: OutboxItem) -> bool:
@@ -158,6 +160,7 @@ class Dispatcher:
         row.locked_until = None
         row.last_error = error
         stats.retried += 1
+        metrics.dispatched(row.channel, "retried")
         log.warning("outbox.retry", outbox_id=row.id, channel=row.channel, attempts=row.attempts,
                     error=error, retry_in_s=round(delay.total_seconds(), 1))
 
@@ -166,4 +169,5 @@ class Dispatcher:
         row.last_error = error
         row.locked_until = None
         stats.dead += 1
+        metrics.dispatched(row.channel, "dead")
         log.error("outbox.dead", outbox_id=row.id, channel=row.channel, error=error)

@@ -15,6 +15,7 @@ from bot.models.checkins import CheckIn, CheckInStatus
 from bot.models.housing import Consent, Home, Landlord, LandlordInvite, PhoneStatus, Tenant
 from bot.models.messaging import Direction, Message, OutboxItem, OutboxStatus
 from bot.models.notes import BotState, CaseNote
+from bot.models.ops import Heartbeat
 from bot.models.org import Caseworker, Organisation, Role, Team
 from bot.models.web import LoginAttempt, WebSession
 
@@ -35,6 +36,7 @@ __all__ = [
     "Direction",
     "EscalationPolicy",
     "EscalationStep",
+    "Heartbeat",
     "Home",
     "Landlord",
     "LandlordInvite",

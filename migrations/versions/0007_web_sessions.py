@@ -1,7 +1,7 @@
 """Server-side dashboard sessions and per-IP login attempts
 
 Revision ID: 0007
-Revises: 0010
+Revises: 0008
 Create Date: 2026-11-29 22:30:00
 
 A dashboard login is a row; logout, a password change and the idle/absolute timeouts end it, so
@@ -17,7 +17,7 @@ from alembic import op
 from bot.models.base import UTCDateTime
 
 revision: str = "0007"
-down_revision: str | None = "0010"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -71,6 +71,9 @@ PROVEN_BY = {
     "ALERT_WEBHOOK_SECRET": "tests/alerts/test_escalator.py::"
                             "test_runtime_switches_the_webhook_on_from_settings",
     "CONSOLE_CHANNELS": f"{HERE}::test_console_channels_print_instead_of_sending",
+    "METRICS_TOKEN": "tests/ops/test_metrics.py::test_worker_metrics_port_and_token_from_env",
+    "METRICS_PORT": "tests/ops/test_metrics.py::test_worker_metrics_port_and_token_from_env",
+    "PROMETHEUS_MULTIPROC_DIR": "tests/ops/test_metrics.py::test_gunicorn_workers_are_added_up",
 }
 
 

@@ -14,11 +14,11 @@ from werkzeug.wrappers import Response
 
 from bot.casework.web_sessions import ABSOLUTE_TIMEOUT
 from bot.core.config import Settings
-from webhooks.dashboard import auth, views
+from webhooks.dashboard import auth, banner, report, views
 from webhooks.dashboard.common import bp, csrf
 from webhooks.login import login_manager
 
-__all__ = ["auth", "init_app", "views"]
+__all__ = ["auth", "banner", "init_app", "report", "views"]
 
 
 def init_app(app: Flask, settings: Settings) -> None:

@@ -108,6 +108,28 @@ DA: dict[str, str] = {
     "You cannot hand the alert to that caseworker.":
         "Du kan ikke give alarmen videre til den medarbejder.",
     "Your Telegram is linked.": "Din Telegram er forbundet.",
+    "Programme report": "Indsatsrapport",
+    "Report": "Rapport",
+    "Choose the report": "Vælg rapporten",
+    "From": "Fra",
+    "To": "Til",
+    "Team": "Team",
+    "Whole municipality": "Hele kommunen",
+    "Copy for sharing (counts below 5 hidden)": "Kopi til deling (tal under 5 skjules)",
+    "Show": "Vis",
+    "Download CSV (Excel)": "Hent CSV (Excel)",
+    "Download JSON": "Hent JSON",
+    "Give dates like 2026-01-31.": "Angiv datoer som 2026-01-31.",
+    "The period must start before it ends and span at most 36 months.":
+        "Perioden skal starte før den slutter og højst vare 36 måneder.",
+    "No worker has run for {minutes} minutes: check-ins, alerts and messages are not being "
+    "sent. Start or restart the worker.":
+        "Ingen worker har kørt i {minutes} minutter: check-ins, alarmer og beskeder bliver ikke "
+        "sendt. Start eller genstart workeren.",
+    "No worker has run yet: check-ins, alerts and messages are not being sent. Start the "
+    "worker.":
+        "Ingen worker har kørt endnu: check-ins, alarmer og beskeder bliver ikke sendt. Start "
+        "workeren.",
 }
 
 # Labels for stored values (severity, state, ...): group -> value -> (Danish, English).

@@ -1,0 +1,1 @@
+"""Operations: heartbeats, the database-state metrics and the operator's status screen."""

@@ -1,0 +1,61 @@
+"""Heartbeats: every process says "alive" in the database, so any other process can tell.
+
+The worker beats from its own scheduled job (so a beat means its scheduler runs jobs); web
+processes beat at most once a minute while they serve requests. Readers compare `seen_at` with
+the clock: no worker beat for `WORKER_STALE` means alerts and messages are not moving.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+
+from bot.core.db import affected_rows
+from bot.core.storable import storable
+from bot.models import Heartbeat, utcnow
+
+WORKER_STALE = timedelta(minutes=2)
+PRUNE_AFTER = timedelta(days=7)
+
+
+def process_name(kind: str) -> str:
+    return f"{kind}:{socket.gethostname()}:{os.getpid()}"[:200]
+
+
+def beat(session: Session, kind: str, *, detail: str = "", now: datetime | None = None,
+         process: str | None = None) -> None:
+    """Record that this process is alive (in the caller's transaction)."""
+    now = now or utcnow()
+    name = process or process_name(kind)
+    detail = storable(detail, 200)
+    if not affected_rows(session.execute(
+            update(Heartbeat).where(Heartbeat.process == name).values(seen_at=now,
+                                                                       detail=detail))):
+        session.add(Heartbeat(process=name, kind=kind, started_at=now, seen_at=now,
+                              detail=detail))
+        # Restarts leave old rows behind; a new process clears those long gone.
+        session.execute(delete(Heartbeat).where(Heartbeat.seen_at < now - PRUNE_AFTER))
+    session.flush()
+
+
+@dataclass(frozen=True)
+class WorkerHealth:
+    last_seen: datetime | None  # newest beat of any worker
+    running: bool  # some worker beat within WORKER_STALE
+    processes: int  # workers that beat within WORKER_STALE
+
+    def age(self, now: datetime) -> timedelta | None:
+        return None if self.last_seen is None else now - self.last_seen
+
+
+def worker_health(session: Session, now: datetime | None = None) -> WorkerHealth:
+    now = now or utcnow()
+    last = session.scalar(select(func.max(Heartbeat.seen_at)).where(Heartbeat.kind == "worker"))
+    live = session.scalar(select(func.count()).select_from(Heartbeat).where(
+        Heartbeat.kind == "worker", Heartbeat.seen_at >= now - WORKER_STALE)) or 0
+    return WorkerHealth(last, live > 0, live)

@@ -1,0 +1,96 @@
+"""What an operator needs to know about the running service, read from the database.
+
+One snapshot feeds both the Prometheus gauges (`bot.ops.collector`, at scrape time) and
+`trygthjem status`. Deployment-wide and free of personal data: counts, ages, channels, reasons.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, case, exists, func, or_, select
+from sqlalchemy.orm import Session, aliased
+
+from bot.models import Alert, AlertEvent, AlertState, OutboxItem, OutboxStatus, utcnow
+from bot.ops.heartbeat import WorkerHealth, worker_health
+
+ACTIVE = (AlertState.OPEN, AlertState.ACKNOWLEDGED)
+DEAD_LETTER_SAMPLE = 10
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    id: int
+    channel: str
+    kind: str
+    created_at: datetime
+    reason: str
+
+
+@dataclass
+class Snapshot:
+    now: datetime
+    worker: WorkerHealth
+    # (channel, status) -> rows; sent rows only with include_sent (they grow without bound).
+    outbox: dict[tuple[str, str], int] = field(default_factory=dict)
+    # channel -> seconds the oldest due row has waited (pending and due, or an expired lease).
+    oldest_due_seconds: dict[str, float] = field(default_factory=dict)
+    dead_letters: list[DeadLetter] = field(default_factory=list)
+    # (severity, state) -> active alerts
+    alerts: dict[tuple[str, str], int] = field(default_factory=dict)
+    # severity -> seconds since the oldest unacknowledged (open) alert was raised
+    oldest_unacknowledged_seconds: dict[str, float] = field(default_factory=dict)
+    # severity -> open alerts whose policy has run every step and repeat, still unacknowledged
+    past_policy: dict[str, int] = field(default_factory=dict)
+    # active alerts no step has reached anyone for (only `unreachable` on their timeline)
+    undelivered_alert_ids: list[int] = field(default_factory=list)
+
+
+def snapshot(session: Session, *, now: datetime | None = None,
+             include_sent: bool = False) -> Snapshot:
+    now = now or utcnow()
+    snap = Snapshot(now=now, worker=worker_health(session, now))
+    states = [s.value for s in OutboxStatus if include_sent or s not in (
+        OutboxStatus.SENT, OutboxStatus.CANCELLED)]
+    for channel, status, count in session.execute(
+            select(OutboxItem.channel, OutboxItem.status, func.count())
+            .where(OutboxItem.status.in_(states))
+            .group_by(OutboxItem.channel, OutboxItem.status)):
+        snap.outbox[(channel, status)] = count
+    due = or_(and_(OutboxItem.status == OutboxStatus.PENDING, OutboxItem.next_attempt_at <= now),
+              and_(OutboxItem.status == OutboxStatus.SENDING, OutboxItem.locked_until <= now))
+    for channel, oldest in session.execute(
+            select(OutboxItem.channel, func.min(OutboxItem.next_attempt_at)).where(due)
+            .group_by(OutboxItem.channel)):
+        snap.oldest_due_seconds[channel] = _seconds(now - oldest)
+    snap.dead_letters = [
+        DeadLetter(r.id, r.channel, r.kind, r.created_at, (r.last_error or "")[:200])
+        for r in session.execute(
+            select(OutboxItem.id, OutboxItem.channel, OutboxItem.kind, OutboxItem.created_at,
+                   OutboxItem.last_error).where(OutboxItem.status == OutboxStatus.DEAD)
+            .order_by(OutboxItem.id.desc()).limit(DEAD_LETTER_SAMPLE))]
+    for severity, state, count in session.execute(
+            select(Alert.severity, Alert.state, func.count()).where(Alert.state.in_(ACTIVE))
+            .group_by(Alert.severity, Alert.state)):
+        snap.alerts[(severity, state)] = count
+    for severity, oldest, exhausted in session.execute(
+            select(Alert.severity, func.min(Alert.created_at),
+                   # next_action_at is cleared once the policy has no step left to take
+                   func.sum(case((Alert.next_action_at.is_(None), 1), else_=0)))
+            .where(Alert.state == AlertState.OPEN).group_by(Alert.severity)):
+        snap.oldest_unacknowledged_seconds[severity] = _seconds(now - oldest)
+        snap.past_policy[severity] = int(exhausted or 0)
+    notified = aliased(AlertEvent)
+    unreachable = aliased(AlertEvent)
+    snap.undelivered_alert_ids = list(session.scalars(
+        select(Alert.id).where(
+            Alert.state.in_(ACTIVE),
+            exists().where(unreachable.alert_id == Alert.id, unreachable.kind == "unreachable"),
+            ~exists().where(notified.alert_id == Alert.id, notified.kind == "notified"))
+        .order_by(Alert.id)))
+    return snap
+
+
+def _seconds(delta: timedelta) -> float:
+    return max(0.0, delta.total_seconds())
