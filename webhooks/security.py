@@ -23,6 +23,9 @@ CSP = "; ".join((
     "base-uri 'none'",
     "frame-ancestors 'none'",
 ))
+# The programme report embeds its charts as inline SVG (pygal) with inline <style>: that page
+# alone may use inline styles. Scripts stay 'self' only everywhere.
+CSP_INLINE_STYLES = CSP.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'")
 HSTS = "max-age=31536000; includeSubDomains"
 
 # Referrer-Policy same-origin, not no-referrer: Flask-WTF's CSRF check on HTTPS needs the

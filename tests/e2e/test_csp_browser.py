@@ -54,7 +54,8 @@ def test_no_csp_violation_on_any_page(runtime: Any, session: Session, world: Wor
             expect(page.get_by_role("heading", name="Alarmer")).to_be_visible()
             for path in ("/dashboard/", f"/dashboard/alerts/{alert.id}", "/dashboard/tenants",
                          f"/dashboard/tenants/{world.tenant.id}", "/dashboard/me",
-                         "/dashboard/audit", "/dashboard/tenants/999999"):
+                         "/dashboard/audit", "/dashboard/report",
+                         "/dashboard/tenants/999999"):
                 page.goto(base + path)
                 expect(page.locator("main")).to_be_visible()
                 # The stylesheet applied (a blocked one leaves the page unstyled).
