@@ -16,6 +16,18 @@ from bot.core.config import load_settings
 from bot.core.db import DatabaseUnavailable
 from bot.core.logs import configure_logging, get_logger
 from bot.runtime import Runtime, build_runtime
+from webhooks import (
+    api,
+    context,
+    dashboard,
+    demo_phone,
+    demo_telegram,
+    health,
+    metrics,
+    security,
+    telegram,
+)
+from webhooks import twilio as twilio_hooks
 
 log = get_logger("webhooks")
 
@@ -26,7 +38,7 @@ def create_app(runtime: Runtime | None = None) -> Flask:
         settings = load_settings()
         configure_logging(settings.log_format, settings.log_level)
         runtime = build_runtime(settings)
-    app = Flask(__name__)
+    app = Flask(__name__, static_folder=None)  # each blueprint serves its own
     app.json = _JSONProvider(app)
     secret = runtime.settings.secret_key
     if secret is None:
@@ -36,20 +48,16 @@ def create_app(runtime: Runtime | None = None) -> Flask:
                         "logins end when this process restarts and fail across web processes")
     app.config["SECRET_KEY"] = secret
     app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
-    app.extensions["trygthjem"] = runtime
-
-    # Imported here: blueprints use get_runtime() from this module.
-    from webhooks import api, dashboard, health, metrics, telegram, twilio
+    context.attach(app, runtime)
+    security.install(app, runtime.settings)
 
     app.register_blueprint(health.bp)
     metrics.install(app)
-    dashboard.init_app(app)
+    dashboard.init_app(app, runtime.settings)
     app.register_blueprint(api.bp)
-    app.register_blueprint(twilio.bp)
+    app.register_blueprint(twilio_hooks.bp)
     app.register_blueprint(telegram.bp)
     if runtime.settings.console_channels:  # simulators exist only in demo mode
-        from webhooks import demo_phone, demo_telegram
-
         app.register_blueprint(demo_phone.bp)
         app.register_blueprint(demo_telegram.bp)
     _install_request_logging(app)
@@ -66,13 +74,6 @@ class _JSONProvider(DefaultJSONProvider):
             return super().loads(s, **kwargs)
         except RecursionError:
             raise ValueError("JSON nested too deeply") from None
-
-
-def get_runtime() -> Runtime:
-    from flask import current_app
-
-    runtime: Runtime = current_app.extensions["trygthjem"]
-    return runtime
 
 
 def _install_request_logging(app: Flask) -> None:
@@ -94,8 +95,10 @@ def _install_request_logging(app: Flask) -> None:
 
 def _install_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
-    def _http(exc: HTTPException) -> tuple[Response, int]:
-        return jsonify(error=exc.name, detail=exc.description), exc.code or 500
+    def _http(exc: HTTPException) -> tuple[Response, int, list[tuple[str, str]]]:
+        # Keep the exception's own headers: Allow on a 405, Retry-After on a 429/503.
+        headers = [(k, v) for k, v in exc.get_headers() if k.lower() != "content-type"]
+        return jsonify(error=exc.name, detail=exc.description), exc.code or 500, headers
 
     @app.errorhandler(DatabaseUnavailable)
     @app.errorhandler(OperationalError)

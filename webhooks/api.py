@@ -29,7 +29,7 @@ from bot.casework.queries import (
 from bot.core.storable import storable
 from bot.models import Alert, AlertState, Caseworker, Tenant
 from bot.models.enums import Action
-from webhooks.dashboard import db
+from webhooks.context import db
 from webhooks.openapi import spec
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -116,6 +116,8 @@ def alert(alert_id: int) -> Response:
 def _act(alert_id: int, action: Action) -> Response | tuple[Response, int]:
     s = db()
     a = _alert_or_404(alert_id)
+    if not isinstance(request.get_json(silent=True), dict):
+        return _error(400, "send a JSON object; {} will do")
     try:
         changed = act(s, a, action, actor=s.get(Caseworker, current_user.id), via="api")
     except InvalidTransition as exc:

@@ -17,9 +17,11 @@ from twilio.request_validator import RequestValidator
 
 from bot.core.phones import mask_phone
 from bot.models import Alert, AlertState, Caseworker, Message, Tenant
+from webhooks.context import runtime
 from webhooks.twilio import SMS_PATH, signed_url, webhook_auth_token
 
-bp = Blueprint("demo_phone", __name__, url_prefix="/demo/phone", template_folder="templates")
+bp = Blueprint("demo_phone", __name__, url_prefix="/demo/phone", template_folder="templates",
+               static_folder="static", static_url_path="/static")
 
 SERVICE_NUMBER = "+4570103000"  # what the simulated phone texts; any number will do in the demo
 UNKNOWN_NUMBER = "+4529999999"
@@ -27,9 +29,7 @@ MAX_BODY = 1600
 
 
 def _sessions() -> Any:
-    from webhooks import get_runtime
-
-    return get_runtime().sessions
+    return runtime().sessions
 
 
 @bp.get("")

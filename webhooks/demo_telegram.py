@@ -17,8 +17,9 @@ import threading
 import time
 from typing import Any
 
-from flask import Blueprint, Flask, Response, current_app, jsonify, render_template, request
+from flask import Blueprint, Flask, Response, jsonify, render_template, request
 from sqlalchemy import select
+from telegram.ext import ApplicationBuilder
 
 from bot.admin.demo_data import LANDLORDS
 from bot.core.db import transaction
@@ -26,24 +27,22 @@ from bot.landlords.invites import create_invite
 from bot.models import Landlord, OutboxItem
 from bot.models.enums import Channel
 from bot.models.messaging import OutboxStatus
+from bot.telegram_bot import BotRunner, configure
+from bot.telegram_bot.local import LocalBotRequest
+from webhooks.context import DEMO_TELEGRAM_KEY, per_app, runtime, this_app
 
-bp = Blueprint("demo_telegram", __name__, template_folder="templates")
+bp = Blueprint("demo_telegram", __name__, template_folder="templates", static_folder="static",
+               static_url_path="/demo/telegram/static")
 
 DEMO_USER_ID = 990000001  # the simulated landlord's Telegram user and chat id
 DEMO_TOKEN = "7000000001:demo-simulator"
 PROCESS_TIMEOUT = 15.0
-_lock = threading.Lock()
 
 
 class DemoBot:
     """The bot on its own loop thread, plus what it has sent so far (for button presses)."""
 
     def __init__(self, sessions: Any) -> None:
-        from telegram.ext import ApplicationBuilder
-
-        from bot.telegram_bot import BotRunner, configure
-        from bot.telegram_bot.local import LocalBotRequest
-
         self.request = LocalBotRequest()
         builder = ApplicationBuilder().token(DEMO_TOKEN).request(self.request) \
             .get_updates_request(LocalBotRequest())
@@ -143,14 +142,7 @@ class DemoBot:
 
 
 def _demo_bot(app: Flask) -> DemoBot:
-    bot: DemoBot | None = app.extensions.get("demo_telegram")
-    if bot is None:
-        with _lock:
-            bot = app.extensions.get("demo_telegram")
-            if bot is None:
-                bot = DemoBot(app.extensions["trygthjem"].sessions)
-                app.extensions["demo_telegram"] = bot
-    return bot
+    return per_app(app, DEMO_TELEGRAM_KEY, lambda rt: DemoBot(rt.sessions))
 
 
 @bp.get("/demo/telegram")
@@ -161,14 +153,12 @@ def page() -> str:
 @bp.get("/demo/telegram/updates")
 def updates() -> tuple[Response, int]:
     """The chat from event ``since`` on (0: all of it), with pushed status updates."""
-    from webhooks import get_runtime
-
     try:
         since = int(request.args.get("since", "0"))
     except ValueError:
         return jsonify(error="Bad Request", detail="since must be a number"), 400
-    bot = _demo_bot(current_app._get_current_object())  # type: ignore[attr-defined]
-    bot.pull_pushed(get_runtime().sessions)
+    bot = _demo_bot(this_app())
+    bot.pull_pushed(runtime().sessions)
     events = bot.since(since)
     return jsonify(events=events, next=max(since, 0) + len(events)), 200
 
@@ -177,9 +167,7 @@ def updates() -> tuple[Response, int]:
 def start() -> tuple[Response, int]:
     """Open the demo landlord's invite, as tapping the link would. Once the simulated chat is
     linked, a plain /start: no new invite (and no new audit row) per page load."""
-    from webhooks import get_runtime
-
-    with transaction(get_runtime().sessions) as session:
+    with transaction(runtime().sessions) as session:
         linked = session.scalar(select(Landlord.id).where(
             Landlord.telegram_user_id == DEMO_USER_ID))
         token = None
@@ -189,8 +177,7 @@ def start() -> tuple[Response, int]:
             if landlord is None:
                 return jsonify(error="Not Found", detail="no landlords: load the demo data"), 404
             token = create_invite(session, landlord)
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    bot = _demo_bot(app)
+    bot = _demo_bot(this_app())
     command = f"/start {token}" if token else "/start"
     return jsonify(events=bot.process(bot.text_update(command), said="/start")), 200
 
@@ -200,7 +187,7 @@ def send() -> tuple[Response, int]:
     body = request.get_json(silent=True) or {}
     if not isinstance(body, dict):  # e.g. a JSON array: .get() below would be a 500
         return jsonify(error="Bad Request", detail="send a JSON object"), 400
-    bot = _demo_bot(current_app._get_current_object())  # type: ignore[attr-defined]
+    bot = _demo_bot(this_app())
     if body.get("data"):
         try:
             message_id = int(body.get("message_id", 0))

@@ -13,6 +13,8 @@ from bot.core.logs import get_logger
 from bot.core.metrics import HTTP_LATENCY, HTTP_REQUESTS
 from bot.models import utcnow
 from bot.ops import exposition, heartbeat
+from webhooks.context import runtime as current_runtime
+from webhooks.context import runtime_of
 
 log = get_logger(__name__)
 bp = Blueprint("metrics", __name__)
@@ -21,9 +23,7 @@ WEB_BEAT_EVERY = timedelta(minutes=1)
 
 @bp.get("/metrics")
 def metrics() -> Response:
-    from webhooks import get_runtime
-
-    runtime = get_runtime()
+    runtime = current_runtime()
     if not exposition.may_scrape(request.headers.get("Authorization"), request.remote_addr,
                                  runtime.settings.metrics_token):
         return Response("loopback or Authorization: Bearer METRICS_TOKEN\n", 401,
@@ -44,7 +44,7 @@ def install(app: Flask) -> None:
         if now - last_beat[0] >= WEB_BEAT_EVERY and beat_lock.acquire(blocking=False):
             try:
                 last_beat[0] = now
-                with transaction(app.extensions["trygthjem"].sessions) as session:
+                with transaction(runtime_of(app).sessions) as session:
                     heartbeat.beat(session, "web", now=now)
             except Exception as exc:  # the request itself will meet a broken database
                 log.warning("heartbeat.failed", error=str(exc).splitlines()[0][:200])

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import concurrent.futures
 import hmac
-import threading
 from typing import Any
 
-from flask import Blueprint, Flask, Response, current_app, jsonify, request
+from flask import Blueprint, Flask, Response, jsonify, request
 from sqlalchemy import delete, update
 from sqlalchemy.exc import IntegrityError
 
@@ -20,32 +19,27 @@ from bot.core.db import transaction
 from bot.core.logs import get_logger
 from bot.core.storable import storable
 from bot.models import Direction, Message, utcnow
+from bot.runtime import Runtime
+from bot.telegram_bot import BotRunner, build_application
+from webhooks.context import TELEGRAM_RUNNER_KEY, per_app, runtime, this_app
 
 bp = Blueprint("telegram", __name__)
 log = get_logger(__name__)
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 PROCESS_WAIT = 2.0
-RUNNER_KEY = "telegram_runner"
-_runner_lock = threading.Lock()
+
+
+def _build_runner(rt: Runtime) -> BotRunner:
+    telegram = rt.settings.telegram
+    assert telegram is not None  # the route answers 404 before, without Telegram settings
+    return BotRunner(build_application(rt.sessions, telegram.bot_token, telegram.api_url,
+                                       rt.delivery))
 
 
 def get_bot_runner(app: Flask) -> Any:
-    """This process's BotRunner, created on first use (tests put their own in extensions)."""
-    runner = app.extensions.get(RUNNER_KEY)
-    if runner is not None:
-        return runner
-    with _runner_lock:
-        runner = app.extensions.get(RUNNER_KEY)
-        if runner is None:
-            from bot.telegram_bot import BotRunner, build_application
-
-            runtime = app.extensions["trygthjem"]
-            telegram = runtime.settings.telegram
-            runner = BotRunner(build_application(runtime.sessions, telegram.bot_token,
-                                                 telegram.api_url, runtime.delivery))
-            app.extensions[RUNNER_KEY] = runner
-    return runner
+    """This process's BotRunner, created on first use (tests put their own there first)."""
+    return per_app(app, TELEGRAM_RUNNER_KEY, _build_runner)
 
 
 def _sender(part: dict[str, Any]) -> str:
@@ -71,10 +65,8 @@ def _summary(data: dict[str, Any]) -> tuple[str, str]:
 
 @bp.post("/webhooks/telegram")
 def telegram_update() -> tuple[Response, int]:
-    from webhooks import get_runtime
-
-    runtime = get_runtime()
-    telegram = runtime.settings.telegram
+    rt = runtime()
+    telegram = rt.settings.telegram
     if telegram is None:
         return jsonify(error="Not Found", detail="Telegram is not configured"), 404
     given = request.headers.get(SECRET_HEADER, "")
@@ -91,7 +83,7 @@ def telegram_update() -> tuple[Response, int]:
     assert isinstance(data, dict)
     sender, body = _summary(data)
     try:
-        with transaction(runtime.sessions) as session:
+        with transaction(rt.sessions) as session:
             row = Message(direction=Direction.IN, channel="telegram", provider_id=str(update_id),
                           sender=sender, body=body, status="received")
             session.add(row)
@@ -102,15 +94,15 @@ def telegram_update() -> tuple[Response, int]:
         log.info("telegram.duplicate", update_id=update_id)
         return jsonify(ok=True, duplicate=True), 200
     try:
-        future = get_bot_runner(current_app._get_current_object()).submit(data)  # type: ignore[attr-defined]
+        future = get_bot_runner(this_app()).submit(data)
     except Exception as exc:
         # The bot could not start (e.g. Telegram unreachable for getMe): forget the update so
         # Telegram's retry is processed, and tell Telegram to retry.
         log.error("telegram.bot_unavailable", update_id=update_id, error=repr(exc))
-        with transaction(runtime.sessions) as session:
+        with transaction(rt.sessions) as session:
             session.execute(delete(Message).where(Message.id == message_id))
         return (jsonify(error="Service Unavailable", detail="bot not ready, retry later"), 503)
-    future.add_done_callback(_mark_done(runtime.sessions, message_id, update_id))
+    future.add_done_callback(_mark_done(rt.sessions, message_id, update_id))
     try:
         future.result(timeout=PROCESS_WAIT)
     except concurrent.futures.TimeoutError:

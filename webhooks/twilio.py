@@ -20,6 +20,7 @@ from bot.core.phones import InvalidPhone, normalise_phone
 from bot.core.storable import storable
 from bot.delivery import sms_status
 from bot.tenants import inbound as sms_inbound
+from webhooks.context import runtime, settings
 
 log = get_logger(__name__)
 
@@ -36,21 +37,17 @@ def demo_auth_token(secret_key: str) -> str:
 
 def webhook_auth_token() -> str | None:
     """The Twilio auth token, or in demo mode (console channels) the demo token."""
-    from webhooks import get_runtime
-
-    settings = get_runtime().settings
-    if settings.twilio is not None:
-        return settings.twilio.auth_token
-    if settings.console_channels:
+    config = settings()
+    if config.twilio is not None:
+        return config.twilio.auth_token
+    if config.console_channels:
         return demo_auth_token(str(current_app.config["SECRET_KEY"]))
     return None
 
 
 def signed_url(path: str, query: str = "") -> str:
     """The URL Twilio signs: the public URL it was configured with (no #fragment)."""
-    from webhooks import get_runtime
-
-    base = get_runtime().settings.public_base_url
+    base = settings().public_base_url
     if base is None:
         # Without PUBLIC_BASE_URL we can only trust what the request says; behind a proxy that
         # is the internal URL and every signature fails, loudly (403 + this log line).
@@ -107,10 +104,8 @@ def inbound_sms() -> Response:
         abort(400, "MessageSid and From are required")
     if not _valid_sid(sid):
         abort(400, "MessageSid must be Twilio's id (letters and digits, at most 64)")
-    from webhooks import get_runtime
-
-    runtime = get_runtime()
-    with pinned(runtime.sessions) as session:
+    rt = runtime()
+    with pinned(rt.sessions) as session:
         # Store and commit first: whatever happens next, the message is kept.
         with session.begin():
             message_id, created = sms_inbound.store(
@@ -120,7 +115,7 @@ def inbound_sms() -> Response:
             result = sms_inbound.process(session, message_id,
                                          pictures=_pictures(form.get("NumMedia")),
                                          carrier_opt=form.get("OptOutType"),
-                                         delivery=runtime.delivery)
+                                         delivery=rt.delivery)
     if not created or result.duplicate:
         log.info("twilio.retry", message_id=message_id, answered_again=bool(result.reply))
     return _twiml(result.reply)
@@ -136,8 +131,6 @@ def status_callback() -> tuple[str, int]:
         abort(400, "MessageSid and MessageStatus are required")
     if not _valid_sid(sid):
         abort(400, "MessageSid must be Twilio's id (letters and digits, at most 64)")
-    from webhooks import get_runtime
-
-    with transaction(get_runtime().sessions) as session:
+    with transaction(runtime().sessions) as session:
         sms_status.apply_status(session, sid, status, form.get("ErrorCode"))
     return "", 204

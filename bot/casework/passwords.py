@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from sqlalchemy.orm import object_session
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from bot.casework.web_sessions import end_all_sessions
 from bot.models import Caseworker
 
 MIN_LENGTH = 10
@@ -17,6 +19,11 @@ def set_password(cw: Caseworker, password: str, *, min_length: int = MIN_LENGTH)
     if len(password) < min_length:
         raise WeakPassword(f"the password must have at least {min_length} characters")
     cw.password_hash = generate_password_hash(password)
+    # A new password ends every dashboard session of this person, wherever it was opened
+    # (the reason to change one is often that someone else may know the old).
+    session = object_session(cw)
+    if session is not None and cw.id is not None:
+        end_all_sessions(session, cw.id, "password_changed")
 
 
 def check_password(cw: Caseworker, password: str) -> bool:

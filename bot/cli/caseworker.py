@@ -47,6 +47,27 @@ def caseworker_set_password(email: str, password_stdin: bool) -> None:
 
 
 
+@caseworker.command("end-sessions")
+@click.argument("email")
+def caseworker_end_sessions(email: str) -> None:
+    """Log the caseworker with EMAIL out of the dashboard everywhere (e.g. a lost laptop)."""
+    from sqlalchemy import func, select
+
+    from bot.casework.web_sessions import end_all_sessions
+    from bot.core import audit
+    from bot.core.db import transaction
+    from bot.models import Caseworker
+
+    with transaction(open_sessions()) as session:
+        cw = session.scalar(select(Caseworker).where(
+            func.lower(Caseworker.email) == email.strip().lower()))
+        if cw is None:
+            raise click.ClickException(f"no caseworker with e-mail {email}")
+        ended = end_all_sessions(session, cw.id, "ended_by_operator")
+        audit.record(session, "cli", "end_sessions", "caseworker", cw.id, ended=ended)
+    click.echo(f"Ended {ended} dashboard session(s) of {email}.")
+
+
 @caseworker.command("telegram-link")
 @click.argument("email")
 def caseworker_telegram_link(email: str) -> None:

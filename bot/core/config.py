@@ -91,6 +91,9 @@ class Settings:
     # --- escalation / caseworker alerts ---
     alert_sms_detail: str = "name_area"  # name_area | minimal: how much an alert SMS reveals
     alert_webhook: AlertWebhookSettings | None = None
+    # Reverse proxies in front of the web processes whose X-Forwarded-For is believed (the
+    # client address decides login throttling and the audit log).
+    trusted_proxies: int = 0
     # --- operations: /metrics (web) and the worker's own metrics port ---
     metrics_token: str | None = None  # bearer token; without it only loopback may scrape
     metrics_port: int | None = None  # the worker serves its metrics here when set
@@ -272,6 +275,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     retention_days = _parse_int(env, "RETENTION_DAYS", 365, 30, 3650,
                                 "must be a whole number of days between 30 and 3650", problems)
     alert_sms_detail, alert_webhook = _alert_settings(env, problems)
+    trusted_proxies = _parse_int(env, "TRUSTED_PROXIES", 0, 0, 5,
+                                 "must be the number of proxies in front of the app, 0-5",
+                                 problems)
     metrics_token = _clean(env, "METRICS_TOKEN")
     if metrics_token is not None and len(metrics_token) < 16:
         problems.append("METRICS_TOKEN is too short: use at least 16 random characters")
@@ -299,6 +305,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         retention_days=retention_days,
         alert_sms_detail=alert_sms_detail,
         alert_webhook=alert_webhook,
+        trusted_proxies=trusted_proxies,
         metrics_token=metrics_token,
         metrics_port=metrics_port,
     )

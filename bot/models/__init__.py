@@ -17,6 +17,7 @@ from bot.models.messaging import Direction, Message, OutboxItem, OutboxStatus, S
 from bot.models.notes import BotState, CaseNote
 from bot.models.ops import Heartbeat
 from bot.models.org import Caseworker, Organisation, Role, Team
+from bot.models.web import LoginAttempt, WebSession
 
 __all__ = [
     "Alert",
@@ -39,6 +40,7 @@ __all__ = [
     "Home",
     "Landlord",
     "LandlordInvite",
+    "LoginAttempt",
     "Message",
     "Organisation",
     "OutboxItem",
@@ -49,5 +51,6 @@ __all__ = [
     "Team",
     "Tenant",
     "UTCDateTime",
+    "WebSession",
     "utcnow",
 ]

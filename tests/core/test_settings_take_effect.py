@@ -62,6 +62,8 @@ PROVEN_BY = {
     "MISSED_ALERT_THRESHOLDS": f"{HERE}::test_missed_thresholds_decide_the_alert_severity",
     "CHECKIN_BATCH_SIZE": f"{HERE}::test_checkin_batch_size_reaches_every_checkin_job",
     "RETENTION_DAYS": f"{HERE}::test_retention_days_decide_what_is_blanked",
+    "TRUSTED_PROXIES": "tests/webhooks/test_security.py::"
+                       "test_client_address_from_a_trusted_proxy_only",
     "ALERT_SMS_DETAIL": "tests/alerts/test_escalator.py::"
                         "test_minimal_detail_and_english_caseworker",
     "ALERT_WEBHOOK_URL": "tests/alerts/test_escalator.py::"

@@ -7,7 +7,7 @@ from bot.core.config import Settings
 from bot.core.db import head_revision
 from bot.runtime import Runtime
 from tests.support.dashboard import admin, csrf_from, login, with_passwords
-from tests.support.factories import make_world
+from tests.support.factories import World, make_world
 from webhooks import create_app
 
 
@@ -29,17 +29,31 @@ def test_readyz_when_database_is_down(runtime: Runtime) -> None:
     down = Runtime(runtime.settings, make_engine("postgresql+psycopg://x@127.0.0.1:9/none"),
                    runtime.sessions, {})
     response = create_app(down).test_client().get("/readyz")
-    # Nobody learns the driver's error, host or port (it is in the log).
     assert response.status_code == 503 and response.json == {"status": "not ready"}
+    # Nothing of the driver's error reaches the caller: no host, no port, no driver name.
+    body = response.get_data(as_text=True)
+    for secret in ("127.0.0.1", "9", "psycopg", "connection", "refused"):
+        assert secret not in body
 
 
-def test_readyz_when_migrations_are_behind(runtime: Runtime, engine: Engine) -> None:
+def test_readyz_when_migrations_are_behind(runtime: Runtime, engine: Engine, session: Session,
+                                           world: World) -> None:
     client = create_app(runtime).test_client()
     with engine.begin() as conn:
         conn.execute(text("UPDATE alembic_version SET version_num = 'old'"))
     try:
         response = client.get("/readyz")
         assert response.status_code == 503 and response.json == {"status": "not ready"}
+        # A logged-in admin sees why.
+        with_passwords(session, world)
+        admin(session, world)
+        login(client, "admin@odense.example")
+        response = client.get("/readyz")
+        assert response.status_code == 503 and "db upgrade" in response.json["migrations"]
+        # A caseworker does not.
+        other = create_app(runtime).test_client()
+        login(other, "cw@odense.example")
+        assert other.get("/readyz").json == {"status": "not ready"}
     finally:
         with engine.begin() as conn:
             conn.execute(text("UPDATE alembic_version SET version_num = :v"),

@@ -6,7 +6,8 @@ from flask_login import current_user
 
 from bot.models import utcnow
 from bot.ops.heartbeat import worker_health
-from webhooks.dashboard import _, bp, db
+from webhooks.context import db
+from webhooks.dashboard.common import _, bp
 
 
 @bp.context_processor

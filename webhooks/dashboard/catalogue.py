@@ -108,6 +108,8 @@ DA: dict[str, str] = {
     "Timeline": "Tidslinje",
     "Too many failed attempts. Wait 15 minutes and try again.":
         "For mange forkerte forsøg. Vent 15 minutter og prøv igen.",
+    "Too many failed logins from this network. Wait 15 minutes and try again.":
+        "For mange forkerte login fra dette netværk. Vent 15 minutter og prøv igen.",
     "Triggers": "Udløst",
     "Who": "Hvem",
     "Wrong e-mail or password, or the account is not active.":

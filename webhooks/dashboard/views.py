@@ -38,8 +38,9 @@ from bot.core.organisations import local_today
 from bot.models import Alert, AlertState, Caseworker, Team, Tenant
 from bot.models.enums import Action
 from bot.tenants import privacy
-from webhooks.dashboard import _, bp, db, lang
+from webhooks.context import db, settings
 from webhooks.dashboard.catalogue import label
+from webhooks.dashboard.common import _, bp, lang
 
 QUEUE_TABS = {"active": ACTIVE_STATES, "open": (AlertState.OPEN,),
               "acknowledged": (AlertState.ACKNOWLEDGED,), "resolved": (AlertState.RESOLVED,)}
@@ -293,13 +294,11 @@ def me() -> str:
 @bp.post("/me/telegram")
 @login_required
 def me_telegram() -> str:
-    from webhooks import get_runtime
-
     s = db()
     cw = s.get(Caseworker, current_user.id)
     token = new_telegram_link(s, cw)
     s.commit()
-    telegram = get_runtime().settings.telegram
+    telegram = settings().telegram
     username = telegram.bot_username if telegram is not None else None
     link = f"https://t.me/{username}?start=cw-{token}" if username else None
     # Shown once: only the hash is stored, so a reload cannot show it again.
