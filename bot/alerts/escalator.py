@@ -238,7 +238,7 @@ _MISSING = {Channel.SMS: "no phone", Channel.TELEGRAM: "no Telegram chat",
 
 def _notify(session: Session, alert: Alert, index: int | None, step: Step, key_part: str,
             already: set[tuple[str, int]], run: _Run,
-            people: list[Caseworker] | None = None) -> int:
+            people: list[Caseworker] | None = None, why: str | None = None) -> int:
     """Enqueue the step's messages; every send and every skip goes on the timeline. Returns how
     many people were reached on at least one channel (a repeat within this run counts)."""
     if people is None:
@@ -273,7 +273,7 @@ def _notify(session: Session, alert: Alert, index: int | None, step: Step, key_p
             reached.add(person.id)
             event = AlertEvent(alert=alert, at=run.now, kind="notified", detail={
                 "step": index, "target": step.target.value, "channel": channel.value,
-                "caseworker_id": person.id, "reminder": reminder})
+                "caseworker_id": person.id, "reminder": reminder, **({"why": why} if why else {})})
             session.add(event)
             alert_webhook.emit(session, alert, event)
     return len(reached)
@@ -297,3 +297,18 @@ def _message(alert: Alert, person: Caseworker, channel: Channel, reminder: bool,
     subject, plain, body_html = alert_texts.email_parts(alert, lang, settings.public_base_url,
                                                         detail)
     return plain, {"subject": subject, "html": body_html}
+
+
+def notify_new_owner(session: Session, alert: Alert, person: Caseworker, settings: Settings, *,
+                     channels: Collection[str] | None, handover_id: int,
+                     now: datetime | None = None) -> int:
+    """Tell the alert's new owner at once, on the channels of the policy's first step (a
+    handover must not wait for the next escalation step). ``handover_id`` (the reassigned
+    event) keys the messages, so a replay sends nothing twice. Returns 1 if they were reached."""
+    if alert.state == AlertState.RESOLVED or not person.active:
+        return 0
+    run = _Run(settings, channels, now or utcnow(), EscalationStats())
+    policy = load_policy(session, alert.team_id, alert.severity)
+    step = Step(0, Target.ASSIGNED, policy.steps[0].channels)
+    return _notify(session, alert, 0, step, f"handover:{handover_id}", set(), run,
+                   people=[person], why="handover")

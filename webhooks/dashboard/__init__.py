@@ -1,10 +1,13 @@
 """The caseworkers' web dashboard: login, alert queue, alerts, tenants, audit log.
 
 Server-rendered Jinja pages; Danish by default with an English toggle (`?lang=en`, or the
-caseworker's own language). CSRF protection (Flask-WTF) covers the dashboard's forms only: the
-provider webhooks (/webhooks/*, /demo/*) are verified by their own signatures and must never
-need a CSRF token, so CSRF is not switched on globally (WTF_CSRF_CHECK_DEFAULT = False) but
-checked in this blueprint's before_request.
+caseworker's own language). Every text comes from the gettext catalogues (bot/locale), through
+`_()` here and in the templates; stored values are put in words by `labels.label` (`L()` in
+templates). No inline script or style: CSS and JS are static files.
+
+CSRF protection (Flask-WTF) covers the dashboard's forms only: the provider webhooks
+(/webhooks/*, /demo/*) are verified by their own signatures and must never need a CSRF token,
+so CSRF is not switched on globally (WTF_CSRF_CHECK_DEFAULT = False) but checked in this blueprint's before_request.
 """
 
 from __future__ import annotations
@@ -20,9 +23,9 @@ from werkzeug.wrappers import Response
 
 from bot.casework.access import Viewer
 from bot.casework.queries import viewer_for
-from bot.core.i18n import SUPPORTED, normalize_lang
+from bot.core.i18n import SUPPORTED, gettext, normalize_lang
 from bot.models import Caseworker
-from webhooks.dashboard.catalogue import label, translate
+from webhooks.dashboard.labels import label, weekday
 
 csrf = CSRFProtect()
 login_manager = LoginManager()
@@ -68,7 +71,8 @@ def lang() -> str:
 
 
 def _(msgid: str, **params: Any) -> str:
-    return translate(lang(), msgid, **params)
+    """``msgid`` in the viewer's language, from the catalogues (extracted by tests/core)."""
+    return gettext(lang(), msgid, **params)
 
 
 def init_app(app: Flask) -> None:
@@ -99,7 +103,8 @@ def init_app(app: Flask) -> None:
     def home() -> Response:
         return redirect(url_for("dashboard.queue"))
 
-    from webhooks.dashboard import auth, views  # noqa: F401  (routes register on import)
+    # Routes register on import.
+    from webhooks.dashboard import account_views, auth, tenant_views, views  # noqa: F401
 
     app.register_blueprint(bp)
 
@@ -149,7 +154,14 @@ def _template_helpers() -> dict[str, Any]:
     def when(value: datetime | None) -> str:
         return value.astimezone(tz).strftime("%d.%m.%Y %H:%M") if value else "–"
 
+    def day(value: datetime | None) -> str:
+        return value.astimezone(tz).strftime("%d.%m.%Y") if value else "–"
+
     def L(group: str, value: object) -> str:  # short name for templates
         return label(lang(), group, value)
 
-    return {"_": _, "L": L, "lang": lang(), "when": when, "current_user": current_user}
+    def W(iso: int) -> str:
+        return weekday(lang(), iso)
+
+    return {"_": _, "L": L, "W": W, "lang": lang(), "when": when, "day": day,
+            "current_user": current_user}
