@@ -7,7 +7,8 @@ templates). No inline script or style: CSS and JS are static files.
 
 CSRF protection (Flask-WTF) covers the dashboard's forms only: the provider webhooks
 (/webhooks/*, /demo/*) are verified by their own signatures and must never need a CSRF token,
-so CSRF is not switched on globally (WTF_CSRF_CHECK_DEFAULT = False) but checked in this blueprint's before_request.
+so CSRF is not switched on globally (WTF_CSRF_CHECK_DEFAULT = False) but checked in this
+blueprint's before_request.
 """
 
 from __future__ import annotations
