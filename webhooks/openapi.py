@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.casework.tenant_messages import READY_ANSWERS
+
 
 def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
@@ -102,6 +104,29 @@ def spec() -> dict[str, Any]:
                     "400": {"$ref": "#/components/responses/BadRequest"},
                     "415": {"$ref": "#/components/responses/UnsupportedMediaType"},
                     **_ERRORS}}},
+            "/tenants/{tenant_id}/messages": {"post": {
+                "operationId": "sendTenantMessage", "tags": ["tenants"],
+                "summary": "Answer the tenant by SMS (through the outbox; audited)",
+                "description": (
+                    "Sends `body`, or the ready answer `ready` in the tenant's language. Refused "
+                    "(409) after the tenant wrote STOP. In quiet hours the SMS waits until they "
+                    "end (`deferred`), unless the tenant wrote within the last 12 hours. The "
+                    "same `Idempotency-Key` sends once (200, `duplicate`). With `alert_id` the "
+                    "SMS is also on that alert's timeline."),
+                "parameters": [_TENANT_ID, {"name": "Idempotency-Key", "in": "header",
+                                            "schema": {"type": "string", "maxLength": 80}}],
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                    "type": "object", "properties": {
+                        "body": {"type": "string", "maxLength": 480},
+                        "ready": {"enum": list(READY_ANSWERS)},
+                        "alert_id": {"type": "integer"}}}}}},
+                "responses": {
+                    "202": _json(_ref("SentMessage"), "Queued for sending"),
+                    "200": _json(_ref("SentMessage"), "Already sent with this key"),
+                    "400": {"$ref": "#/components/responses/BadRequest"},
+                    "409": {"$ref": "#/components/responses/Conflict"},
+                    "415": {"$ref": "#/components/responses/UnsupportedMediaType"},
+                    **_ERRORS}}},
         },
         "components": {
             "securitySchemes": {"session": {"type": "apiKey", "in": "cookie",
@@ -112,7 +137,7 @@ def spec() -> dict[str, Any]:
                 "Alert": {"type": "object", "properties": {
                     "id": {"type": "integer"},
                     "source": {"enum": ["crisis", "need_help", "call_me", "missed", "concern",
-                                        "delivery_failed"]},
+                                        "delivery_failed", "message"]},
                     "severity": {"enum": ["low", "high", "critical"]},
                     "state": {"enum": ["open", "acknowledged", "resolved"]},
                     "summary": {"type": "string"}, "trigger_count": {"type": "integer"},
@@ -123,6 +148,10 @@ def spec() -> dict[str, Any]:
                     "owner": {"type": ["object", "null"]},
                     "next_action_at": nullable_dt, "created_at": nullable_dt,
                     "acknowledged_at": nullable_dt, "resolved_at": nullable_dt}},
+                "SentMessage": {"type": "object", "properties": {
+                    "outbox_id": {"type": ["integer", "null"]}, "body": {"type": "string"},
+                    "goes_at": {"type": "string", "format": "date-time"},
+                    "deferred": {"type": "boolean"}, "duplicate": {"type": "boolean"}}},
                 "AlertDetail": {"allOf": [_ref("Alert"), {"type": "object", "properties": {
                     "timeline": {"type": "array", "items": {"type": "object"}},
                     "notes": {"type": "array", "items": {"type": "object"}}}}]},
