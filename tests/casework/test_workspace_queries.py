@@ -73,7 +73,7 @@ def test_filter_parse_falls_back_on_anything_unknown() -> None:
 
 
 def test_search_tenants_by_name_or_phone_within_access(session: Session, world: World) -> None:
-    anna, bo = _tenants(session, world)
+    _anna, bo = _tenants(session, world)
     session.commit()
     lead = viewer_for(world.lead)
     assert [t.name for t in queue.search_tenants(session, lead, "")] == [

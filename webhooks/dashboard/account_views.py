@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, session, url_for
+from flask import abort, flash, g, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user
 from werkzeug.wrappers import Response
 
@@ -41,6 +41,7 @@ def me_language() -> Response:
         cw.language = chosen
         s.commit()
     session["lang"] = chosen  # this page and the next in the new language
+    g.lang = chosen
     flash(_("Language saved."))
     return redirect(url_for("dashboard.me"))
 

@@ -1,14 +1,15 @@
 """The wellbeing trend as an SVG chart, drawn on the server with pygal (no JavaScript, no CDN).
 
 The SVG is served as an image of its own (`<img>` with an alt text), next to a table with the
-same numbers as the text alternative. pygal's own script tag is switched off (``js=[]``), so
-the SVG holds no script; its styles are inside the SVG document, which the page's
-Content-Security-Policy does not govern when loaded as an image.
+same numbers as the text alternative. pygal's tooltip script is switched off (``js=[]``) and
+its config script removed, so the SVG holds no script; its styles are inside the SVG
+document, which the page's Content-Security-Policy does not govern when loaded as an image.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from xml.etree import ElementTree
 
 import pygal
 from pygal.style import Style
@@ -37,7 +38,17 @@ def wellbeing_svg(weeks: Sequence[Week], lang: str) -> bytes:
               [w.mean for w in weeks], secondary=False)
     chart.add(gettext(lang, "Missed check-ins"), [w.missed for w in weeks])
     chart.add(gettext(lang, "Alerts"), [w.alerts for w in weeks])
-    data: bytes = chart.render()
+    return _without_scripts(chart.render_tree())
+
+
+def _without_scripts(tree: ElementTree.Element) -> bytes:
+    """pygal always embeds its config as a <script> (for its optional tooltips); an image
+    needs none, and a CSP-strict page must not carry any."""
+    for parent in list(tree.iter()):
+        for child in list(parent):
+            if isinstance(child.tag, str) and child.tag.rsplit("}", 1)[-1] == "script":
+                parent.remove(child)
+    data: bytes = ElementTree.tostring(tree, encoding="utf-8")
     return data
 
 
