@@ -22,18 +22,22 @@ _STYLE = Style(background="#ffffff", plot_background="#ffffff", foreground="#1d2
                foreground_strong="#1d2330", foreground_subtle="#5b6474",
                colors=("#1f5fae", "#b35c00", "#b3261e"), font_family="system-ui, sans-serif",
                label_font_size=13, major_label_font_size=13, legend_font_size=14,
-               title_font_size=16)
+               title_font_size=16, opacity="1", opacity_hover="1")  # no fading: full contrast
 
 
-def wellbeing_svg(weeks: Sequence[Week], lang: str) -> bytes:
-    """Average answer per week (1 good .. 3 needs help) as a line, misses and alerts as bars."""
-    chart = pygal.Bar(style=_STYLE, js=[], width=900, height=360, show_y_guides=True,
-                      x_label_rotation=0, show_minor_x_labels=False, legend_at_bottom=True,
-                      print_values=False, include_x_axis=True, disable_xml_declaration=True,
+def wellbeing_svg(weeks: Sequence[Week], lang: str, *, narrow: bool = False) -> bytes:
+    """Per week: the average answer (1 good .. 3 needs help), misses and alerts, as bars.
+    ``narrow``: drawn for a phone (fewer date labels, taller), so its text stays readable."""
+    top = max([3, *(w.missed for w in weeks), *(w.alerts for w in weeks)])
+    chart = pygal.Bar(style=_STYLE, js=[], width=420 if narrow else 900,
+                      height=420 if narrow else 400, show_y_guides=True, x_label_rotation=0,
+                      show_minor_x_labels=False, legend_at_bottom=True,
+                      legend_at_bottom_columns=1, truncate_legend=-1,
+                      print_values=False, disable_xml_declaration=True,
                       title=gettext(lang, "Wellbeing, last {n} weeks", n=len(weeks)),
-                      y_title=gettext(lang, "Number"), truncate_label=-1)
+                      y_labels=list(range(top + 1)), truncate_label=-1)
     chart.x_labels = [w.start.strftime("%d.%m") for w in weeks]
-    chart.x_labels_major = [w.start.strftime("%d.%m") for w in weeks[::4]]
+    chart.x_labels_major = [w.start.strftime("%d.%m") for w in weeks[::8 if narrow else 4]]
     chart.add(gettext(lang, "Average answer (1 good, 3 needs help)"),
               [w.mean for w in weeks], secondary=False)
     chart.add(gettext(lang, "Missed check-ins"), [w.missed for w in weeks])

@@ -76,7 +76,9 @@ def tenant(tenant_id: int) -> str:
 def tenant_chart(tenant_id: int) -> Response:
     s = db()
     t = _tenant_or_404(tenant_id)
-    return Response(wellbeing_svg(wellbeing(s, t), lang()), mimetype="image/svg+xml",
+    narrow = request.args.get("narrow") == "1"
+    return Response(wellbeing_svg(wellbeing(s, t), lang(), narrow=narrow),
+                    mimetype="image/svg+xml",
                     headers={"Cache-Control": "private, no-store",
                              # Its own document: styles inside the SVG, never a script.
                              "Content-Security-Policy":
