@@ -83,6 +83,8 @@ def queue() -> str:
 @bp.get("/alerts/<int:alert_id>")
 @login_required
 def alert(alert_id: int) -> str:
+    from webhooks import get_runtime
+
     s = db()
     a = _alert_or_404(alert_id)
     notes = read_alert(s, current_user.viewer, a, via="dashboard")
@@ -96,6 +98,7 @@ def alert(alert_id: int) -> str:
         summary=alert_view.render_summary(a, first, lang(), partial(label, lang())),
         triggers=triggers,
         concern=alert_view.concern_view(a.concern),
+        photo_shown=get_runtime().settings.telegram is not None,
         actions=alert_view.allowed_actions(a.state),
         colleagues=reassignable_to(s, current_user.viewer),
         timeline=entries(a.events, names(), lang()),
