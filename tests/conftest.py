@@ -90,6 +90,8 @@ def _wipe(engine: Engine) -> None:
                 if engine.dialect.name == "postgresql":
                     conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
                 else:
+                    # organisations <-> teams point at each other (the intake team).
+                    conn.execute(text("UPDATE organisations SET intake_team_id = NULL"))
                     for name in tables:
                         conn.execute(text(f"DELETE FROM {name}"))
             return

@@ -67,7 +67,8 @@ def load_demo_data(session: Session, *, password: str | None = None) -> bool:
     workers = {e: Caseworker(team=team, email=e, name=n, phone=p, role=r)
                for e, n, p, r in CASEWORKERS}
     landlords = {e: Landlord(email=e, name=n, company=c, phone=p) for e, n, c, p in LANDLORDS}
-    homes = {ref: Home(reference=ref, address=a, postcode=pc, city=c, landlord=landlords[ll])
+    homes = {ref: Home(reference=ref, address=a, postcode=pc, city=c, landlord=landlords[ll],
+                      organisation=org)
              for ref, a, pc, c, ll in HOMES}
     session.add_all([*workers.values(), *landlords.values(), *homes.values()])
     now = utcnow()

@@ -303,7 +303,7 @@ def _upsert(session: Session, kind: str, org: Organisation, key: str, values: di
             session.add(team)
             session.flush()
         values["team_id"] = team.id
-    if kind == "tenants":
+    if kind in ("tenants", "homes"):
         values["organisation_id"] = org.id
     existing = session.scalar(select(model).where(getattr(model, natural) == key))
     if existing is None:

@@ -16,7 +16,17 @@ from sqlalchemy.orm import Session
 from bot.alerts import events as alert_webhook
 from bot.alerts.rules import severity_for, should_fold, transition
 from bot.core.logs import get_logger
-from bot.models import Alert, AlertEvent, AlertState, Caseworker, Concern, Home, Tenant, utcnow
+from bot.models import (
+    Alert,
+    AlertEvent,
+    AlertState,
+    Caseworker,
+    Concern,
+    Home,
+    Organisation,
+    Tenant,
+    utcnow,
+)
 from bot.models.enums import Action, Severity, Source
 
 log = get_logger(__name__)
@@ -43,6 +53,7 @@ def raise_alert(
     tenant: Tenant | None = None,
     home: Home | None = None,
     concern: Concern | None = None,
+    organisation_id: int | None = None,
     severity: Severity | str | None = None,
     detail: dict[str, Any] | None = None,
     now: datetime | None = None,
@@ -72,6 +83,7 @@ def raise_alert(
     alert = Alert(source=str(source), severity=str(sev), summary=summary[:500], tenant=tenant,
                   home=home, concern=concern, owner=owner,
                   team_id=owner.team_id if owner is not None else None,
+                  organisation_id=alert_organisation(session, organisation_id, tenant, home),
                   state=AlertState.OPEN, next_action_at=now, created_at=now)
     session.add(alert)
     raised = AlertEvent(alert=alert, at=now, kind="raised",
@@ -81,6 +93,18 @@ def raise_alert(
     alert_webhook.emit(session, alert, raised)  # outgoing webhook hook (no-op unless enabled)
     log.info("alert.raised", alert_id=alert.id, source=str(source), severity=str(sev))
     return alert, True
+
+
+def alert_organisation(session: Session, given: int | None, tenant: Tenant | None,
+                       home: Home | None) -> int | None:
+    """The municipality an alert belongs to: as given, else the tenant's, else the home's, else
+    the only municipality there is (a one-municipality deployment)."""
+    for candidate in (given, tenant.organisation_id if tenant is not None else None,
+                      home.organisation_id if home is not None else None):
+        if candidate is not None:
+            return candidate
+    ids = session.scalars(select(Organisation.id).limit(2)).all()
+    return ids[0] if len(ids) == 1 else None
 
 
 def act(session: Session, alert: Alert, action: Action | str, *, actor: Caseworker | None,

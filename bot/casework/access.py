@@ -3,14 +3,17 @@
 Least data per role (GDPR):
 - a caseworker sees the tenants assigned to them, and the alerts of their own team;
 - a team lead sees the tenants and alerts of their team;
-- an admin sees the whole organisation (municipality), and the audit log;
+- the municipality's intake team also sees its alerts that belong to no team (an unknown
+  sender, a concern about an empty home): they are the route for those;
+- an admin sees the whole organisation (municipality), and its audit log;
 - an inactive caseworker sees nothing; landlords never reach the dashboard (they are not
   caseworkers, so they cannot log in at all).
 
-An alert's team is `Alert.team_id` (set from the owner when raised or reassigned). Alerts with
-no team (a home without an assigned caseworker) are visible to the organisation's admins only.
+Nothing crosses a municipality: every alert stores its own (`Alert.organisation_id`) and an
+alert without one is nobody's to read. Whoever may see an alert may act on it, through every
+door alike (dashboard, API, SMS reply codes, Telegram buttons): :func:`can_act_on_alert`.
 The functions take small snapshots (`Viewer`, `TenantRef`, `AlertRef`), not database rows, so
-they are trivially testable; `bot.casework` turns the same rules into SQL filters.
+they are trivially testable; `bot.casework.queries` turns the same rules into SQL filters.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ class Viewer:
     team_id: int
     organisation_id: int
     active: bool = True
+    intake: bool = False  # the viewer's team is the municipality's intake team
 
 
 @dataclass(frozen=True)
@@ -45,9 +49,9 @@ class TenantRef:
 
 @dataclass(frozen=True)
 class AlertRef:
+    organisation_id: int | None
     team_id: int | None
-    team_organisation_id: int | None
-    tenant_organisation_id: int | None = None
+    owner_id: int | None = None
 
 
 def _role(viewer: Viewer) -> Role | None:
@@ -73,10 +77,18 @@ def can_view_alert(viewer: Viewer, alert: AlertRef) -> bool:
     role = _role(viewer)
     if not viewer.active or role is None:
         return False
-    if role == Role.ADMIN:
-        org = alert.team_organisation_id or alert.tenant_organisation_id
-        return org is None or org == viewer.organisation_id
-    return alert.team_id is not None and alert.team_id == viewer.team_id
+    if alert.organisation_id is None or alert.organisation_id != viewer.organisation_id:
+        return False
+    if role == Role.ADMIN or alert.owner_id == viewer.id:
+        return True
+    if alert.team_id is None:
+        return viewer.intake
+    return alert.team_id == viewer.team_id
+
+
+def can_act_on_alert(viewer: Viewer, alert: AlertRef) -> bool:
+    """Acknowledge, resolve, reopen, note, reassign: the same people who may see it."""
+    return can_view_alert(viewer, alert)
 
 
 def can_reassign_to(viewer: Viewer, target: Viewer) -> bool:

@@ -1,7 +1,8 @@
 """Caseworkers' Acknowledge / Resolve buttons under Telegram alert messages (domain side).
 
 Button data is ``alert:<id>:ack`` or ``alert:<id>:resolve``. Only a linked, active caseworker of
-the alert's team may act; everything else is refused with a reason the bot can show.
+the alert may act (the one rule of `bot.casework.access.can_act_on_alert`, as for SMS codes and the
+dashboard); everything else is refused with a reason the bot can show, and audited.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from sqlalchemy.orm import Session
 
 from bot.alerts.lifecycle import act
 from bot.alerts.rules import InvalidTransition
-from bot.casework.queries import MAX_ID, caseworker_by_chat
+from bot.casework.queries import MAX_ID, caseworker_by_chat, may_act_on_alert, viewer_for
+from bot.core import audit
 from bot.models import Alert, Caseworker
 from bot.models.enums import Action
 
@@ -54,9 +56,12 @@ def press(session: Session, chat_id: int, data: str) -> ButtonResult:
     alert_id = int(match.group(1))
     # Ids beyond 32 bits cannot exist (and overflow PostgreSQL's integer column).
     alert = session.get(Alert, alert_id) if 0 < alert_id <= MAX_ID else None
-    if alert is None:
+    if alert is None or alert.organisation_id != caseworker.team.organisation_id:
+        # Another municipality's alert does not exist as far as this caseworker can tell.
         return ButtonResult(ButtonOutcome.NOT_FOUND, caseworker=caseworker)
-    if alert.team_id is not None and alert.team_id != caseworker.team_id:
+    if not may_act_on_alert(viewer_for(caseworker), alert):
+        audit.record(session, f"caseworker:{caseworker.id}", "refused", "alert", alert.id,
+                     via="telegram", wanted=match.group(2))
         return ButtonResult(ButtonOutcome.NOT_ALLOWED, caseworker=caseworker)
     action = match.group(2)
     try:

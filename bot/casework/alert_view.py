@@ -125,11 +125,11 @@ def triggers(session: Session, alert: Alert) -> list[Trigger]:
     for e in events:
         d = dict(e.detail or {})
         mid = d.get("message_id")
-        words = bodies.get(int(mid)) if str(mid or "").isdigit() else None
+        words = bodies.get(int(str(mid))) if str(mid or "").isdigit() else None
         answer = d.get("answer")
         found.append(Trigger(
             at=e.at, kind=e.kind, words=words or d.get("text") or None,
-            answer=int(answer) if str(answer or "").isdigit() else None,
+            answer=int(str(answer)) if str(answer or "").isdigit() else None,
             question=_question(session, alert, e.at) if answer is not None else None,
             pictures=int(d.get("pictures") or 0),
             missed=int(d["missed"]) if str(d.get("missed", "")).isdigit() else None, detail=d))

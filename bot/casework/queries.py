@@ -15,7 +15,15 @@ from sqlalchemy import ColumnElement, case, false, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from bot.alerts.escalator import notify_new_owner
-from bot.casework.access import AlertRef, Role, TenantRef, Viewer, can_reassign_to, can_view_alert
+from bot.casework.access import (
+    AlertRef,
+    Role,
+    TenantRef,
+    Viewer,
+    can_act_on_alert,
+    can_reassign_to,
+    can_view_alert,
+)
 from bot.casework.access import can_view_tenant as _can_view_tenant
 from bot.checkins import schedule
 from bot.core import audit
@@ -48,8 +56,9 @@ def actor(cw: Caseworker | Viewer) -> str:
 
 
 def viewer_for(cw: Caseworker) -> Viewer:
-    return Viewer(id=cw.id, role=cw.role, team_id=cw.team_id,
-                  organisation_id=cw.team.organisation_id, active=cw.active)
+    org = cw.team.organisation
+    return Viewer(id=cw.id, role=cw.role, team_id=cw.team_id, organisation_id=org.id,
+                  active=cw.active, intake=org.intake_team_id == cw.team_id)
 
 
 def tenant_ref(tenant: Tenant) -> TenantRef:
@@ -59,11 +68,14 @@ def tenant_ref(tenant: Tenant) -> TenantRef:
                      caseworker_team_id=cw.team_id if cw else None)
 
 
-def alert_ref(session: Session, alert: Alert) -> AlertRef:
-    team = session.get(Team, alert.team_id) if alert.team_id is not None else None
-    return AlertRef(team_id=alert.team_id,
-                    team_organisation_id=team.organisation_id if team else None,
-                    tenant_organisation_id=alert.tenant.organisation_id if alert.tenant else None)
+def alert_ref(alert: Alert) -> AlertRef:
+    return AlertRef(organisation_id=alert.organisation_id, team_id=alert.team_id,
+                    owner_id=alert.owner_id)
+
+
+def may_act_on_alert(viewer: Viewer, alert: Alert) -> bool:
+    """The one rule for every door: dashboard, API, SMS reply codes, Telegram buttons."""
+    return can_act_on_alert(viewer, alert_ref(alert))
 
 
 def can_view_tenant(viewer: Viewer, tenant: Tenant) -> bool:
@@ -88,16 +100,17 @@ def _tenant_filter(viewer: Viewer) -> ColumnElement[bool]:
 
 
 def _alert_filter(viewer: Viewer) -> ColumnElement[bool]:
+    """`access.can_view_alert` as SQL (tests/casework check that the two agree)."""
     if not viewer.active:
         return false()
+    same_org = Alert.organisation_id == viewer.organisation_id
     if viewer.role == Role.ADMIN:
-        org_teams = select(Team.id).where(Team.organisation_id == viewer.organisation_id)
-        org_tenants = select(Tenant.id).where(Tenant.organisation_id == viewer.organisation_id)
-        return or_(Alert.team_id.in_(org_teams),
-                   Alert.team_id.is_(None) & (Alert.tenant_id.is_(None)
-                                              | Alert.tenant_id.in_(org_tenants)))
+        return same_org
     if viewer.role in (Role.TEAM_LEAD, Role.CASEWORKER):
-        return Alert.team_id == viewer.team_id
+        mine = or_(Alert.team_id == viewer.team_id, Alert.owner_id == viewer.id)
+        if viewer.intake:
+            mine = or_(mine, Alert.team_id.is_(None))
+        return same_org & mine
     return false()
 
 
@@ -140,7 +153,7 @@ def get_alert(session: Session, viewer: Viewer, alert_id: int) -> Alert | None:
     if not 0 < alert_id <= MAX_ID:
         return None
     alert = session.get(Alert, alert_id)
-    if alert is None or not can_view_alert(viewer, alert_ref(session, alert)):
+    if alert is None or not can_view_alert(viewer, alert_ref(alert)):
         return None
     return alert
 
@@ -310,8 +323,9 @@ def record_login(session: Session, email: str, who: Caseworker | None, remote: s
 def audit_log(session: Session, viewer: Viewer, subject_type: str | None = None,
               subject_id: str | None = None, limit: int = 200, *, action: str | None = None,
               actor_id: int | None = None, offset: int = 0) -> list[AuditEvent]:
-    """Newest first, filtered; the read itself is audited (once per page, not per filter)."""
-    q = select(AuditEvent)
+    """The viewer's municipality's events, newest first, filtered; the read itself is audited
+    (once per page, not per filter)."""
+    q = select(AuditEvent).where(AuditEvent.organisation_id == viewer.organisation_id)
     if subject_type:
         q = q.where(AuditEvent.subject_type == subject_type[:32])
     if subject_id:

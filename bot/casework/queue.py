@@ -64,7 +64,7 @@ def _search(text: str) -> ColumnElement[bool] | None:
 
 
 def _tenant_match(text: str) -> list[ColumnElement[bool]]:
-    found = [Tenant.name.ilike(_like(text), escape="\\")]
+    found: list[ColumnElement[bool]] = [Tenant.name.ilike(_like(text), escape="\\")]
     digits = "".join(c for c in text if c.isascii() and c.isdigit())
     if len(digits) >= 3:
         found.append(Tenant.phone.like(_like(digits), escape="\\"))

@@ -1,14 +1,10 @@
 """A caseworker's SMS reply to an alert ("42 OK", "LØST 42"): act on the alert, answer clearly.
 
-Who may act on an alert by SMS (the same rule the dashboard should use):
-
-* the alert's owner (the tenant's assigned caseworker),
-* any active caseworker of the alert's team - colleagues cover for each other, and the team and
-  its lead are exactly who the escalation policy notifies,
-* an admin of the same municipality (alerts without a team, e.g. crisis words from an
-  unregistered number, are theirs).
-
-Anyone else is told the alert belongs to another team; nothing changes. Answers are in the
+Who may act on an alert by SMS is decided by the same rule as the dashboard, the API and the
+Telegram buttons (`bot.casework.access.can_act_on_alert`): the owner, the alert's team (colleagues
+cover for each other), the municipality's intake team for alerts with no team, and the
+municipality's admins - never anyone from another municipality. Anyone else is told the alert
+belongs to another team; nothing changes. Answers are in the
 caseworker's language. Every action lands on the alert's timeline via :func:`bot.alerts.act`
 (actor and ``via="sms"``) and in the audit log.
 """
@@ -22,31 +18,15 @@ from sqlalchemy.orm import Session
 from bot.alerts import staff_texts as sms_staff_texts
 from bot.alerts.lifecycle import act
 from bot.alerts.rules import InvalidTransition
+from bot.casework.queries import may_act_on_alert, viewer_for
 from bot.casework.reply_codes import parse_reply_code
 from bot.core import audit
-from bot.models import Alert, AlertState, Caseworker, Role, utcnow
+from bot.models import Alert, AlertState, Caseworker, utcnow
 
 
 def may_act(caseworker: Caseworker, alert: Alert) -> bool:
     """The rule in the module docstring."""
-    if not caseworker.active:
-        return False
-    if alert.owner_id == caseworker.id:
-        return True
-    if alert.team_id is not None and alert.team_id == caseworker.team_id:
-        return True
-    if caseworker.role == Role.ADMIN:
-        org = _organisation_id(alert)
-        return org is None or org == caseworker.team.organisation_id
-    return False
-
-
-def _organisation_id(alert: Alert) -> int | None:
-    if alert.tenant is not None:
-        return alert.tenant.organisation_id
-    if alert.owner is not None:
-        return alert.owner.team.organisation_id
-    return None
+    return may_act_on_alert(viewer_for(caseworker), alert)
 
 
 def handle_caseworker_sms(session: Session, caseworker: Caseworker, body: str | None, *,
@@ -58,7 +38,8 @@ def handle_caseworker_sms(session: Session, caseworker: Caseworker, body: str | 
     if code is None:
         return sms_staff_texts.unknown_code(lang)
     alert = session.get(Alert, code.alert_id)
-    if alert is None:
+    if alert is None or alert.organisation_id != caseworker.team.organisation_id:
+        # Another municipality's alert does not exist as far as this caseworker can tell.
         return sms_staff_texts.not_found(lang, code.alert_id)
     if not may_act(caseworker, alert):
         audit.record(session, f"caseworker:{caseworker.id}", "refused", "alert", alert.id,

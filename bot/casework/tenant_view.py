@@ -46,7 +46,9 @@ def wellbeing(session: Session, tenant: Tenant, *, now: datetime | None = None,
     rows = [Week(first + timedelta(weeks=i)) for i in range(weeks)]
     since = datetime.combine(first, datetime.min.time(), tz)
 
-    def slot(at: datetime) -> Week | None:
+    def slot(at: datetime | None) -> Week | None:
+        if at is None:
+            return None
         i = (at.astimezone(tz).date() - first).days // 7
         return rows[i] if 0 <= i < weeks else None
 

@@ -17,6 +17,7 @@ from bot.checkins.rows import (
     tenant_weekdays,
 )
 from bot.core import audit
+from bot.core.db import affected_rows
 from bot.core.logs import get_logger
 from bot.core.phones import InvalidPhone, normalise_phone
 from bot.core.timing import (
@@ -62,16 +63,16 @@ def local_today(session: Session, tenant: Tenant, now: datetime | None = None) -
 
 def _close_open(session: Session, tenant: Tenant) -> tuple[int, int]:
     """Skip the tenant's open check-ins and cancel unsent check-in texts; (closed, cancelled)."""
-    closed = session.execute(
+    closed = affected_rows(session.execute(
         update(CheckIn).where(CheckIn.tenant_id == tenant.id, CheckIn.status.in_(list(OPEN)))
         .values(status=CheckInStatus.SKIPPED)
-        .execution_options(synchronize_session=False)).rowcount or 0
-    cancelled = session.execute(
+        .execution_options(synchronize_session=False)))
+    cancelled = affected_rows(session.execute(
         update(OutboxItem).where(OutboxItem.tenant_id == tenant.id,
                                  OutboxItem.kind.in_(TENANT_KINDS),
                                  OutboxItem.status == OutboxStatus.PENDING)
         .values(status=OutboxStatus.CANCELLED, last_error="check-ins paused")
-        .execution_options(synchronize_session=False)).rowcount or 0
+        .execution_options(synchronize_session=False)))
     return closed, cancelled
 
 

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, exists, select, update
+from sqlalchemy import Row, Select, exists, select, update
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -22,6 +22,7 @@ from bot.checkins.rows import (
 )
 from bot.checkins.texts import checkin_reminder
 from bot.core import outbox
+from bot.core.db import affected_rows
 from bot.core.logs import get_logger
 from bot.core.timing import (
     DEFAULT_MISS_THRESHOLDS,
@@ -61,7 +62,7 @@ class SweepResult:
 
 
 def _open_batch(org: OrgRules, statuses: Iterable[str], sent_before: datetime, last_id: int,
-                batch_size: int) -> Select[tuple[CheckIn, Tenant]]:
+                batch_size: int) -> Select[CheckIn, Tenant]:
     # SKIP LOCKED: another worker's batch is left to it (rendered only on PostgreSQL).
     return (select(CheckIn, Tenant).join(Tenant, CheckIn.tenant_id == Tenant.id)
             .where(Tenant.organisation_id == org.id, CheckIn.status.in_(list(statuses)),
@@ -70,7 +71,7 @@ def _open_batch(org: OrgRules, statuses: Iterable[str], sent_before: datetime, l
             .with_for_update(skip_locked=True, of=CheckIn))
 
 
-def _prompt_states(s: Session, rows: Sequence[tuple[CheckIn, Tenant]]) -> dict[str, str]:
+def _prompt_states(s: Session, rows: Sequence[Row[CheckIn, Tenant]]) -> dict[str, str]:
     keys = [checkin_key(c.tenant_id, c.slot_at) for c, _ in rows]
     return dict(s.execute(select(OutboxItem.idempotency_key, OutboxItem.status)
                           .where(OutboxItem.idempotency_key.in_(keys))).all())
@@ -98,11 +99,11 @@ def promote_due(sessions: sessionmaker[Session], *, now: datetime | None = None)
     """
     now = now or utcnow()
     with sessions() as s, s.begin():
-        return s.execute(
+        return affected_rows(s.execute(
             update(CheckIn).where(CheckIn.status == CheckInStatus.SCHEDULED,
                                   CheckIn.sent_at <= now)
             .values(status=CheckInStatus.SENT)
-            .execution_options(synchronize_session=False)).rowcount or 0
+            .execution_options(synchronize_session=False)))
 
 
 def send_reminders(

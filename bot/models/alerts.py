@@ -55,6 +55,9 @@ class Alert(Timestamped, Base):
     home_id: Mapped[int | None] = mapped_column(ForeignKey("homes.id"))
     concern_id: Mapped[int | None] = mapped_column(ForeignKey("concerns.id"))
     team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"), index=True)
+    # The municipality the alert belongs to: every read and action is scoped by it.
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"),
+                                                        index=True)
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("caseworkers.id"), index=True)
     trigger_count: Mapped[int] = mapped_column(default=1)
     # Flat index into the policy's unrolled notification schedule: restart-safe escalation.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Index, String
+from sqlalchemy import JSON, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.models.base import Base, UTCDateTime, utcnow
@@ -23,4 +23,7 @@ class AuditEvent(Base):
     action: Mapped[str] = mapped_column(String(64))  # view, update, export, erase, import, ...
     subject_type: Mapped[str] = mapped_column(String(32))
     subject_id: Mapped[str | None] = mapped_column(String(64))
+    # The municipality whose log shows it (None: a landlord's event, an unknown login).
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"),
+                                                        index=True)
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

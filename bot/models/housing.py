@@ -62,8 +62,13 @@ class Home(Timestamped, Base):
     postcode: Mapped[str] = mapped_column(String(10))
     city: Mapped[str] = mapped_column(String(100))
     landlord_id: Mapped[int] = mapped_column(ForeignKey("landlords.id"), index=True)
+    # The municipality whose programme the home is in: a concern about an empty home still
+    # reaches that municipality, and only it.
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"),
+                                                        index=True)
 
     landlord: Mapped[Landlord] = relationship(back_populates="homes")
+    organisation: Mapped[Organisation | None] = relationship()
     tenants: Mapped[list[Tenant]] = relationship(back_populates="home")
 
 

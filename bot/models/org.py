@@ -31,8 +31,15 @@ class Organisation(Timestamped, Base):
     # Check-in grace: one reminder after this many hours, missed after that many from first send.
     reminder_after_hours: Mapped[int] = mapped_column(default=24, server_default="24")
     missed_after_hours: Mapped[int] = mapped_column(default=48, server_default="48")
+    # Where alerts that belong to no team go (an unknown sender, a home with no tenant): this
+    # team, or when unset the municipality's admins. use_alter: teams point back here.
+    intake_team_id: Mapped[int | None] = mapped_column(
+        ForeignKey("teams.id", use_alter=True, name="fk_organisations_intake_team_id_teams"))
 
-    teams: Mapped[list[Team]] = relationship(back_populates="organisation")
+    teams: Mapped[list[Team]] = relationship(back_populates="organisation",
+                                             foreign_keys="Team.organisation_id")
+    intake_team: Mapped[Team | None] = relationship(foreign_keys=[intake_team_id],
+                                                    post_update=True)
 
 
 class Team(Timestamped, Base):
@@ -46,7 +53,8 @@ class Team(Timestamped, Base):
     work_start: Mapped[time] = mapped_column(Time, default=time(8, 0))
     work_end: Mapped[time] = mapped_column(Time, default=time(16, 0))
 
-    organisation: Mapped[Organisation] = relationship(back_populates="teams")
+    organisation: Mapped[Organisation] = relationship(back_populates="teams",
+                                                      foreign_keys=[organisation_id])
     caseworkers: Mapped[list[Caseworker]] = relationship(back_populates="team")
 
 

@@ -23,6 +23,7 @@ from sqlalchemy import String, cast, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from bot.core import audit
+from bot.core.db import affected_rows
 from bot.core.phones import InvalidPhone, normalise_phone
 from bot.models import (
     Alert,
@@ -126,9 +127,9 @@ def erase_tenant(session: Session, tenant: Tenant, *, actor: str,
     phone, tid = tenant.phone, tenant.id
     about_tenant = or_(Message.tenant_id == tid, Message.sender == phone,
                        Message.recipient == phone)
-    blanked = session.execute(update(Message).where(about_tenant).values(
+    blanked = affected_rows(session.execute(update(Message).where(about_tenant).values(
         body="", reply=None, sender="", recipient="")
-        .execution_options(synchronize_session=False)).rowcount
+        .execution_options(synchronize_session=False)))
     outbox_rows = session.scalars(select(OutboxItem).where(
         or_(OutboxItem.tenant_id == tid, OutboxItem.recipient == phone))).all()
     cancelled = 0
@@ -138,8 +139,8 @@ def erase_tenant(session: Session, tenant: Tenant, *, actor: str,
             row.last_error = "tenant erased"
             cancelled += 1
         row.body, row.payload, row.recipient = "", {}, "erased"
-    notes = session.execute(delete(CaseNote).where(CaseNote.tenant_id == tid)
-                            .execution_options(synchronize_session=False)).rowcount
+    notes = affected_rows(session.execute(delete(CaseNote).where(CaseNote.tenant_id == tid)
+                            .execution_options(synchronize_session=False)))
     alerts = session.scalars(select(Alert).where(Alert.tenant_id == tid)).all()
     for alert in alerts:
         alert.summary = ""
@@ -198,17 +199,17 @@ def retention_purge(session: Session, *, retention_days: int,
     """Blank old message bodies and audit details; delete old sent outbox rows."""
     now = now or utcnow()
     cutoff = now - timedelta(days=retention_days)
-    messages = session.execute(update(Message).where(
+    messages = affected_rows(session.execute(update(Message).where(
         Message.created_at < cutoff, or_(Message.body != "", Message.reply.is_not(None)))
-        .values(body="", reply=None).execution_options(synchronize_session=False)).rowcount
+        .values(body="", reply=None).execution_options(synchronize_session=False)))
     # JSON has no portable equality; its text form is '{}' when empty on both backends.
-    details = session.execute(update(AuditEvent).where(
+    details = affected_rows(session.execute(update(AuditEvent).where(
         AuditEvent.at < cutoff, cast(AuditEvent.detail, String) != "{}")
-        .values(detail={}).execution_options(synchronize_session=False)).rowcount
-    outbox = session.execute(delete(OutboxItem).where(
+        .values(detail={}).execution_options(synchronize_session=False)))
+    outbox = affected_rows(session.execute(delete(OutboxItem).where(
         OutboxItem.status == OutboxStatus.SENT,
         OutboxItem.sent_at < now - OUTBOX_SENT_KEEP)
-        .execution_options(synchronize_session=False)).rowcount
+        .execution_options(synchronize_session=False)))
     report = PurgeReport(messages, details, outbox)
     if report:
         audit.record(session, "system", "retention_purge", "database", None,

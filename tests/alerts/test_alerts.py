@@ -4,7 +4,7 @@ from sqlalchemy.orm import Session
 
 from bot.alerts.lifecycle import act, raise_alert
 from bot.alerts.rules import InvalidTransition
-from bot.models import Alert, AlertEvent
+from bot.models import Alert, AlertEvent, Home, Organisation
 from tests.support.factories import make_world
 
 
@@ -55,3 +55,28 @@ def test_actions_and_invalid_transitions(session: Session) -> None:
         act(session, alert, "acknowledge", actor=w.caseworker, via="sms")
     assert act(session, alert, "reopen", actor=w.lead, via="dashboard")
     assert alert.state == "open" and alert.steps_done == 0 and alert.next_action_at is not None
+
+
+def test_every_alert_belongs_to_a_municipality(session: Session) -> None:
+    """From the tenant; for a concern about an empty home from the home; never left open to
+    every municipality's reading (the access rules scope by this column)."""
+    w = make_world(session)
+    other_org = Organisation(name="Svendborg Kommune")
+    empty_home = Home(reference="SV-1", address="Havnegade 1", postcode="5700",
+                      city="Svendborg", landlord=w.landlord, organisation=other_org)
+    session.add_all([other_org, empty_home])
+    session.flush()
+    by_tenant, _ = raise_alert(session, source="need_help", summary="3", tenant=w.tenant)
+    by_home, _ = raise_alert(session, source="concern", summary="bekymring", home=empty_home)
+    given, _ = raise_alert(session, source="crisis", summary="ukendt nummer",
+                           organisation_id=other_org.id)
+    session.commit()
+    assert by_tenant.organisation_id == w.org.id
+    assert by_home.organisation_id == other_org.id and by_home.team_id is None
+    assert given.organisation_id == other_org.id
+
+
+def test_alert_with_no_clue_belongs_to_the_only_municipality(session: Session) -> None:
+    w = make_world(session)
+    alert, _ = raise_alert(session, source="crisis", summary="ukendt nummer")
+    assert alert.organisation_id == w.org.id

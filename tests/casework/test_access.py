@@ -12,6 +12,7 @@ from bot.casework.access import (
     AlertRef,
     TenantRef,
     Viewer,
+    can_act_on_alert,
     can_erase,
     can_export,
     can_read_audit_log,
@@ -20,7 +21,7 @@ from bot.casework.access import (
     can_view_tenant,
 )
 from bot.models import Caseworker, Organisation, Role, Team, Tenant
-from tests.support.factories import make_world
+from tests.support.factories import World, make_world
 
 CW = Viewer(id=1, role="caseworker", team_id=10, organisation_id=100)
 COLLEAGUE = Viewer(id=2, role="caseworker", team_id=10, organisation_id=100)
@@ -50,21 +51,40 @@ def test_team_lead_sees_team_and_admin_sees_organisation() -> None:
 
 
 def test_alerts_visible_to_the_team() -> None:
-    team_alert = AlertRef(team_id=10, team_organisation_id=100)
+    team_alert = AlertRef(organisation_id=100, team_id=10)
     for viewer in (CW, COLLEAGUE, LEAD, ADMIN):
         assert can_view_alert(viewer, team_alert), viewer
     for viewer in (OTHER_TEAM, OTHER_LEAD, OTHER_ORG_ADMIN):
         assert not can_view_alert(viewer, team_alert), viewer
-    orphan = AlertRef(team_id=None, team_organisation_id=None, tenant_organisation_id=100)
-    assert can_view_alert(ADMIN, orphan)
+
+
+def test_alert_with_no_team_is_for_admins_and_the_intake_team_of_its_municipality() -> None:
+    orphan = AlertRef(organisation_id=100, team_id=None)
+    intake = Viewer(id=8, role="caseworker", team_id=40, organisation_id=100, intake=True)
+    far_intake = Viewer(id=9, role="caseworker", team_id=50, organisation_id=200, intake=True)
+    assert can_view_alert(ADMIN, orphan) and can_view_alert(intake, orphan)
     assert not can_view_alert(CW, orphan) and not can_view_alert(LEAD, orphan)
-    assert not can_view_alert(OTHER_ORG_ADMIN, orphan)
+    assert not can_view_alert(OTHER_ORG_ADMIN, orphan) and not can_view_alert(far_intake, orphan)
+
+
+def test_nothing_crosses_a_municipality() -> None:
+    """The bug found from outside: an alert with no team read as everyone's."""
+    far = AlertRef(organisation_id=200, team_id=None)
+    nowhere = AlertRef(organisation_id=None, team_id=None)
+    for viewer in (CW, LEAD, ADMIN):
+        assert not can_view_alert(viewer, far) and not can_act_on_alert(viewer, far)
+    assert can_view_alert(OTHER_ORG_ADMIN, far)
+    for viewer in (CW, LEAD, ADMIN, OTHER_ORG_ADMIN):
+        assert not can_view_alert(viewer, nowhere)
+    # The owner keeps an alert reassigned to them, also outside their team.
+    owned = AlertRef(organisation_id=100, team_id=20, owner_id=CW.id)
+    assert can_act_on_alert(CW, owned) and not can_act_on_alert(COLLEAGUE, owned)
 
 
 def test_inactive_or_unknown_role_sees_nothing() -> None:
     gone = Viewer(id=1, role="admin", team_id=10, organisation_id=100, active=False)
     landlordish = Viewer(id=9, role="landlord", team_id=10, organisation_id=100)
-    team_alert = AlertRef(team_id=10, team_organisation_id=100)
+    team_alert = AlertRef(organisation_id=100, team_id=10)
     for viewer in (gone, landlordish):
         assert not can_view_tenant(viewer, MINE)
         assert not can_view_alert(viewer, team_alert)
@@ -116,6 +136,10 @@ def test_sql_scoping_agrees_with_the_predicates(session: Session) -> None:
     assert {a.tenant.name for a in alerts} == {"Anna Sørensen", "Bo", "Ulla"}
 
 
+def _scope(w: World) -> dict[str, int]:
+    return {"team_id": w.team.id, "organisation_id": w.org.id}
+
+
 def test_queue_sorts_by_rank_never_by_string(session: Session) -> None:
     from datetime import timedelta
 
@@ -125,9 +149,9 @@ def test_queue_sorts_by_rank_never_by_string(session: Session) -> None:
     now = utcnow()
     # Alphabetically "critical" < "high" < "low": string order would be wrong here.
     for i, sev in enumerate(("low", "critical", "high")):
-        session.add(Alert(source="need_help", severity=sev, team_id=w.team.id,
+        session.add(Alert(source="need_help", severity=sev, **_scope(w),
                           next_action_at=now + timedelta(minutes=i)))
-    session.add(Alert(source="missed", severity="critical", team_id=w.team.id,
+    session.add(Alert(source="missed", severity="critical", **_scope(w),
                       next_action_at=now - timedelta(minutes=5)))
     session.commit()
     queue = casework.alert_queue(session, casework.viewer_for(w.caseworker))
@@ -141,8 +165,8 @@ def test_queue_limit_keeps_the_most_urgent(session: Session) -> None:
 
     w = make_world(session)
     now = utcnow()
-    session.add(Alert(source="crisis", severity="critical", team_id=w.team.id, next_action_at=None))
-    session.add_all([Alert(source="missed", severity="low", team_id=w.team.id,
+    session.add(Alert(source="crisis", severity="critical", **_scope(w), next_action_at=None))
+    session.add_all([Alert(source="missed", severity="low", **_scope(w),
                            next_action_at=now) for _ in range(5)])
     session.commit()
     queue = casework.alert_queue(session, casework.viewer_for(w.caseworker), limit=2)

@@ -48,9 +48,9 @@ def make_world(session: Session, *, tenant_language: str = "da") -> World:
                         company="Fyn Bolig A/S")
     other = Landlord(email="other@landlord.example", name="Hanne V", company="Other ApS")
     home = Home(reference="FB-1001", address="Vollsmose Allé 12, 2. tv.", postcode="5240",
-                city="Odense NØ", landlord=landlord)
+                city="Odense NØ", landlord=landlord, organisation=org)
     other_home = Home(reference="OE-2001", address="Dalumvej 31", postcode="5250",
-                      city="Odense SV", landlord=other)
+                      city="Odense SV", landlord=other, organisation=org)
     tenant = Tenant(organisation=org, name="Anna Sørensen", phone="+4528000301",
                     language=tenant_language, home=home, caseworker=cw, checkin_weekdays="2",
                     checkin_time=time(10), consent=Consent.GIVEN, consent_at=utcnow())

@@ -6,8 +6,10 @@ import json
 import uuid
 from datetime import date, time
 
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import Response as FlaskResponse
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from werkzeug.wrappers import Response
 
 from bot.casework.access import can_erase, can_export
 from bot.casework.queries import (
@@ -77,7 +79,7 @@ def tenant_chart(tenant_id: int) -> Response:
     s = db()
     t = _tenant_or_404(tenant_id)
     narrow = request.args.get("narrow") == "1"
-    return Response(wellbeing_svg(wellbeing(s, t), lang(), narrow=narrow),
+    return FlaskResponse(wellbeing_svg(wellbeing(s, t), lang(), narrow=narrow),
                     mimetype="image/svg+xml",
                     headers={"Cache-Control": "private, no-store",
                              # Its own document: styles inside the SVG, never a script.
@@ -195,7 +197,7 @@ def tenant_export(tenant_id: int) -> Response:
     t = _tenant_or_404(tenant_id)
     data = privacy.export_tenant(s, t, actor=actor(current_user.viewer))
     s.commit()
-    return Response(json.dumps(data, ensure_ascii=False, indent=2),
+    return FlaskResponse(json.dumps(data, ensure_ascii=False, indent=2),
                     mimetype="application/json",
                     headers={"Content-Disposition":
                              f'attachment; filename="tenant-{tenant_id}-export.json"',

@@ -7,10 +7,12 @@ from __future__ import annotations
 import uuid
 from functools import partial
 
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import Response as FlaskResponse
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
+from werkzeug.wrappers import Response
 
 from bot.alerts.lifecycle import act
 from bot.alerts.rules import InvalidTransition
@@ -29,7 +31,7 @@ from bot.casework.queries import (
 )
 from bot.casework.tenant_messages import conversation, ready_answers
 from bot.channels.telegram import download_file
-from bot.models import Alert, Caseworker
+from bot.models import Alert, Caseworker, Team
 from bot.models.enums import Action
 from webhooks.dashboard import _, bp, db, lang
 from webhooks.dashboard.labels import label
@@ -45,8 +47,11 @@ def _alert_or_404(alert_id: int) -> Alert:
 
 
 def names() -> dict[int, str]:
-    """Caseworker id -> name, for timelines and the audit log."""
-    return dict(db().execute(select(Caseworker.id, Caseworker.name)).all())
+    """Caseworker id -> name, for timelines and the audit log: the viewer's municipality only
+    (another municipality's people are nobody's business here; they show as "?")."""
+    return dict(db().execute(
+        select(Caseworker.id, Caseworker.name).join(Team)
+        .where(Team.organisation_id == current_user.viewer.organisation_id)).all())
 
 
 @bp.errorhandler(CSRFError)
@@ -122,7 +127,7 @@ def alert_photo(alert_id: int) -> Response:
                                        a.concern.photo_file_id)
     except RuntimeError:
         abort(404)
-    return Response(data, mimetype=mimetype, headers={
+    return FlaskResponse(data, mimetype=mimetype, headers={
         "Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff",
         "Content-Security-Policy": "default-src 'none'"})
 
