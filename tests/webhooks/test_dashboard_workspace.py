@@ -248,7 +248,8 @@ def test_audit_log_pages_and_filters(client: Any, session: Session) -> None:
     boss = admin(session, w)
     for _ in range(60):
         session.add(AuditEvent(actor=f"caseworker:{w.caseworker.id}", action="view",
-                               subject_type="tenant", subject_id=str(w.tenant.id)))
+                               subject_type="tenant", subject_id=str(w.tenant.id),
+                               organisation_id=w.org.id))
     session.commit()
     login(client, boss.email)
     first = _page(client, "/dashboard/audit")
