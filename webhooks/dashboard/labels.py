@@ -48,6 +48,9 @@ LABELS: dict[str, dict[str, str]] = {
                "sent": N_("Sent"), "reminded": N_("Reminded"), "missed": N_("Missed"),
                "skipped": N_("Skipped"), "answered": N_("Answered")},
     "language": {"da": N_("Danish"), "en": N_("English")},
+    "subject": {"tenant": N_("Tenant"), "alert": N_("Alert"), "caseworker": N_("Caseworker"),
+                "concern": N_("Concern"), "landlord": N_("Landlord"), "login": N_("Login"),
+                "audit_log": N_("Audit log"), "home": N_("Home")},
     "role": {"caseworker": N_("Caseworker"), "team_lead": N_("Team lead"),
              "admin": N_("Administrator")},
     # Concern category and urgency: the landlord's own words (bot.landlords.texts), so both
