@@ -297,3 +297,20 @@ def test_landlord_concern_shows_description_photo_and_contact(
         {"ok": True, "result": {"file_id": "PHOTO-1", "file_path": "x.html"}})
     httpserver.expect_request(f"/file/bot{token}/x.html").respond_with_data("<script>")
     assert client.get(f"/dashboard/alerts/{alert.id}/photo").status_code == 404
+
+
+def test_audit_log_names_only_people_of_the_own_municipality(client: Any,
+                                                            session: Session) -> None:
+    from bot.models import Organisation, Role, Team
+    from tests.support.dashboard import admin
+
+    w = _world(session)
+    boss = admin(session, w)
+    other = Organisation(name="Svendborg Kommune")
+    stranger = Caseworker(team=Team(organisation=other, name="Svendborg"), name="Sigrid Fremmed",
+                          email="sigrid@svendborg.example", role=Role.CASEWORKER)
+    session.add_all([other, stranger])
+    session.commit()
+    login(client, boss.email)
+    page = _page(client, "/dashboard/audit")
+    assert "Jonas Berg" in page and "Sigrid Fremmed" not in page
