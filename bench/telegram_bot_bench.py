@@ -21,12 +21,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from telegram import Update
 from telegram.ext import ApplicationBuilder
-from tests.telegram_updates import callback, message
 
 from bot.core.db import make_engine, make_session_factory, upgrade
 from bot.models import Home, Landlord
 from bot.telegram_bot import configure
 from bot.telegram_bot.local import LocalBotRequest
+from tests.support.telegram_updates import callback, message
 
 
 def main() -> None:

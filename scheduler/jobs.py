@@ -7,6 +7,7 @@ from bot.channels.telegram import RATE_PER_SECOND as TELEGRAM_RATE_PER_SECOND
 from bot.checkins import planner, sweeps
 from bot.delivery import failures as delivery_failures
 from bot.delivery.dispatcher import Dispatcher, DispatchStats
+from bot.models.enums import Channel
 from bot.runtime import Runtime
 
 
@@ -14,7 +15,8 @@ def send_rates(runtime: Runtime) -> dict[str, float]:
     """Providers' send caps; console channels (demo) print and need none."""
     if runtime.settings.console_channels:
         return {}
-    return {"sms": runtime.settings.sms_rate_per_second, "telegram": TELEGRAM_RATE_PER_SECOND}
+    return {Channel.SMS: runtime.settings.sms_rate_per_second,
+            Channel.TELEGRAM: TELEGRAM_RATE_PER_SECOND}
 
 
 def dispatch_outbox(runtime: Runtime) -> DispatchStats | None:

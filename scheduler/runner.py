@@ -48,7 +48,7 @@ def run_once(runtime: Runtime) -> dict[str, object]:
 
 def build_scheduler(runtime: Runtime, *, background: bool) -> BaseScheduler:
     scheduler: BaseScheduler = (BackgroundScheduler if background else BlockingScheduler)(
-        timezone=runtime.settings.tz_name)
+        timezone="UTC")  # interval jobs only; each works in its organisations' own zones
     for spec in JOBS:
         # coalesce + max_instances=1: a slow run is never stacked or replayed in a burst.
         scheduler.add_job(_guarded(spec, runtime), "interval", seconds=spec.seconds,

@@ -8,6 +8,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.casework.passwords import set_password
+from bot.core.config import Settings
+from bot.core.organisations import new_organisation
 from bot.models import Caseworker, Consent, Home, Landlord, Organisation, Role, Team, Tenant, utcnow
 from bot.models.enums import Severity, Source
 
@@ -50,7 +52,8 @@ TENANTS = [
 ]
 
 
-def load_demo_data(session: Session, *, password: str | None = None) -> bool:
+def load_demo_data(session: Session, *, password: str | None = None,
+                   settings: Settings | None = None) -> bool:
     """Create the demo data once; returns False (and changes nothing else) when it is there.
 
     `password` (only `trygthjem demo` passes one) is given to every demo caseworker that has
@@ -61,7 +64,7 @@ def load_demo_data(session: Session, *, password: str | None = None) -> bool:
         if password:
             _demo_passwords(session, password)
         return False
-    org = Organisation(name=ORGANISATION)
+    org = new_organisation(ORGANISATION, settings)
     team = Team(organisation=org, name=TEAM)
     session.add_all([org, team])
     workers = {e: Caseworker(team=team, email=e, name=n, phone=p, role=r)

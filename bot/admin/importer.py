@@ -18,7 +18,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.core import audit, timing
+from bot.core import audit, time_text
+from bot.core.config import Settings
+from bot.core.organisations import new_organisation
 from bot.core.phones import InvalidPhone, normalise_phone
 from bot.models import Caseworker, Home, Landlord, Organisation, Role, Team, Tenant
 
@@ -190,11 +192,11 @@ def _tenant(row: dict[str, str], ctx: _Context) -> tuple[str, dict[str, Any]]:
         raise FieldError("caseworker_email", f"no caseworker with e-mail {cw_email} "
                          "(import caseworkers first)")
     try:
-        days = timing.parse_weekdays(row.get("checkin_weekday") or "tue")
+        days = time_text.parse_weekdays(row.get("checkin_weekday") or "tue")
     except ValueError as exc:
         raise FieldError("checkin_weekday", str(exc)) from None
     try:
-        at = timing.parse_local_time(row.get("checkin_time") or "10:00")
+        at = time_text.parse_local_time(row.get("checkin_time") or "10:00")
     except ValueError as exc:
         raise FieldError("checkin_time", str(exc)) from None
     return phone, {"name": _require(row, "name"), "phone": phone, "language": language,
@@ -214,11 +216,13 @@ _MODELS: dict[str, tuple[type, str]] = {
 _UNIQUE_EXTRA = {"caseworkers": "phone"}
 
 
-def resolve_organisation(session: Session, name: str | None) -> Organisation:
+def resolve_organisation(session: Session, name: str | None,
+                         settings: Settings | None = None) -> Organisation:
+    """The named municipality (created with the deployment's defaults if new), or the only one."""
     if name:
         org = session.scalar(select(Organisation).where(Organisation.name == name))
         if org is None:
-            org = Organisation(name=name)
+            org = new_organisation(name, settings)
             session.add(org)
             session.flush()
         return org
@@ -236,6 +240,7 @@ def import_csv(
     path: Path,
     *,
     organisation: str | None = None,
+    settings: Settings | None = None,
     skip_invalid: bool = False,
     actor: str = "cli",
     progress: Callable[[Iterable[Any]], Iterator[Any]] | None = None,
@@ -250,7 +255,7 @@ def import_csv(
                               f"header: {','.join(COLUMNS[kind])}")
     if not rows:  # usually the wrong export (only the header row saved): say so, do not "succeed"
         raise ImportFileError(f"{path.name} has a header but no rows")
-    org = resolve_organisation(session, organisation)
+    org = resolve_organisation(session, organisation, settings)
     ctx = _Context(session, org)
     report = ImportReport(kind=kind, rows=len(rows))
     valid: list[tuple[str, dict[str, Any]]] = []

@@ -34,13 +34,22 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.alerts import events as alert_webhook
 from bot.alerts import texts as alert_texts
 from bot.alerts.policies import load_policy
-from bot.alerts.rules import Policy, Step, ack_reminder_due, next_notification
+from bot.alerts.timetable import Policy, Step, ack_reminder_due, next_notification
 from bot.core import outbox
 from bot.core.config import Settings
 from bot.core.logs import get_logger
 from bot.core.timing import next_working_moment
-from bot.models import Alert, AlertEvent, AlertState, Caseworker, Role, Team, utcnow
-from bot.models.enums import Channel, Target
+from bot.models import (
+    Alert,
+    AlertEvent,
+    AlertState,
+    Caseworker,
+    Organisation,
+    Role,
+    Team,
+    utcnow,
+)
+from bot.models.enums import Channel, OutboxKind, Target
 
 __all__ = ["EscalationStats", "run_escalation"]
 
@@ -125,7 +134,7 @@ def _handle(session: Session, alert: Alert, run: _Run) -> None:
     if key not in run.policies:
         run.policies[key] = load_policy(session, alert.team_id, alert.severity)
     policy = run.policies[key]
-    shift = _shift(session, alert.team_id, run.settings)
+    shift = _shift(session, alert, run.settings)
     if alert.state == AlertState.ACKNOWLEDGED:
         _remind(session, alert, policy, shift, run)
     else:
@@ -135,12 +144,17 @@ def _handle(session: Session, alert: Alert, run: _Run) -> None:
         alert.next_action_at = run.now + timedelta(minutes=1)
 
 
-def _shift(session: Session, team_id: int | None,
+def _shift(session: Session, alert: Alert,
            settings: Settings) -> Callable[[datetime], datetime]:
-    team = session.get(Team, team_id) if team_id is not None else None
+    """Working hours: the team's hours, in the time zone of the alert's municipality (an alert
+    without one, which the migration leaves none of, uses TZ_NAME, a new municipality's)."""
+    team = session.get(Team, alert.team_id) if alert.team_id is not None else None
     start = team.work_start if team is not None else time(8)
     end = team.work_end if team is not None else time(16)
-    return partial(next_working_moment, tz=settings.tz_name, start=start, end=end)
+    org = (session.get(Organisation, alert.organisation_id)
+           if alert.organisation_id is not None else None)
+    tz_name = org.tz_name if org is not None else settings.tz_name
+    return partial(next_working_moment, tz=tz_name, start=start, end=end)
 
 
 def _epoch(session: Session, alert: Alert) -> tuple[datetime, int]:
@@ -266,7 +280,8 @@ def _notify(session: Session, alert: Alert, index: int | None, step: Step, key_p
             key = f"alert:{alert.id}:{key_part}:{channel.value}:{person.id}"
             body, payload = _message(alert, person, channel, reminder, run.settings)
             if outbox.enqueue(session, channel=channel.value, recipient=address, body=body,
-                              key=key, kind="alert_reminder" if reminder else "alert",
+                              key=key,
+                              kind=OutboxKind.ALERT_REMINDER if reminder else OutboxKind.ALERT,
                               caseworker_id=person.id, payload=payload):
                 run.stats.messages += 1
             already.add((channel.value, person.id))

@@ -19,17 +19,18 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.core import outbox
 from bot.models import Alert, AlertEvent
+from bot.models.enums import Channel, OutboxKind
 
 __all__ = ["EVENTS", "emit", "enable", "event_body"]
 
 INFO_KEY = "alert_webhook_url"
 # Timeline kinds that are reported, and the event names receivers see.
 EVENTS = {
-    "raised": "alert.raised",
-    "notified": "alert.notified",
-    "acknowledged": "alert.acknowledged",
-    "resolved": "alert.resolved",
-    "reopened": "alert.reopened",
+    "raised": OutboxKind.ALERT_RAISED,
+    "notified": OutboxKind.ALERT_NOTIFIED,
+    "acknowledged": OutboxKind.ALERT_ACKNOWLEDGED,
+    "resolved": OutboxKind.ALERT_RESOLVED,
+    "reopened": OutboxKind.ALERT_REOPENED,
 }
 
 
@@ -76,5 +77,5 @@ def emit(session: Session, alert: Alert, event: AlertEvent) -> None:
     session.flush()  # ids for the body and the idempotency key
     body = json.dumps(event_body(alert, event), ensure_ascii=False, separators=(",", ":"),
                       sort_keys=True)
-    outbox.enqueue(session, channel="webhook", recipient=url, body=body,
+    outbox.enqueue(session, channel=Channel.WEBHOOK, recipient=url, body=body,
                    key=f"webhook:alert-event:{event.id}", kind=EVENTS[event.kind])

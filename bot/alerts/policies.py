@@ -1,8 +1,8 @@
 """Escalation policies per team, stored in the database, with the built-in defaults behind them.
 
 Lookup order for (team, severity): the team's own row, then a row with no team (a deployment-wide
-override), then `bot.alerts.rules.DEFAULT_POLICIES`. Rows are validated through
-`bot.alerts.rules.Policy` on the way in and out, so a bad row can never reach the escalator.
+override), then `bot.alerts.timetable.DEFAULT_POLICIES`. Rows are validated through
+`bot.alerts.timetable.Policy` on the way in and out, so a bad row can never reach the escalator.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.alerts.rules import DEFAULT_POLICIES, Policy, Step
+from bot.alerts.timetable import DEFAULT_POLICIES, Policy, Step
 from bot.models import EscalationPolicy, EscalationStep
 from bot.models.enums import Channel, Severity, Target
 

@@ -31,8 +31,9 @@ from bot.core.segments import segments, to_gsm7_friendly
 from bot.core.storable import storable
 from bot.core.timing import defer_past_quiet_hours
 from bot.models import AlertEvent, Direction, Message, Organisation, OutboxItem, Tenant, utcnow
+from bot.models.enums import OutboxKind
 
-KIND = "caseworker_message"  # outbox kind and Message.intent of a caseworker's SMS
+KIND = OutboxKind.CASEWORKER_MESSAGE  # outbox kind and Message.intent of a caseworker's SMS
 MAX_SEGMENTS = 3
 REPLY_WINDOW = timedelta(hours=12)
 

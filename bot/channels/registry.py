@@ -5,8 +5,9 @@ from __future__ import annotations
 from bot.channels.base import Channel
 from bot.channels.console import ConsoleChannel
 from bot.core.config import Settings
+from bot.models import enums
 
-ALL_CHANNELS = ("sms", "telegram", "email", "webhook")
+ALL_CHANNELS = tuple(c.value for c in enums.Channel)
 
 
 def build_channels(settings: Settings) -> dict[str, Channel]:

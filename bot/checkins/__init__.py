@@ -18,7 +18,7 @@ Status flow of a ``CheckIn``::
 * Grace counts from ``sent_at``: one reminder after ``Organisation.reminder_after_hours``
   (deferred past quiet hours; ``reminded_at`` is when it goes), missed after
   ``missed_after_hours``. A miss increments ``Tenant.consecutive_misses`` and raises a
-  ``missed`` alert with the severity from :func:`bot.timing.miss_severity`.
+  ``missed`` alert with the severity from :func:`bot.core.checkin_rules.miss_severity`.
 * Paused, opted-out (STOP), consent-withdrawn and invalid-number tenants get a SKIPPED row for
   the slot, never an SMS and never a miss. Inactive and erased tenants are left out entirely.
   An opted-out tenant's caseworker gets one low ``delivery_failed`` alert per opt-out (marked by

@@ -18,17 +18,15 @@ from bot.checkins.rows import (
     OrgRules,
     all_org_rules,
     checkin_key,
-    insert_for,
     skip_reason,
     slot_iso,
 )
 from bot.checkins.texts import checkin_prompt
 from bot.core import audit, outbox
+from bot.core.db import insert_for
 from bot.core.logs import get_logger
-from bot.core.timing import (
-    parse_weekdays,
-    slots_between,
-)
+from bot.core.time_text import parse_weekdays
+from bot.core.timing import slots_between
 from bot.models import (
     AuditEvent,
     CheckIn,
@@ -36,7 +34,7 @@ from bot.models import (
     Tenant,
     utcnow,
 )
-from bot.models.enums import Source
+from bot.models.enums import Channel, OutboxKind, Source
 
 log = get_logger(__name__)
 
@@ -196,9 +194,9 @@ def _plan_batch(s: Session, org: OrgRules, tenants: Sequence[Tenant], slot: date
             if reason == "opted_out":
                 note_opt_out(s, tenant, now=now)
             continue
-        messages.append(dict(channel="sms", recipient=tenant.phone,
+        messages.append(dict(channel=Channel.SMS, recipient=tenant.phone,
                              body=checkin_prompt(tenant.language, tenant.name),
-                             key=checkin_key(tenant.id, slot), kind="checkin",
+                             key=checkin_key(tenant.id, slot), kind=OutboxKind.CHECKIN,
                              not_before=goes_at, tenant_id=tenant.id))
     outbox.enqueue_many(s, messages)
     result.planned += len(messages)

@@ -4,20 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.core.checkin_rules import CheckinPolicy
 from bot.core.logs import get_logger
-from bot.core.timing import (
-    CheckinPolicy,
-    defer_past_quiet_hours,
-    parse_weekdays,
-)
+from bot.core.time_text import parse_weekdays
+from bot.core.timing import defer_past_quiet_hours
 from bot.models import (
     CheckIn,
     CheckInStatus,
@@ -101,11 +96,6 @@ def tenant_weekdays(tenant: Tenant) -> frozenset[int] | None:
     except ValueError as exc:  # bad data must not stop the planner for everyone else
         log.warning("checkins.bad_cadence", tenant_id=tenant.id, error=str(exc))
         return None
-
-
-def insert_for(session: Session) -> Any:
-    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-
 
 
 # --------------------------------------------------------------------------- answers

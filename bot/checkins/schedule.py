@@ -20,9 +20,7 @@ from bot.core import audit
 from bot.core.db import affected_rows
 from bot.core.logs import get_logger
 from bot.core.phones import InvalidPhone, normalise_phone
-from bot.core.timing import (
-    next_slot,
-)
+from bot.core.timing import next_slot
 from bot.models import (
     CheckIn,
     CheckInStatus,

@@ -22,13 +22,9 @@ from bot.checkins.rows import (
 )
 from bot.checkins.texts import checkin_reminder
 from bot.core import outbox
+from bot.core.checkin_rules import DEFAULT_MISS_THRESHOLDS, checkin_action, miss_severity
 from bot.core.db import affected_rows
 from bot.core.logs import get_logger
-from bot.core.timing import (
-    DEFAULT_MISS_THRESHOLDS,
-    checkin_action,
-    miss_severity,
-)
 from bot.models import (
     CheckIn,
     CheckInStatus,
@@ -37,7 +33,7 @@ from bot.models import (
     Tenant,
     utcnow,
 )
-from bot.models.enums import Source
+from bot.models.enums import Channel, OutboxKind, Source
 
 log = get_logger(__name__)
 
@@ -148,9 +144,9 @@ def _remind_one(s: Session, org: OrgRules, c: CheckIn, tenant: Tenant, states: M
     if checkin_action(c.sent_at, c.reminded_at, c.answered_at, now, org.policy) != "remind":
         return  # overdue for a miss: mark_missed takes it
     goes_at = org.goes_at(now)
-    outbox.enqueue(s, channel="sms", recipient=tenant.phone,
+    outbox.enqueue(s, channel=Channel.SMS, recipient=tenant.phone,
                    body=checkin_reminder(tenant.language, tenant.name),
-                   key=reminder_key(tenant.id, c.slot_at), kind="reminder",
+                   key=reminder_key(tenant.id, c.slot_at), kind=OutboxKind.REMINDER,
                    not_before=goes_at, tenant_id=tenant.id)
     c.status = CheckInStatus.REMINDED
     c.reminded_at = goes_at

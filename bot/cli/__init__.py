@@ -9,6 +9,7 @@ from bot.cli import (  # noqa: F401  (each module adds its commands to `main`)
     db,
     importing,
     landlord,
+    org,
     policy,
     run,
     schedule,

@@ -67,8 +67,8 @@ def main() -> None:
     """Trygt Hjem: SMS check-ins for tenants, a Telegram bot for landlords, alerts for
     caseworkers.
 
-    Configuration comes from environment variables (see README.md); without DATABASE_URL an
-    SQLite file in the current directory is used.
+    Configuration comes from environment variables (see docs/configuration.md); without
+    DATABASE_URL an SQLite file in the current directory is used.
     """
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from bot.cli.common import main, open_sessions
+from bot.cli.common import main, open_sessions, settings_from_env
 
 
 @main.command("import")
@@ -35,7 +35,8 @@ def import_(kind: str, file: Path, skip_invalid: bool, organisation: str | None)
 
     from bot.admin.importer import ImportFileError, import_csv
 
-    sessions = open_sessions()
+    settings = settings_from_env()
+    sessions = open_sessions(settings)
 
     def progress(rows: Any) -> Any:
         # Only worth a bar on big files; it goes to stderr so stdout stays parseable.
@@ -44,7 +45,7 @@ def import_(kind: str, file: Path, skip_invalid: bool, organisation: str | None)
 
     with sessions() as session:
         try:
-            report = import_csv(session, kind, file, organisation=organisation,
+            report = import_csv(session, kind, file, organisation=organisation, settings=settings,
                                 skip_invalid=skip_invalid, progress=progress)
         except ImportFileError as exc:
             raise click.ClickException(str(exc)) from None

@@ -82,7 +82,7 @@ def demo(port: int, db_file: str) -> None:
     click.echo(f"Preparing demo database {db_file} ...")
     upgrade(runtime.engine)
     with transaction(runtime.sessions) as session:
-        created = load_demo_data(session, password=DEMO_PASSWORD)
+        created = load_demo_data(session, password=DEMO_PASSWORD, settings=settings)
     click.echo("Loaded the Odense demo data (5 homes, 5 tenants)." if created
                else "Demo data already present.")
     scheduler = build_scheduler(runtime, background=True)

@@ -25,7 +25,8 @@ def schedule_show(tenant: str, count: int, lang: str) -> None:
     from bot.checkins.rows import OrgRules, open_checkin
     from bot.checkins.schedule import upcoming
     from bot.core import audit
-    from bot.core.timing import describe_local, dst_status, format_weekdays, parse_weekdays
+    from bot.core.time_text import describe_local, format_weekdays, parse_weekdays
+    from bot.core.timing import dst_status
     from bot.models import Organisation, utcnow
 
     now = utcnow()

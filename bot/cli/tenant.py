@@ -97,8 +97,9 @@ def tenant_cadence(phone: str, days: str, at: str) -> None:
     """Change when check-ins are sent (local time of the tenant's municipality)."""
     from bot.checkins.rows import OrgRules
     from bot.checkins.schedule import change_cadence
-    from bot.core.timing import format_weekdays, in_quiet_hours, local_to_utc, parse_local_time
-    from bot.core.timing import parse_weekdays as parse_days
+    from bot.core.time_text import format_weekdays, parse_local_time
+    from bot.core.time_text import parse_weekdays as parse_days
+    from bot.core.timing import in_quiet_hours, local_to_utc
     from bot.models import Organisation
 
     try:

@@ -14,6 +14,9 @@ from datetime import time
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.core.checkin_rules import DEFAULT_MISS_THRESHOLDS
+from bot.models.enums import Severity
+
 DEFAULT_DATABASE_URL = "sqlite:///trygthjem.sqlite3"
 _ACCOUNT_SID = re.compile(r"^AC[0-9a-fA-F]{32}$")
 
@@ -66,6 +69,8 @@ class Settings:
     database_url: str = DEFAULT_DATABASE_URL
     secret_key: str | None = None
     public_base_url: str | None = None
+    # Defaults for a NEW organisation only (TZ_NAME, QUIET_HOURS_*): each municipality then
+    # keeps its own on its row (bot.core.organisations; `trygthjem org set`).
     tz_name: str = "Europe/Copenhagen"
     twilio: TwilioSettings | None = None
     telegram: TelegramSettings | None = None
@@ -79,17 +84,13 @@ class Settings:
     console_channels: bool = False
     extra: dict[str, str] = field(default_factory=dict)
     # Check-in scheduler: "at least N consecutive misses -> severity", and rows per batch.
-    miss_thresholds: dict[int, str] = field(default_factory=lambda: {1: "low", 2: "high"})
+    miss_thresholds: Mapping[int, Severity] = field(default_factory=lambda: DEFAULT_MISS_THRESHOLDS)
     checkin_batch_size: int = 500
     # GDPR retention: message bodies and audit details older than this are blanked.
     retention_days: int = 365
     # --- escalation / caseworker alerts ---
     alert_sms_detail: str = "name_area"  # name_area | minimal: how much an alert SMS reveals
     alert_webhook: AlertWebhookSettings | None = None
-
-    @property
-    def tz(self) -> ZoneInfo:
-        return ZoneInfo(self.tz_name)
 
     @property
     def is_sqlite(self) -> bool:
@@ -292,12 +293,13 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     )
 
 
-def _parse_miss_thresholds(env: Mapping[str, str], problems: list[str]) -> dict[int, str]:
+def _parse_miss_thresholds(env: Mapping[str, str],
+                           problems: list[str]) -> Mapping[int, Severity]:
     """MISSED_ALERT_THRESHOLDS="1:low,2:high": from N consecutive misses on, that severity."""
     raw = _clean(env, "MISSED_ALERT_THRESHOLDS")
     if raw is None:
-        return {1: "low", 2: "high"}
-    result: dict[int, str] = {}
+        return DEFAULT_MISS_THRESHOLDS
+    result: dict[int, Severity] = {}
     for part in raw.split(","):
         count, _, severity = part.strip().partition(":")
         severity = severity.strip().lower()
@@ -305,8 +307,8 @@ def _parse_miss_thresholds(env: Mapping[str, str], problems: list[str]) -> dict[
                 "low", "high", "critical"):
             problems.append(f"MISSED_ALERT_THRESHOLDS={raw!r} must look like '1:low,2:high' "
                             "(count >= 1, severity low, high or critical)")
-            return {1: "low", 2: "high"}
-        result[int(count)] = severity
+            return DEFAULT_MISS_THRESHOLDS
+        result[int(count)] = Severity(severity)
     return result
 
 

@@ -11,10 +11,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from bot.core.db import insert_for
 from bot.models import OutboxItem, OutboxStatus, utcnow
 
 DEFAULT_LEASE = timedelta(minutes=2)
@@ -45,8 +44,7 @@ def enqueue(
         landlord_id=landlord_id, payload=payload or {}, status=OutboxStatus.PENDING, attempts=0,
         created_at=utcnow(),
     )
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    insert = insert_for(session)
     stmt = insert(OutboxItem).values(**values).on_conflict_do_nothing(
         index_elements=["idempotency_key"]).returning(OutboxItem.id)
     return session.execute(stmt).scalar() is not None
@@ -128,8 +126,7 @@ def enqueue_many(session: Session, messages: list[dict[str, Any]]) -> None:
                  payload=m.get("payload") or {}, status=OutboxStatus.PENDING, attempts=0,
                  created_at=now)
             for m in messages]
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    insert = insert_for(session)
     table = OutboxItem.__table__
     stmt = insert(table).on_conflict_do_nothing(index_elements=["idempotency_key"])
     session.execute(stmt, rows)

@@ -16,12 +16,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.channels.base import Channel, OutgoingMessage, PermanentError, TransientError
 from bot.core import outbox
 from bot.core.logs import get_logger
+from bot.core.opt_out import may_send_after_stop
 from bot.models import Direction, Message, OutboxItem, OutboxStatus, Tenant, utcnow
 
 log = get_logger(__name__)
 
-# Kinds a tenant who texted STOP may still receive: the answers to their own STOP/START/HELP.
-ALLOWED_AFTER_STOP = frozenset({"stop_confirm", "start_confirm", "help_info"})
 
 FailureHook = Callable[[Session, OutboxItem, PermanentError], None]
 
@@ -141,7 +140,7 @@ class Dispatcher:
         log.info("outbox.sent", outbox_id=item.id, channel=item.channel, kind=item.kind)
 
     def _blocked_by_opt_out(self, session: Session, row: OutboxItem) -> bool:
-        if row.tenant_id is None or row.kind in ALLOWED_AFTER_STOP:
+        if row.tenant_id is None or may_send_after_stop(row.kind):
             return False
         tenant = session.get(Tenant, row.tenant_id)
         return tenant is not None and (tenant.opted_out or tenant.erased_at is not None)

@@ -6,6 +6,7 @@ also by the Twilio status callback (a message Twilio accepted can still fail at 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import select
@@ -17,7 +18,7 @@ from bot.channels.base import PermanentError
 from bot.core import audit
 from bot.core.logs import get_logger
 from bot.models import Caseworker, Home, Landlord, OutboxItem, PhoneStatus, Tenant, utcnow
-from bot.models.enums import Source
+from bot.models.enums import Channel, Source
 
 log = get_logger(__name__)
 
@@ -93,10 +94,10 @@ def telegram_failure(session: Session, row: OutboxItem, exc: PermanentError) -> 
             .join(Home, Tenant.home_id == Home.id).where(Home.landlord_id == landlord.id)
             .limit(1))
         alert, created = raise_alert(
-            session, source="delivery_failed",
+            session, source=Source.DELIVERY_FAILED,
             summary=f"Landlord {landlord.name} ({landlord.company}) blocked the Telegram bot: "
                     "status updates cannot reach them",
-            detail={"channel": "telegram", "landlord_id": landlord.id})
+            detail={"channel": Channel.TELEGRAM.value, "landlord_id": landlord.id})
         if created:
             alert.team_id = team_id
     caseworker = session.scalar(select(Caseworker).where(Caseworker.telegram_chat_id == chat_id))
@@ -105,12 +106,13 @@ def telegram_failure(session: Session, row: OutboxItem, exc: PermanentError) -> 
         audit.record(session, "system", "telegram.blocked", "caseworker", caseworker.id,
                      outbox_id=row.id)
         alert, created = raise_alert(
-            session, source="delivery_failed",
+            session, source=Source.DELIVERY_FAILED,
             summary=f"Caseworker {caseworker.name} blocked the Telegram bot; their Telegram "
                     "link was removed",
-            detail={"channel": "telegram", "caseworker_id": caseworker.id})
+            detail={"channel": Channel.TELEGRAM.value, "caseworker_id": caseworker.id})
         if created:
             alert.team_id = caseworker.team_id
 
 
-_HANDLERS = {"sms": sms_failure, "telegram": telegram_failure}
+_HANDLERS: dict[str, Callable[[Session, OutboxItem, PermanentError], None]] = {
+    Channel.SMS: sms_failure, Channel.TELEGRAM: telegram_failure}

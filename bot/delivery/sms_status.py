@@ -18,6 +18,7 @@ from bot.core.logs import get_logger
 from bot.core.storable import storable
 from bot.delivery.failures import sms_error
 from bot.models import Direction, Message, Tenant, utcnow
+from bot.models.enums import Channel
 
 log = get_logger(__name__)
 
@@ -47,7 +48,7 @@ def apply_status(session: Session, provider_id: str, status: str, error_code: st
         log.warning("sms.status_unknown", status=status[:20])
         return StatusUpdate(found=False, changed=False)
     message = session.scalar(select(Message).where(
-        Message.channel == "sms", Message.provider_id == provider_id,
+        Message.channel == Channel.SMS, Message.provider_id == provider_id,
         Message.direction == Direction.OUT))
     if message is None:
         # E.g. TwiML replies (we never learn their sid) or another app on the same account.

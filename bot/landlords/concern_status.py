@@ -11,6 +11,7 @@ from bot.alerts.lifecycle import on_state_change
 from bot.core import outbox
 from bot.landlords import texts as landlord_texts
 from bot.models import Alert, AlertState, ConcernStatus, Landlord, utcnow
+from bot.models.enums import Channel, OutboxKind
 
 _STATUS_FOR_STATE = {
     AlertState.ACKNOWLEDGED: ConcernStatus.ACKNOWLEDGED,
@@ -40,6 +41,7 @@ def follow_alert(session: Session, alert: Alert, now: datetime | None = None) ->
     text = (landlord_texts.status_acknowledged if new_status == ConcernStatus.ACKNOWLEDGED
             else landlord_texts.status_resolved)(landlord.language, concern.reference)
     # One push per concern and status: a reopen-and-resolve again does not repeat it.
-    outbox.enqueue(session, channel="telegram", recipient=str(landlord.telegram_chat_id),
-                   body=text, key=f"concern:{concern.id}:{new_status}", kind="concern_status",
+    outbox.enqueue(session, channel=Channel.TELEGRAM, recipient=str(landlord.telegram_chat_id),
+                   body=text, key=f"concern:{concern.id}:{new_status}",
+                   kind=OutboxKind.CONCERN_STATUS,
                    landlord_id=landlord.id)

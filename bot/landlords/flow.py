@@ -31,8 +31,9 @@ from bot.models import (
     Tenant,
     utcnow,
 )
+from bot.models.enums import Channel, OutboxKind, Source
 
-# Values match bot.alerts.rules.LandlordCategory / LandlordUrgency where those exist.
+# Values match bot.models.enums.LandlordCategory / LandlordUrgency where those exist.
 CATEGORIES = ("noise", "arrears", "damage", "wellbeing", "no_sign_of_life", "other")
 URGENCIES = ("can_wait", "this_week", "urgent_today")
 MAX_DESCRIPTION = 1000
@@ -152,7 +153,7 @@ def submit_concern(session: Session, landlord: Landlord, draft: Draft,
     concern.reference = f"TH-{now.year}-{concern.id:04d}"
     tenant = active_tenant(session, home)
     # The summary names the cause, not the landlord's words: those stay on the concern record.
-    raise_alert(session, source="concern", concern=concern, home=home, tenant=tenant,
+    raise_alert(session, source=Source.CONCERN, concern=concern, home=home, tenant=tenant,
                 detail={"urgency": urgency, "category": category},
                 summary=f"{concern.reference}: {category}, {urgency}", now=now)
     audit.record(session, f"landlord:{landlord.id}", "concern.create", "concern", concern.id,
@@ -212,9 +213,10 @@ def expire_abandoned(session: Session, now: datetime | None = None,
             user_row.data = data
         landlord = landlord_by_user(session, user_id)
         lang = landlord.language if landlord is not None else "da"
-        outbox.enqueue(session, channel="telegram", recipient=str(chat_id),
+        outbox.enqueue(session, channel=Channel.TELEGRAM, recipient=str(chat_id),
                        body=landlord_texts.timed_out(lang),
-                       key=f"concern-timeout:{chat_id}:{draft.touched_at}", kind="concern_timeout",
+                       key=f"concern-timeout:{chat_id}:{draft.touched_at}",
+                       kind=OutboxKind.CONCERN_TIMEOUT,
                        landlord_id=landlord.id if landlord is not None else None)
         ended += 1
     return ended

@@ -11,8 +11,6 @@ from zoneinfo import ZoneInfo
 
 from bot.core.i18n import N_, gettext
 
-LOCAL_TZ = ZoneInfo("Europe/Copenhagen")
-
 CATEGORY_LABELS = {
     "noise": N_("Noise or conflict with neighbours"),
     "arrears": N_("Rent arrears"),
@@ -36,8 +34,8 @@ NEW_CONCERN_BUTTON = {"da": "Ny henvendelse", "en": "New concern"}
 MINE_BUTTON = {"da": "Mine henvendelser", "en": "My concerns"}
 
 
-def _local_date(at: datetime) -> str:
-    return at.astimezone(LOCAL_TZ).strftime("%d.%m.%Y")
+def _local_date(at: datetime, zone: ZoneInfo) -> str:
+    return at.astimezone(zone).strftime("%d.%m.%Y")
 
 
 def category(lang: str, key: str) -> str:
@@ -214,12 +212,13 @@ def mine_header(lang: str) -> str:
 
 
 def mine_line(lang: str, *, reference: str, address: str, category_key: str, status_key: str,
-              created: datetime, updated: datetime) -> str:
+              created: datetime, updated: datetime, zone: ZoneInfo) -> str:
+    """One concern for /mine; dates in ``zone``, the home's municipality's time zone."""
     return gettext(lang, "{reference} - {address}\n{category}, reported {created}\n"
                          "Status: {status} (updated {updated})",
                    reference=reference, address=address, category=category(lang, category_key),
-                   created=_local_date(created), status=status(lang, status_key),
-                   updated=_local_date(updated))
+                   created=_local_date(created, zone), status=status(lang, status_key),
+                   updated=_local_date(updated, zone))
 
 
 def status_acknowledged(lang: str, reference: str) -> str:

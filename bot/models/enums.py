@@ -37,6 +37,25 @@ class Channel(StrEnum):
     WEBHOOK = "webhook"
 
 
+class OutboxKind(StrEnum):
+    """What an outbox row carries (``OutboxItem.kind``, then ``Message.intent`` once sent)."""
+
+    REPLY = "reply"  # the immediate answer to an inbound SMS (logged; sent as TwiML)
+    CHECKIN = "checkin"
+    REMINDER = "reminder"  # the one reminder of an unanswered check-in
+    ALERT = "alert"  # an escalation step to a caseworker
+    ALERT_REMINDER = "alert_reminder"  # acknowledged but unresolved
+    CONCERN_STATUS = "concern_status"  # the landlord hears that someone acts
+    CONCERN_TIMEOUT = "concern_timeout"  # an unfinished Telegram report was closed
+    CASEWORKER_MESSAGE = "caseworker_message"  # a caseworker answers the tenant by SMS
+    # Outgoing webhook events (the kind is the event name the receiver sees).
+    ALERT_RAISED = "alert.raised"
+    ALERT_NOTIFIED = "alert.notified"
+    ALERT_ACKNOWLEDGED = "alert.acknowledged"
+    ALERT_RESOLVED = "alert.resolved"
+    ALERT_REOPENED = "alert.reopened"
+
+
 class Source(StrEnum):
     """Why an alert was raised. Values match ``Alert.source`` in the database."""
 

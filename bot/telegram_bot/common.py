@@ -17,7 +17,7 @@ from bot.core.db import transaction
 from bot.core.i18n import normalize_lang
 from bot.landlords import texts as t
 from bot.landlords.flow import landlord_by_user
-from bot.models import utcnow
+from bot.models import Landlord, utcnow
 
 T = TypeVar("T")
 Context = ContextTypes.DEFAULT_TYPE
@@ -83,6 +83,21 @@ async def identify(update: Update, context: Context) -> Who:
         return Who(fallback)
 
     return await in_db(context, look)
+
+
+async def linked_landlord(update: Update, context: Context) -> Who | None:
+    """Who is writing, if a linked landlord; anyone else is told how to link, and gets None."""
+    who = await identify(update, context)
+    if who.landlord_id is None:
+        await reply(update, t.not_linked(who.lang))
+        return None
+    return who
+
+
+def load_landlord(session: Session, who: Who) -> Landlord:
+    landlord = session.get(Landlord, who.landlord_id)
+    assert landlord is not None
+    return landlord
 
 
 def landlord_keyboard(lang: str) -> ReplyKeyboardMarkup:

@@ -1,4 +1,4 @@
-"""Landlord handlers: the guided concern report (ConversationHandler) and /mine.
+"""Landlord handlers: the guided concern report (ConversationHandler); /mine is in landlord_mine.
 
 Steps: home -> category -> urgency -> description -> optional photo -> summary (Confirm / Edit /
 Cancel). Each pressed button's message is edited to show the choice (so old buttons cannot be
@@ -37,13 +37,21 @@ from bot.landlords.flow import (
     check_category,
     check_description,
     check_urgency,
-    my_concerns,
     own_home,
     own_homes,
     submit_concern,
 )
-from bot.models import Landlord
-from bot.telegram_bot.common import Context, Who, deps, identify, in_db, landlord_keyboard, reply
+from bot.telegram_bot.common import (
+    Context,
+    deps,
+    identify,
+    in_db,
+    landlord_keyboard,
+    linked_landlord,
+    load_landlord,
+    reply,
+)
+from bot.telegram_bot.landlord_mine import cancel_outside, mine
 
 log = get_logger(__name__)
 
@@ -93,29 +101,15 @@ async def _close_buttons(update: Update, chosen: str | None = None) -> None:
     await query.edit_message_text(f"{text}\n✓ {chosen}" if chosen else text, reply_markup=None)
 
 
-async def _landlord(update: Update, context: Context) -> Who | None:
-    who = await identify(update, context)
-    if who.landlord_id is None:
-        await reply(update, t.not_linked(who.lang))
-        return None
-    return who
-
-
-def _get_landlord(session: Session, who: Who) -> Landlord:
-    landlord = session.get(Landlord, who.landlord_id)
-    assert landlord is not None
-    return landlord
-
-
 # -- steps
 
 
 async def start(update: Update, context: Context) -> int:
-    who = await _landlord(update, context)
+    who = await linked_landlord(update, context)
     if who is None:
         return END
     homes = await in_db(context, lambda s: [(h.id, h.address) for h in
-                                            own_homes(s, _get_landlord(s, who))])
+                                            own_homes(s, load_landlord(s, who))])
     if not homes:
         await reply(update, t.no_homes(who.lang))
         return END
@@ -131,14 +125,14 @@ async def ask_home(update: Update, lang: str, homes: list[tuple[int, str]]) -> N
 
 
 async def chose_home(update: Update, context: Context) -> int:
-    who = await _landlord(update, context)
+    who = await linked_landlord(update, context)
     if who is None:
         return END
     value = (update.callback_query.data or "").removeprefix("c:home:")  # type: ignore[union-attr]
 
     def check(session: Session) -> tuple[int, str] | None:
         try:
-            home = own_home(session, _get_landlord(session, who), value)
+            home = own_home(session, load_landlord(session, who), value)
         except InvalidChoice:
             return None
         return home.id, home.address
@@ -150,7 +144,7 @@ async def chose_home(update: Update, context: Context) -> int:
         await update.callback_query.answer(t.home_not_yours(who.lang),  # type: ignore[union-attr]
                                            show_alert=True)
         homes = await in_db(context, lambda s: [(h.id, h.address) for h in
-                                                own_homes(s, _get_landlord(s, who))])
+                                                own_homes(s, load_landlord(s, who))])
         await ask_home(update, who.lang, homes)
         return HOME
     draft = _draft(context)
@@ -251,13 +245,13 @@ async def photo_expected(update: Update, context: Context) -> int:
 
 
 async def show_summary(update: Update, context: Context, draft: Draft) -> int:
-    who = await _landlord(update, context)
+    who = await linked_landlord(update, context)
     if who is None:
         return END
 
     def address(session: Session) -> str | None:
         try:
-            return own_home(session, _get_landlord(session, who), draft.home_id).address
+            return own_home(session, load_landlord(session, who), draft.home_id).address
         except InvalidChoice:
             return None
 
@@ -277,14 +271,14 @@ async def show_summary(update: Update, context: Context, draft: Draft) -> int:
 
 
 async def confirm(update: Update, context: Context) -> int:
-    who = await _landlord(update, context)
+    who = await linked_landlord(update, context)
     if who is None:
         return END
     draft = _draft(context)
     now = deps(context).clock()
 
     def submit(session: Session) -> str:
-        return submit_concern(session, _get_landlord(session, who), draft, now).reference
+        return submit_concern(session, load_landlord(session, who), draft, now).reference
 
     await _close_buttons(update, t.confirm_button(who.lang))
     try:
@@ -301,12 +295,12 @@ async def confirm(update: Update, context: Context) -> int:
 
 
 async def edit(update: Update, context: Context) -> int:
-    who = await _landlord(update, context)
+    who = await linked_landlord(update, context)
     if who is None:
         return END
     await _close_buttons(update, t.edit_button(who.lang))
     homes = await in_db(context, lambda s: [(h.id, h.address) for h in
-                                            own_homes(s, _get_landlord(s, who))])
+                                            own_homes(s, load_landlord(s, who))])
     _save(context, _draft(context))
     await ask_home(update, who.lang, homes)
     return HOME
@@ -371,33 +365,6 @@ def _conversation(entry: list[BaseHandler[Any, Any, Any]]) -> ConversationHandle
         # expire_concern_drafts job (bot.landlords.flow.expire_abandoned) ends abandoned reports
         # politely, and app.sync_conversation catches any the job has not reached yet.
     )
-
-
-# -- /mine
-
-
-async def mine(update: Update, context: Context) -> None:
-    who = await _landlord(update, context)
-    if who is None:
-        return
-    now = deps(context).clock()
-
-    def lines(session: Session) -> list[str]:
-        return [t.mine_line(who.lang, reference=c.reference, address=c.home.address,
-                            category_key=c.category, status_key=c.status,
-                            created=c.created_at, updated=c.updated_at)
-                for c in my_concerns(session, _get_landlord(session, who), now)]
-
-    found = await in_db(context, lines)
-    text = "\n\n".join([t.mine_header(who.lang), *found]) if found else t.mine_empty(who.lang)
-    await reply(update, text, reply_markup=landlord_keyboard(who.lang))
-
-
-async def cancel_outside(update: Update, context: Context) -> None:
-    """/cancel with nothing going on."""
-    who = await identify(update, context)
-    _clear(context)
-    await reply(update, t.cancelled(who.lang))
 
 
 def handlers() -> list[BaseHandler[Any, Any, Any]]:

@@ -37,6 +37,7 @@ from bot.alerts import staff_texts as sms_staff_texts
 from bot.alerts.lifecycle import raise_alert
 from bot.checkins.rows import record_answer
 from bot.core import audit
+from bot.core.opt_out import may_send_after_stop
 from bot.models import (
     Alert,
     CheckIn,
@@ -46,15 +47,12 @@ from bot.models import (
     Tenant,
     utcnow,
 )
-from bot.models.enums import Source
+from bot.models.enums import Channel, Source
 from bot.tenants import texts
 from bot.tenants.intents import Intent, IntentKind, parse
 
 UNKNOWN_SENDER_INTENT = "unknown_sender"
 UNKNOWN_REPLY_EVERY = timedelta(hours=24)
-# What an opted-out tenant may still be answered
-# (mirrors bot.delivery.dispatcher.ALLOWED_AFTER_STOP).
-_ANSWERED_WHEN_OPTED_OUT = frozenset({IntentKind.STOP, IntentKind.START, IntentKind.HELP_INFO})
 # Messages that show the tenant is in touch, for an open check-in.
 _COUNTS_AS_CONTACT = frozenset({IntentKind.CRISIS, IntentKind.CALL_ME, IntentKind.FREE_TEXT})
 
@@ -162,7 +160,7 @@ def handle_tenant_sms(session: Session, tenant: Tenant, body: str | None, *,
         tenant.opted_out_at = None
         audit.record(session, f"tenant:{tenant.id}", "opt_in", "tenant", tenant.id,
                      via="twilio_keyword")
-    if tenant.opted_out_at is not None and kind not in _ANSWERED_WHEN_OPTED_OUT:
+    if tenant.opted_out_at is not None and not may_send_after_stop(kind):
         reply = None
     return Outcome(str(kind), reply, raised, checkin)
 
@@ -185,7 +183,7 @@ def handle_unknown_sms(session: Session, phone: str, body: str | None, *,
         return Outcome(UNKNOWN_SENDER_INTENT, None)
     recent = session.scalar(
         select(Message.id)
-        .where(Message.direction == Direction.IN, Message.channel == "sms",
+        .where(Message.direction == Direction.IN, Message.channel == Channel.SMS,
                Message.sender == phone, Message.intent == UNKNOWN_SENDER_INTENT,
                Message.reply.is_not(None), Message.created_at >= now - UNKNOWN_REPLY_EVERY)
         .limit(1))

@@ -14,19 +14,19 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select, text, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from bot.casework.sms_replies import handle_caseworker_sms
+from bot.core.db import insert_for
 from bot.core.logs import get_logger
 from bot.core.storable import storable
 from bot.models import Caseworker, Direction, Message, Tenant, utcnow
+from bot.models.enums import Channel
 from bot.tenants.conversation import handle_tenant_sms, handle_unknown_sms
 
 log = get_logger(__name__)
 
-CHANNEL = "sms"
+CHANNEL = Channel.SMS
 # Twilio caps a message at 1600 characters; anything longer is not from Twilio, but is kept.
 MAX_STORED = 20_000
 
@@ -51,8 +51,7 @@ def store(session: Session, *, provider_id: str, sender: str, recipient: str,
                   sender=storable(sender, 254), recipient=storable(recipient, 254),
                   body=_clean_body(body),
                   status="received", created_at=now)
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    insert = insert_for(session)
     new_id = session.execute(
         insert(Message).values(**values)
         .on_conflict_do_nothing(index_elements=["channel", "provider_id"],

@@ -8,18 +8,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.alerts.rules import (
+from bot.alerts.rules import InvalidTransition, fold_key, severity_for, should_fold, transition
+from bot.alerts.timetable import (
     DEFAULT_POLICIES,
     Due,
-    InvalidTransition,
     Policy,
     Step,
     ack_reminder_due,
-    fold_key,
     next_notification,
-    severity_for,
-    should_fold,
-    transition,
     unrolled,
 )
 from bot.models.enums import Action, AlertState, Channel, Severity, Source, Target

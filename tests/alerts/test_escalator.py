@@ -17,7 +17,7 @@ from bot.alerts import events as alert_webhook
 from bot.alerts.escalator import run_escalation
 from bot.alerts.lifecycle import act, raise_alert
 from bot.alerts.policies import save_policy
-from bot.alerts.rules import Policy, Step
+from bot.alerts.timetable import Policy, Step
 from bot.casework.reply_codes import parse_reply_code
 from bot.channels.console import ConsoleChannel
 from bot.core.config import Settings, load_settings

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.alerts.policies import PolicyError, build_policy, load_policy, parse_step, save_policy
-from bot.alerts.rules import DEFAULT_POLICIES, Policy, Step
+from bot.alerts.timetable import DEFAULT_POLICIES, Policy, Step
 from bot.channels.email import EmailChannel
 from bot.channels.registry import build_channels
 from bot.channels.webhook import WebhookChannel

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.alerts.escalator import run_escalation
 from bot.alerts.lifecycle import raise_alert
 from bot.alerts.policies import save_policy
-from bot.alerts.rules import Policy, Step
+from bot.alerts.timetable import Policy, Step
 from bot.channels.base import OutgoingMessage, PermanentError, TransientError
 from bot.channels.email import EmailChannel
 from bot.core.config import Settings, SmtpSettings

@@ -131,9 +131,9 @@ def test_signature_uses_the_clock_given() -> None:
     assert ts == str(int(moment)) and verify_signature(SECRET, ts, '{"a":1}', sig, now=moment)
 
 
-def test_readme_receiver_snippet_verifies_our_signatures() -> None:
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
-    section = readme.split("### Outgoing webhook", 1)[1]
+def test_docs_receiver_snippet_verifies_our_signatures() -> None:
+    doc = Path(__file__).resolve().parents[2] / "docs" / "alerts.md"
+    section = doc.read_text(encoding="utf-8").split("## Outgoing webhook", 1)[1]
     code = section.split("```python", 1)[1].split("```", 1)[0]
     namespace: dict[str, Any] = {}
     exec(code, namespace)

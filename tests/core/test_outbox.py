@@ -152,7 +152,9 @@ def test_unconfigured_channel_is_a_visible_dead_letter(sessions: sessionmaker[Se
 
 
 @pytest.mark.parametrize(("kind", "expected"), [("checkin", OutboxStatus.CANCELLED),
-                                                ("stop_confirm", OutboxStatus.SENT)])
+                                                ("reminder", OutboxStatus.CANCELLED),
+                                                ("reply", OutboxStatus.CANCELLED),
+                                                ("stop", OutboxStatus.SENT)])
 def test_stop_is_honoured_right_before_sending(sessions: sessionmaker[Session], kind: str,
                                                expected: str) -> None:
     with sessions() as s:

@@ -1,4 +1,5 @@
-"""Tests for bot.core.timing: DST-safe schedules, quiet/working hours, check-in lifecycle.
+"""Tests for bot.core.timing, time_text and checkin_rules: DST-safe schedules, quiet/working
+hours, parsing and showing times, the check-in lifecycle.
 
 Reference facts for Europe/Copenhagen in 2026:
 * spring forward: Sun 2026-03-29 02:00 CET -> 03:00 CEST (01:00 UTC)
@@ -15,22 +16,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.core.checkin_rules import CheckinPolicy, checkin_action, miss_severity
+from bot.core.time_text import describe_local, format_weekdays, parse_local_time, parse_weekdays
 from bot.core.timing import (
     DEFAULT_TZ,
-    CheckinPolicy,
-    checkin_action,
     defer_past_quiet_hours,
-    describe_local,
     dst_status,
-    format_weekdays,
     in_quiet_hours,
     in_working_hours,
     local_to_utc,
-    miss_severity,
     next_slot,
     next_working_moment,
-    parse_local_time,
-    parse_weekdays,
     slots_between,
 )
 
@@ -431,11 +427,11 @@ def test_checkin_action_custom_policy_and_validation() -> None:
         (1, None, "low"),
         (2, None, "high"),
         (7, None, "high"),
-        (1, {2: "medium", 4: "high"}, None),
-        (2, {2: "medium", 4: "high"}, "medium"),
-        (3, {2: "medium", 4: "high"}, "medium"),
-        (4, {2: "medium", 4: "high"}, "high"),
-        (40, {2: "medium", 4: "high"}, "high"),
+        (1, {2: "critical", 4: "high"}, None),
+        (2, {2: "critical", 4: "high"}, "critical"),
+        (3, {2: "critical", 4: "high"}, "critical"),
+        (4, {2: "critical", 4: "high"}, "high"),
+        (40, {2: "critical", 4: "high"}, "high"),
         (3, {}, None),
     ],
 )

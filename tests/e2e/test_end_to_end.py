@@ -221,7 +221,7 @@ def test_tenant_3_caseworker_sms_code_reply_acknowledges_and_stops_escalation(
 # 2. No answer: every step of the default policy, with its exact recipients, then nothing
 
 ASSIGNED, TEAM, LEAD = "assigned", "team", "lead"
-# Default policies (bot.alerts.rules.DEFAULT_POLICIES), SMS recipients per step. Telegram has no
+# Default policies (bot.alerts.timetable.DEFAULT_POLICIES), SMS recipients per step. Telegram has no
 # linked chat here and e-mail is not configured, so the timeline shows those as skipped.
 HIGH_SCHEDULE = [(0, ASSIGNED), (30, TEAM), (60, LEAD),  # first pass
                  (75, ASSIGNED), (105, TEAM), (135, LEAD)]  # repeat=1, cycle 60 + 15

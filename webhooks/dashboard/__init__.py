@@ -25,6 +25,7 @@ from werkzeug.wrappers import Response
 from bot.casework.access import Viewer
 from bot.casework.queries import viewer_for
 from bot.core.i18n import SUPPORTED, gettext, normalize_lang
+from bot.core.timing import zone_of
 from bot.models import Caseworker
 from webhooks.dashboard.labels import label, weekday
 
@@ -45,6 +46,8 @@ class DashboardUser(UserMixin):
         self.email = cw.email
         self.role = cw.role
         self.language = cw.language
+        # Dates and times on the dashboard are in the caseworker's municipality's zone.
+        self.tz_name = cw.team.organisation.tz_name
         self.viewer: Viewer = viewer_for(cw)
         # Part of the session id: changing the password logs out every other session.
         self.stamp = (cw.password_hash or "")[-12:]
@@ -150,7 +153,8 @@ def _csrf() -> None:
 def _template_helpers() -> dict[str, Any]:
     from webhooks import get_runtime
 
-    tz = get_runtime().settings.tz
+    tz = zone_of(current_user.tz_name if current_user.is_authenticated
+                 else get_runtime().settings.tz_name)
 
     def when(value: datetime | None) -> str:
         return value.astimezone(tz).strftime("%d.%m.%Y %H:%M") if value else "–"

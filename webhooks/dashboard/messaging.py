@@ -12,6 +12,7 @@ from bot.casework.tenant_messages import (
     record_on_alert,
     send_to_tenant,
 )
+from bot.core.timing import zone_of
 from bot.models import Tenant
 from webhooks.dashboard import _, db, lang
 from webhooks.dashboard.labels import label
@@ -19,8 +20,6 @@ from webhooks.dashboard.labels import label
 
 def send_from_form(tenant: Tenant, *, alert_id: int | None = None) -> bool:
     """Send the posted message (or ready answer); flash what happened. True if it was queued."""
-    from webhooks import get_runtime
-
     s = db()
     try:
         body = compose(tenant, request.form.get("body"), request.form.get("ready"))
@@ -36,7 +35,7 @@ def send_from_form(tenant: Tenant, *, alert_id: int | None = None) -> bool:
     if sent.outbox_id is None:
         flash(_("This message was already sent."))
     elif sent.deferred:
-        tz = get_runtime().settings.tz
+        tz = zone_of(current_user.tz_name)  # the municipality's clock, as on every page
         flash(_("It is quiet hours for {name}: the SMS goes at {time}.", name=tenant.name,
                 time=sent.goes_at.astimezone(tz).strftime("%d.%m %H:%M")))
     else:
