@@ -26,6 +26,16 @@ from bot.casework.queries import (
     read_alert,
     read_tenant,
 )
+from bot.casework.tenant_messages import (
+    ERASED,
+    MAX_SEGMENTS,
+    STOPPED,
+    CannotSend,
+    compose,
+    record_on_alert,
+    send_to_tenant,
+)
+from bot.core.i18n import gettext
 from bot.core.storable import storable
 from bot.models import Alert, AlertState, Caseworker, Tenant
 from bot.models.enums import Action
@@ -194,3 +204,38 @@ def tenant_note(tenant_id: int) -> tuple[Response, int]:
     note = add_note(s, current_user.viewer, t, body, alert=a)
     s.commit()
     return jsonify(id=note.id, at=_iso(note.created_at), body=note.body), 201
+
+
+@bp.post("/tenants/<int:tenant_id>/messages")
+@login_required
+def tenant_message(tenant_id: int) -> tuple[Response, int]:
+    """Answer the tenant by SMS (the dashboard's rules: bot.casework.tenant_messages)."""
+    s = db()
+    t = _tenant_or_404(tenant_id)
+    payload = request.get_json(silent=True)
+    if not isinstance(payload, dict):
+        return _error(400, "send a JSON object with body or ready")
+    body, ready, alert_id = payload.get("body"), payload.get("ready"), payload.get("alert_id")
+    if (body is not None and not isinstance(body, str)) or \
+            (ready is not None and not isinstance(ready, str)):
+        return _error(400, "body and ready must be strings")
+    a = None
+    if alert_id is not None:
+        valid = isinstance(alert_id, int) and not isinstance(alert_id, bool)
+        a = get_alert(s, current_user.viewer, alert_id) if valid else None
+        if a is None or a.tenant_id != t.id:
+            return _error(400, "alert_id must be one of this tenant's alerts")
+    key = request.headers.get("Idempotency-Key") or None
+    try:
+        text = compose(t, body, ready)
+        sent = send_to_tenant(s, current_user.viewer, t, text, request_key=key, via="api")
+    except CannotSend as exc:
+        s.rollback()
+        status = 409 if exc.reason in (STOPPED, ERASED) else 400
+        return _error(status, gettext("en", exc.reason, name=t.name, max=MAX_SEGMENTS))
+    if a is not None:
+        record_on_alert(s, current_user.viewer, a.id, sent)
+    s.commit()
+    return jsonify(outbox_id=sent.outbox_id, body=sent.body, goes_at=_iso(sent.goes_at),
+                   deferred=sent.deferred, duplicate=sent.outbox_id is None), \
+        200 if sent.outbox_id is None else 202

@@ -13,6 +13,7 @@ from enum import StrEnum
 from typing import Any
 
 from bot.casework.queries import NOTE_MAX
+from bot.casework.tenant_messages import READY_ANSWERS
 from bot.models import AlertState, Consent
 from bot.models.enums import Severity, Source
 
@@ -86,6 +87,10 @@ def _schemas() -> dict[str, Any]:
     }
     return {
         "Error": _object({"error": _STR, "detail": _STR}),
+        "SentMessage": _object({
+            "outbox_id": {"type": ["integer", "null"]}, "body": _STR,
+            "goes_at": {"type": "string", "format": "date-time"},
+            "deferred": {"type": "boolean"}, "duplicate": {"type": "boolean"}}),
         "Alert": _object(alert),
         "AlertDetail": _object({
             **alert,
@@ -169,6 +174,29 @@ def spec() -> dict[str, Any]:
                     "201": _json(_ref("Note"), "The note"),
                     "400": _response("BadRequest"),
                     "415": _response("UnsupportedMediaType"),
+                    **_ERRORS}}},
+            "/tenants/{tenant_id}/messages": {"post": {
+                "operationId": "sendTenantMessage", "tags": ["tenants"],
+                "summary": "Answer the tenant by SMS (through the outbox; audited)",
+                "description": (
+                    "Sends `body`, or the ready answer `ready` in the tenant's language. Refused "
+                    "(409) after the tenant wrote STOP. In quiet hours the SMS waits until they "
+                    "end (`deferred`), unless the tenant wrote within the last 12 hours. The "
+                    "same `Idempotency-Key` sends once (200, `duplicate`). With `alert_id` the "
+                    "SMS is also on that alert's timeline."),
+                "parameters": [_TENANT_ID, {"name": "Idempotency-Key", "in": "header",
+                                            "schema": {"type": "string", "maxLength": 80}}],
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                    "type": "object", "properties": {
+                        "body": {"type": "string", "maxLength": 480},
+                        "ready": {"enum": list(READY_ANSWERS)},
+                        "alert_id": {"type": "integer"}}}}}},
+                "responses": {
+                    "202": _json(_ref("SentMessage"), "Queued for sending"),
+                    "200": _json(_ref("SentMessage"), "Already sent with this key"),
+                    "400": {"$ref": "#/components/responses/BadRequest"},
+                    "409": {"$ref": "#/components/responses/Conflict"},
+                    "415": {"$ref": "#/components/responses/UnsupportedMediaType"},
                     **_ERRORS}}},
         },
         "components": {

@@ -29,7 +29,6 @@ concern), so a reply can say a person was told only when one was.
 
 from __future__ import annotations
 
-import html
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field, replace
 from datetime import datetime, time, timedelta
@@ -332,7 +331,7 @@ def _recipients(session: Session, alert: Alert, target: Target) -> list[Casework
 def _notify(session: Session, alert: Alert, index: int | None, step: Step, key_part: str,
             already: set[tuple[str, int]], run: _Run,
             people: list[Caseworker] | None = None, *, fallback: bool = False,
-            record_skips: bool = True) -> int:
+            record_skips: bool = True, why: str | None = None) -> int:
     """Enqueue the step's messages; every send and every skip goes on the timeline. Returns how
     many people were reached on at least one channel (a repeat within this run counts)."""
     if people is None:
@@ -359,7 +358,7 @@ def _notify(session: Session, alert: Alert, index: int | None, step: Step, key_p
                         "reason": reason, "fallback": fallback}))
                 continue
             key = f"alert:{alert.id}:{key_part}:{channel.value}:{person.id}"
-            body, payload = _message(alert, person, channel, reminder, run.settings)
+            body, payload = alert_texts.notification(alert, person, channel, reminder, run.settings)
             if outbox.enqueue(session, channel=channel.value, recipient=address, body=body,
                               key=key,
                               kind=OutboxKind.ALERT_REMINDER if reminder else OutboxKind.ALERT,
@@ -369,27 +368,23 @@ def _notify(session: Session, alert: Alert, index: int | None, step: Step, key_p
             reached.add(person.id)
             event = AlertEvent(alert=alert, at=run.now, kind="notified", detail={
                 "step": index, "target": step.target.value, "channel": channel.value,
-                "caseworker_id": person.id, "reminder": reminder, "fallback": fallback})
+                "caseworker_id": person.id, "reminder": reminder, "fallback": fallback,
+                **({"why": why} if why else {})})
             session.add(event)
             alert_webhook.emit(session, alert, event)
     return len(reached)
 
 
-def _message(alert: Alert, person: Caseworker, channel: Channel, reminder: bool,
-             settings: Settings) -> tuple[str, dict[str, object]]:
-    lang = person.language
-    detail = settings.alert_sms_detail
-    if reminder:
-        text = alert_texts.reminder_sms(alert, lang)
-        if channel is Channel.EMAIL:
-            return text, {"subject": text, "html": f"<p>{html.escape(text)}</p>"}
-        if channel is Channel.TELEGRAM:
-            return text, alert_texts.telegram_payload(alert, lang)
-        return text, {}
-    if channel is Channel.SMS:
-        return alert_texts.sms_text(alert, lang, detail), {}
-    if channel is Channel.TELEGRAM:
-        return alert_texts.headline(alert, lang, detail), alert_texts.telegram_payload(alert, lang)
-    subject, plain, body_html = alert_texts.email_parts(alert, lang, settings.public_base_url,
-                                                        detail)
-    return plain, {"subject": subject, "html": body_html}
+def notify_new_owner(session: Session, alert: Alert, person: Caseworker, settings: Settings, *,
+                     channels: Collection[str] | None, handover_id: int,
+                     now: datetime | None = None) -> int:
+    """Tell the alert's new owner at once, on the channels of the policy's first step (a
+    handover must not wait for the next escalation step). ``handover_id`` (the reassigned
+    event) keys the messages, so a replay sends nothing twice. Returns 1 if they were reached."""
+    if alert.state == AlertState.RESOLVED or not person.active:
+        return 0
+    run = _Run(settings, channels, now or utcnow(), EscalationStats())
+    policy = load_policy(session, alert.team_id, alert.severity)
+    step = Step(0, Target.ASSIGNED, policy.steps[0].channels)
+    return _notify(session, alert, 0, step, f"handover:{handover_id}", set(), run,
+                   people=[person], why="handover")

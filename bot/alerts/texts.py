@@ -10,9 +10,10 @@ from __future__ import annotations
 import html
 import re
 
+from bot.core.config import Settings
 from bot.core.i18n import N_, gettext
-from bot.models import Alert
-from bot.models.enums import Severity, Source
+from bot.models import Alert, Caseworker
+from bot.models.enums import Channel, Severity, Source
 
 __all__ = ["email_parts", "headline", "reminder_sms", "sms_text", "telegram_payload"]
 
@@ -109,3 +110,24 @@ def email_parts(alert: Alert, lang: str, base_url: str | None,
         f'<p><a href="{esc(url, quote=True)}">{esc(gettext(lang, EMAIL_OPEN_HTML))}</a></p>'
         f"<p>{esc(codes)}</p><hr><p><small>{esc(footer)}</small></p></body></html>")
     return subject, plain, body_html
+
+
+def notification(alert: Alert, person: Caseworker, channel: Channel, reminder: bool,
+                 settings: Settings) -> tuple[str, dict[str, object]]:
+    """The body and channel payload of one alert notification, in the person's language."""
+    lang = person.language
+    detail = settings.alert_sms_detail
+    if reminder:
+        text = reminder_sms(alert, lang)
+        if channel is Channel.EMAIL:
+            return text, {"subject": text, "html": f"<p>{html.escape(text)}</p>"}
+        if channel is Channel.TELEGRAM:
+            return text, telegram_payload(alert, lang)
+        return text, {}
+    if channel is Channel.SMS:
+        return sms_text(alert, lang, detail), {}
+    if channel is Channel.TELEGRAM:
+        return headline(alert, lang, detail), telegram_payload(alert, lang)
+    subject, plain, body_html = email_parts(alert, lang, settings.public_base_url,
+                                                        detail)
+    return plain, {"subject": subject, "html": body_html}

@@ -7,12 +7,14 @@ forget it.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import ColumnElement, case, false, or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from bot.alerts.escalator import notify_new_owner
 from bot.casework.access import (
     AlertRef,
     Role,
@@ -25,6 +27,7 @@ from bot.casework.access import (
 from bot.casework.access import can_view_tenant as _can_view_tenant
 from bot.checkins import schedule
 from bot.core import audit
+from bot.core.config import Settings
 from bot.core.storable import storable
 from bot.core.tokens import hash_token, new_token
 from bot.models import (
@@ -320,16 +323,39 @@ def record_login(session: Session, email: str, who: Caseworker | None, remote: s
 
 
 def audit_log(session: Session, viewer: Viewer, subject_type: str | None = None,
-              subject_id: str | None = None, limit: int = 200) -> list[AuditEvent]:
+              subject_id: str | None = None, limit: int = 200, *, action: str | None = None,
+              actor_id: int | None = None, offset: int = 0) -> list[AuditEvent]:
+    """The viewer's municipality's events, newest first, filtered; the read itself is audited
+    (once per page, not per filter)."""
     q = select(AuditEvent).where(AuditEvent.organisation_id == viewer.organisation_id)
     if subject_type:
-        q = q.where(AuditEvent.subject_type == subject_type)
+        q = q.where(AuditEvent.subject_type == subject_type[:32])
     if subject_id:
-        q = q.where(AuditEvent.subject_id == subject_id)
+        q = q.where(AuditEvent.subject_id == subject_id[:64])
+    if action:
+        q = q.where(AuditEvent.action == action[:64])
+    if actor_id is not None:
+        q = q.where(AuditEvent.actor == f"caseworker:{actor_id}")
     audit.record(session, actor(viewer), "view", "audit_log", None)
-    return list(session.scalars(q.order_by(AuditEvent.id.desc()).limit(limit)))
+    return list(session.scalars(q.order_by(AuditEvent.id.desc()).offset(max(0, offset))
+                                .limit(limit)))
 
 
 def caseworker_by_chat(session: Session, chat_id: int) -> Caseworker | None:
     return session.scalar(select(Caseworker).where(Caseworker.telegram_chat_id == chat_id,
                                                    Caseworker.active.is_(True)))
+
+
+def reassign_and_tell(session: Session, viewer: Viewer, alert: Alert, new_owner: Caseworker,
+                      settings: Settings, channels: Collection[str] | None) -> bool:
+    """:func:`reassign`, and the new owner is told at once on their channels (the timeline
+    shows the handover and each message). False when nothing changed."""
+    if not reassign(session, viewer, alert, new_owner):
+        return False
+    session.flush()
+    handover = session.scalar(select(AlertEvent.id).where(
+        AlertEvent.alert_id == alert.id, AlertEvent.kind == "reassigned")
+        .order_by(AlertEvent.id.desc()).limit(1))
+    notify_new_owner(session, alert, new_owner, settings, channels=channels,
+                     handover_id=handover or 0)
+    return True

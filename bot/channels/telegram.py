@@ -121,3 +121,40 @@ def bot_api(token: str, api_url: str | None, method: str, params: dict[str, Any]
         raise RuntimeError(f"Telegram {method} failed (HTTP {response.status_code}): "
                            f"{description or response.text[:200]}")
     return data.get("result")
+
+
+MAX_FILE_BYTES = 10 * 1024 * 1024  # a landlord's photo; anything bigger is not shown inline
+_IMAGE_TYPES = {b"\xff\xd8\xff": "image/jpeg", b"\x89PNG": "image/png", b"RIFF": "image/webp",
+                b"GIF8": "image/gif"}
+
+
+def download_file(token: str, api_url: str | None, file_id: str, *,
+                  client: httpx.Client | None = None) -> tuple[bytes, str]:
+    """A file a user sent the bot (a landlord's photo): its bytes and image type.
+
+    Raises RuntimeError with the reason when Telegram refuses, the file is too big, or it is not
+    an image (the dashboard then says the photo cannot be shown; it never serves other types).
+    """
+    info = bot_api(token, api_url, "getFile", {"file_id": file_id}, client=client)
+    path = info.get("file_path") if isinstance(info, dict) else None
+    if not path:
+        raise RuntimeError("Telegram getFile gave no file_path")
+    if int(info.get("file_size") or 0) > MAX_FILE_BYTES:
+        raise RuntimeError("the file is too big to show")
+    url = f"{(api_url or DEFAULT_API_URL).rstrip('/')}/file/bot{token}/{path}"
+    own = client is None
+    client = client or httpx.Client(timeout=10.0)
+    try:
+        response = client.get(url)
+    except httpx.HTTPError as exc:
+        raise RuntimeError(f"Telegram file download failed: {exc}") from exc
+    finally:
+        if own:
+            client.close()
+    data = response.content
+    if response.status_code != 200 or len(data) > MAX_FILE_BYTES:
+        raise RuntimeError(f"Telegram file download failed (HTTP {response.status_code})")
+    kind = next((t for magic, t in _IMAGE_TYPES.items() if data.startswith(magic)), None)
+    if kind is None:
+        raise RuntimeError("the file is not an image")
+    return data, kind

@@ -54,6 +54,11 @@ def _org_rules(session: Session, tenant: Tenant) -> OrgRules:
     return OrgRules.of(org)
 
 
+def local_today(session: Session, tenant: Tenant, now: datetime | None = None) -> date:
+    """Today in the tenant's municipality (the first day a pause may end on)."""
+    return _org_rules(session, tenant).local_date(now or utcnow())
+
+
 def _close_open(session: Session, tenant: Tenant) -> tuple[int, int]:
     """Skip the tenant's open check-ins and cancel unsent check-in texts; (closed, cancelled)."""
     closed = affected_rows(session.execute(

@@ -47,6 +47,7 @@ class OutboxKind(StrEnum):
     ALERT_REMINDER = "alert_reminder"  # acknowledged but unresolved
     CONCERN_STATUS = "concern_status"  # the landlord hears that someone acts
     CONCERN_TIMEOUT = "concern_timeout"  # an unfinished Telegram report was closed
+    CASEWORKER_MESSAGE = "caseworker_message"  # a caseworker answers the tenant by SMS
     # Outgoing webhook events (the kind is the event name the receiver sees).
     ALERT_RAISED = "alert.raised"
     ALERT_NOTIFIED = "alert.notified"

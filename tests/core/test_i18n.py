@@ -34,15 +34,25 @@ SAMPLE_PARAMS: dict[str, list[object]] = {
 }
 
 
+WEBHOOKS_DIR = BOT_DIR.parent / "webhooks"
+# The dashboard translates with _() in its modules and templates (webhooks/dashboard/__init__.py).
+WEB_KEYWORDS: dict[str, tuple[int, ...] | None] = {**i18n.EXTRACT_KEYWORDS, "_": None}
+WEB_METHODS = [("**/templates/**.html", "jinja2.ext:babel_extract"), ("**.py", "python")]
+
+
 def _extracted() -> dict[str, list[str]]:
-    """Every msgid marked in bot/ -> where it is marked (for error messages)."""
+    """Every msgid marked in bot/ and in the dashboard (webhooks/, Python and Jinja templates)
+    -> where it is marked (for error messages)."""
     found: dict[str, list[str]] = {}
-    for filename, lineno, message, _comments, _context in extract_from_dir(
-        str(BOT_DIR), method_map=[("**.py", "python")], keywords=i18n.EXTRACT_KEYWORDS
-    ):
-        for msgid in message if isinstance(message, tuple) else (message,):
-            if msgid:
-                found.setdefault(msgid, []).append(f"bot/{filename}:{lineno}")
+    sources = [(BOT_DIR, "bot", [("**.py", "python")], i18n.EXTRACT_KEYWORDS),
+               (WEBHOOKS_DIR, "webhooks", WEB_METHODS, WEB_KEYWORDS)]
+    for folder, prefix, methods, keywords in sources:
+        for filename, lineno, message, _comments, _context in extract_from_dir(
+            str(folder), method_map=methods, keywords=keywords
+        ):
+            for msgid in message if isinstance(message, tuple) else (message,):
+                if msgid:
+                    found.setdefault(msgid, []).append(f"{prefix}/{filename}:{lineno}")
     return found
 
 
@@ -75,6 +85,13 @@ def test_extraction_finds_the_tenant_texts() -> None:
     assert checkin_texts.CHECKIN_PROMPT in EXTRACTED
     assert texts.CRISIS_REPLY in EXTRACTED
     assert len(EXTRACTED) >= 14
+
+
+def test_extraction_finds_the_dashboard_texts() -> None:
+    """Templates (Jinja _()), dashboard modules (_()) and label tables (N_) are all covered."""
+    assert any("templates/dashboard/queue.html" in w for w in EXTRACTED["Search"])
+    assert any("dashboard/views.py" in w for w in EXTRACTED["Note saved."])
+    assert any("dashboard/labels.py" in w for w in EXTRACTED["Triggered again"])
 
 
 @pytest.mark.parametrize("lang", i18n.SUPPORTED)

@@ -26,7 +26,6 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 import pytest
 import time_machine
 from flask import Flask
@@ -58,12 +57,7 @@ from bot.telegram_bot import BotRunner, configure
 from bot.tenants import texts
 from scheduler.runner import run_once
 from tests.support.emulators import (
-    PRISM_BIN,
-    TEST_ACCOUNT_SID,
-    TEST_AUTH_TOKEN,
     TEST_BOT_TOKEN,
-    TWILIO_SPEC,
-    EmulatorProcess,
     TelegramEmulator,
 )
 from tests.support.factories import World, add_tenant
@@ -79,30 +73,6 @@ TELEGRAM_SECRET = "e2e-secret"
 LANDLORD_USER = 5252
 CRISIS_WORDS = "jeg vil tage mit liv"
 TWILIO_SID = re.compile(r"^(SM|MM)[0-9a-fA-F]{32}$")  # the spec's pattern for Message.sid
-
-
-@pytest.fixture(scope="session")
-def prism_dynamic_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Prism on Twilio's spec in dynamic mode: a fresh sid for every message sent."""
-    probe = f"/2010-04-01/Accounts/{TEST_ACCOUNT_SID}/Messages.json"
-
-    def ready(url: str) -> bool:
-        try:
-            return httpx.get(url + probe, auth=(TEST_ACCOUNT_SID, TEST_AUTH_TOKEN), timeout=1.0,
-                             trust_env=False).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    emulator = EmulatorProcess(
-        "prism-dynamic",
-        lambda port: [str(PRISM_BIN), "mock", "-d", "-h", "127.0.0.1", "-p", str(port),
-                      str(TWILIO_SPEC)],
-        ready, tmp_path_factory.mktemp("emulators"))
-    emulator.start()
-    try:
-        yield emulator.url
-    finally:
-        emulator.stop()
 
 
 class Stack:

@@ -25,7 +25,7 @@ from bot.landlords.invites import create_invite
 from bot.models import Alert, Caseworker, Concern, Landlord, Team
 from bot.telegram_bot import configure
 from bot.tenants import texts
-from tests.e2e.test_end_to_end import (  # noqa: F401  (prism_dynamic_url is a fixture)
+from tests.e2e.test_end_to_end import (
     CRISIS_WORDS,
     T_TUE,
     LandlordChat,
@@ -33,7 +33,6 @@ from tests.e2e.test_end_to_end import (  # noqa: F401  (prism_dynamic_url is a f
     _settings,
     _stack,
     assert_handed_to_prism,
-    prism_dynamic_url,
 )
 from tests.support.emulators import TEST_BOT_TOKEN, TelegramEmulator
 from tests.support.factories import World
@@ -65,7 +64,7 @@ def _to_intake(stack: Stack, alert_id: int) -> list[object]:
 
 
 @pytest.fixture
-def stack(db_url: str, prism_dynamic_url: str, engine: Engine,  # noqa: F811
+def stack(db_url: str, prism_dynamic_url: str, engine: Engine,
           sessions: sessionmaker[Session]) -> Stack:
     return _stack(_settings(db_url, prism_dynamic_url), engine, sessions)
 
@@ -90,7 +89,7 @@ def test_crisis_words_from_an_unknown_number_reach_the_intake_team(
 
 
 def test_a_concern_about_an_empty_home_reaches_the_intake_team(
-        db_url: str, prism_dynamic_url: str, engine: Engine,  # noqa: F811
+        db_url: str, prism_dynamic_url: str, engine: Engine,
         sessions: sessionmaker[Session], world: World, session: Session,
         telegram_emulator_clean: TelegramEmulator) -> None:
     emulator = telegram_emulator_clean
@@ -131,7 +130,7 @@ def test_a_concern_about_an_empty_home_reaches_the_intake_team(
 
 
 def test_a_landlord_who_blocked_the_bot_reaches_the_intake_team(
-        db_url: str, prism_dynamic_url: str, engine: Engine,  # noqa: F811
+        db_url: str, prism_dynamic_url: str, engine: Engine,
         sessions: sessionmaker[Session], world: World, session: Session,
         httpserver: HTTPServer) -> None:
     httpserver.expect_request(f"/bot{TEST_BOT_TOKEN}/sendMessage").respond_with_json(

@@ -226,6 +226,30 @@ def prism_url(prism: EmulatorProcess) -> str:
     return prism.url
 
 
+@pytest.fixture(scope="session")
+def prism_dynamic_url(request: pytest.FixtureRequest,
+                      tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Prism on Twilio's spec in dynamic mode (`prism mock -d`): a fresh sid for every message.
+
+    In static mode every message gets the spec's one example sid, so tests that send several
+    SMS and match status callbacks or log rows by sid need this one.
+    """
+    _require(PRISM_BIN, "Prism")
+    probe = f"/2010-04-01/Accounts/{TEST_ACCOUNT_SID}/Messages.json"
+    emulator = EmulatorProcess(
+        "prism-dynamic",
+        lambda port: [str(PRISM_BIN), "mock", "-d", "-h", "127.0.0.1", "-p", str(port),
+                      str(TWILIO_SPEC)],
+        lambda url: _answers("GET", url + probe, auth=(TEST_ACCOUNT_SID, TEST_AUTH_TOKEN)),
+        tmp_path_factory.mktemp("emulators"))
+    emulator.start()
+    _record_start(request.config, "prism-dynamic", emulator.start_seconds)
+    try:
+        yield emulator.url
+    finally:
+        emulator.stop()
+
+
 def make_twilio_emulator_client(
     base_url: str,
     account_sid: str = TEST_ACCOUNT_SID,

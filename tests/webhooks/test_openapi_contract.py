@@ -118,6 +118,13 @@ def test_every_answer_matches_the_document(client: Any, session: Session, world:
     assert c.call("post", f"{PREFIX}/tenants/999999/notes", json={"body": "x"}).status_code \
         == 404
 
+    messages = f"{t}/messages"
+    assert c.call("post", messages, json={"body": "Jeg ringer til dig i dag."}).status_code \
+        == 202
+    assert c.call("post", messages, json=[]).status_code == 400
+    assert c.call("post", f"{PREFIX}/tenants/999999/messages", json={"body": "x"}).status_code \
+        == 404
+
     # Every documented operation was exercised, with its success status.
     done = {(template, method) for template, method, status in c.calls if status < 300}
     documented = {(path, m) for path, ops in c.spec["paths"].items() for m in ops}

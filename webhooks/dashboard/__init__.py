@@ -1,10 +1,14 @@
 """The caseworkers' web dashboard: login, alert queue, alerts, tenants, audit log.
 
 Server-rendered Jinja pages; Danish by default with an English toggle (`?lang=en`, or the
-caseworker's own language). CSRF protection (Flask-WTF) covers the dashboard's forms only: the
-provider webhooks (/webhooks/*, /demo/*) are verified by their own signatures and must never
-need a CSRF token, so CSRF is not switched on globally (WTF_CSRF_CHECK_DEFAULT = False) but
-checked in this blueprint's before_request (`common.py`).
+caseworker's own language). Every text comes from the gettext catalogues (bot/locale), through
+`_()` here and in the templates; stored values are put in words by `labels.label` (`L()` in
+templates). No inline script or style: CSS and JS are static files.
+
+CSRF protection (Flask-WTF) covers the dashboard's forms only: the provider webhooks
+(/webhooks/*, /demo/*) are verified by their own signatures and must never need a CSRF token,
+so CSRF is not switched on globally (WTF_CSRF_CHECK_DEFAULT = False) but checked in this
+blueprint's before_request.
 """
 
 from __future__ import annotations
@@ -14,11 +18,11 @@ from werkzeug.wrappers import Response
 
 from bot.casework.web_sessions import ABSOLUTE_TIMEOUT
 from bot.core.config import Settings
-from webhooks.dashboard import auth, banner, report, views
+from webhooks.dashboard import account_views, auth, banner, report, tenant_views, views
 from webhooks.dashboard.common import bp, csrf
 from webhooks.login import login_manager
 
-__all__ = ["auth", "banner", "init_app", "report", "views"]
+__all__ = ["account_views", "auth", "banner", "init_app", "report", "tenant_views", "views"]
 
 
 def init_app(app: Flask, settings: Settings) -> None:

@@ -10,10 +10,10 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFProtect
 
 from bot.alerts.routing import blind_problem
-from bot.core.i18n import SUPPORTED, normalize_lang
+from bot.core.i18n import SUPPORTED, gettext, normalize_lang
 from bot.core.timing import zone_of
 from webhooks.context import settings
-from webhooks.dashboard.catalogue import label, translate
+from webhooks.dashboard.labels import label, weekday
 
 csrf = CSRFProtect()
 
@@ -26,7 +26,8 @@ def lang() -> str:
 
 
 def _(msgid: str, **params: Any) -> str:
-    return translate(lang(), msgid, **params)
+    """``msgid`` in the viewer's language, from the catalogues (extracted by tests/core)."""
+    return gettext(lang(), msgid, **params)
 
 
 @bp.before_request
@@ -55,11 +56,17 @@ def _template_helpers() -> dict[str, Any]:
     def when(value: datetime | None) -> str:
         return value.astimezone(tz).strftime("%d.%m.%Y %H:%M") if value else "–"
 
+    def day(value: datetime | None) -> str:
+        return value.astimezone(tz).strftime("%d.%m.%Y") if value else "–"
+
     def L(group: str, value: object) -> str:  # short name for templates
         return label(lang(), group, value)
+
+    def W(iso: int) -> str:
+        return weekday(lang(), iso)
 
     # Admins see a banner when no channel can deliver alerts (the worker refuses to start).
     delivery_problem = (current_user.is_authenticated and current_user.role == "admin"
                         and blind_problem(settings()) is not None)
-    return {"_": _, "L": L, "lang": lang(), "when": when, "current_user": current_user,
-            "delivery_problem": delivery_problem}
+    return {"_": _, "L": L, "W": W, "lang": lang(), "when": when, "day": day,
+            "current_user": current_user, "delivery_problem": delivery_problem}

@@ -1,49 +1,44 @@
-"""Dashboard pages. Each view: check access (via bot.casework), call the domain, render."""
+"""Dashboard pages for alerts: the queue and one alert. Each view checks access (via
+bot.casework), calls the domain, renders. Tenant pages: tenant_views; own page and audit log:
+account_views."""
 
 from __future__ import annotations
 
-import json
-from datetime import date
+import uuid
+from functools import partial
 
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import Response as FlaskResponse
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
+from werkzeug.wrappers import Response
 
 from bot.alerts.lifecycle import act
 from bot.alerts.routing import intake_team_id
 from bot.alerts.rules import InvalidTransition
-from bot.casework.access import can_erase, can_export, can_read_audit_log
+from bot.casework import alert_view
+from bot.casework import queue as alert_queue
 from bot.casework.queries import (
-    ACTIVE_STATES,
     NOTE_MAX,
     NotAllowed,
     NoteTooLong,
-    actor,
     add_note,
-    alert_queue,
-    audit_log,
     can_view_tenant,
     get_alert,
-    get_tenant,
-    new_telegram_link,
-    pause_checkins,
     read_alert,
-    read_tenant,
-    reassign,
+    reassign_and_tell,
     reassignable_to,
-    visible_tenants,
 )
-from bot.core.organisations import local_today
-from bot.models import Alert, AlertState, Caseworker, Team, Tenant
+from bot.casework.tenant_messages import conversation, ready_answers
+from bot.channels.telegram import download_file
+from bot.models import Alert, Caseworker, Team
 from bot.models.enums import Action
-from bot.tenants import privacy
-from webhooks.context import db, settings
-from webhooks.dashboard.catalogue import label
+from webhooks.context import db, runtime, settings
 from webhooks.dashboard.common import _, bp, lang
-
-QUEUE_TABS = {"active": ACTIVE_STATES, "open": (AlertState.OPEN,),
-              "acknowledged": (AlertState.ACKNOWLEDGED,), "resolved": (AlertState.RESOLVED,)}
+from webhooks.dashboard.labels import label
+from webhooks.dashboard.messaging import send_from_form
+from webhooks.dashboard.timeline import entries
 
 
 def _alert_or_404(alert_id: int) -> Alert:
@@ -53,11 +48,12 @@ def _alert_or_404(alert_id: int) -> Alert:
     return alert
 
 
-def _tenant_or_404(tenant_id: int) -> Tenant:
-    tenant = get_tenant(db(), current_user.viewer, tenant_id)
-    if tenant is None or tenant.erased_at is not None:
-        abort(404)
-    return tenant
+def names() -> dict[int, str]:
+    """Caseworker id -> name, for timelines and the audit log: the viewer's municipality only
+    (another municipality's people are nobody's business here; they show as "?")."""
+    return dict(db().execute(
+        select(Caseworker.id, Caseworker.name).join(Team)
+        .where(Team.organisation_id == current_user.viewer.organisation_id)).all())
 
 
 @bp.errorhandler(CSRFError)
@@ -78,15 +74,22 @@ def _not_found(exc: Exception) -> tuple[str, int]:
 @bp.get("/")
 @login_required
 def queue() -> str:
-    tab = request.args.get("state", "active")
-    states = QUEUE_TABS.get(tab, ACTIVE_STATES)
-    alerts = alert_queue(db(), current_user.viewer, states)
+    s = db()
+    f = alert_queue.QueueFilter.parse(request.args.get("scope"), request.args.get("state"),
+                                      request.args.get("q"))
+    alerts = alert_queue.alerts(s, current_user.viewer, f)
+    details = alert_view.first_details(s, (a.id for a in alerts))
+    words = partial(label, lang())
+    summaries = {a.id: alert_view.render_summary(a, details.get(a.id, {}), lang(), words)
+                 for a in alerts}
     intake = None
     if current_user.role == "admin":  # where this municipality's team-less alerts go
-        team_id = intake_team_id(db(), current_user.viewer.organisation_id)
-        team = db().get(Team, team_id) if team_id is not None else None
+        team_id = intake_team_id(s, current_user.viewer.organisation_id)
+        team = s.get(Team, team_id) if team_id is not None else None
         intake = team.name if team is not None else label(lang(), "intake", "admins")
-    return render_template("dashboard/queue.html", alerts=alerts, tab=tab, tabs=list(QUEUE_TABS),
+    return render_template("dashboard/queue.html", alerts=alerts, f=f, summaries=summaries,
+                           counts=alert_queue.tab_counts(s, current_user.viewer, f),
+                           tabs=list(alert_queue.TABS), scopes=alert_queue.SCOPES,
                            intake=intake)
 
 
@@ -97,17 +100,40 @@ def alert(alert_id: int) -> str:
     a = _alert_or_404(alert_id)
     notes = read_alert(s, current_user.viewer, a, via="dashboard")
     s.commit()
-    tenant_link = (a.tenant is not None and a.tenant.erased_at is None
-                   and can_view_tenant(current_user.viewer, a.tenant))
-    return render_template("dashboard/alert.html", alert=a, notes=notes, tenant_link=tenant_link,
-                           colleagues=reassignable_to(s, current_user.viewer),
-                           names=_names())
+    tenant = a.tenant if a.tenant is not None and a.tenant.erased_at is None else None
+    tenant_link = tenant is not None and can_view_tenant(current_user.viewer, tenant)
+    triggers = alert_view.triggers(s, a)
+    first = triggers[0].detail if triggers else {}
+    return render_template(
+        "dashboard/alert.html", alert=a, notes=notes, tenant=tenant, tenant_link=tenant_link,
+        summary=alert_view.render_summary(a, first, lang(), partial(label, lang())),
+        triggers=triggers,
+        concern=alert_view.concern_view(a.concern),
+        photo_shown=settings().telegram is not None,
+        actions=alert_view.allowed_actions(a.state),
+        colleagues=reassignable_to(s, current_user.viewer),
+        timeline=entries(a.events, names(), lang()),
+        lines=conversation(s, tenant.id, limit=10) if tenant is not None else [],
+        ready=ready_answers(tenant.language) if tenant is not None else [],
+        request_key=uuid.uuid4().hex)
 
 
-def _names() -> dict[str, str]:
-    """actor strings ("caseworker:3") -> names, for timelines."""
-    rows = db().execute(select(Caseworker.id, Caseworker.name)).all()
-    return {f"caseworker:{i}": n for i, n in rows}
+@bp.get("/alerts/<int:alert_id>/photo")
+@login_required
+def alert_photo(alert_id: int) -> Response:
+    """The landlord's photo, fetched from Telegram (only an image is ever served)."""
+    a = _alert_or_404(alert_id)
+    telegram = settings().telegram
+    if a.concern is None or not a.concern.photo_file_id or telegram is None:
+        abort(404)
+    try:
+        data, mimetype = download_file(telegram.bot_token, telegram.api_url,
+                                       a.concern.photo_file_id)
+    except RuntimeError:
+        abort(404)
+    return FlaskResponse(data, mimetype=mimetype, headers={
+        "Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": "default-src 'none'"})
 
 
 @bp.post("/alerts/<int:alert_id>/act")
@@ -124,13 +150,18 @@ def alert_act(alert_id: int) -> Response:
         changed = act(s, a, action, actor=cw, via="dashboard")
     except InvalidTransition as exc:
         s.rollback()
-        flash(_("Not possible: {reason}", reason=label(
-            lang(), "refusal", f"{exc.state.value}:{exc.action.value}")), "error")
+        flash(_("Not possible: {reason}", reason=_refusal(exc)), "error")
         return redirect(url_for("dashboard.alert", alert_id=alert_id))
     s.commit()
     flash(_("Alert #{id}: {action}.", id=alert_id, action=label(lang(), "done", action.value))
           if changed else _("Nothing changed: the alert was already in that state."))
     return redirect(url_for("dashboard.alert", alert_id=alert_id))
+
+
+def _refusal(exc: InvalidTransition) -> str:
+    if exc.action == Action.REOPEN:
+        return _("it is still open; only a resolved alert can be reopened")
+    return _("it is already closed; reopen it first")
 
 
 @bp.post("/alerts/<int:alert_id>/reassign")
@@ -145,18 +176,32 @@ def alert_reassign(alert_id: int) -> Response:
     if target is None:
         flash(_("Choose a caseworker."), "error")
         return redirect(url_for("dashboard.alert", alert_id=alert_id))
+    rt = runtime()
     try:
-        changed = reassign(s, current_user.viewer, a, target)
+        changed = reassign_and_tell(s, current_user.viewer, a, target, rt.settings,
+                                    list(rt.channels) or None)
     except NotAllowed:
         flash(_("You cannot hand the alert to that caseworker."), "error")
         return redirect(url_for("dashboard.alert", alert_id=alert_id))
     s.commit()
     if changed:
-        flash(_("Alert #{id} handed to {name}.", id=alert_id, name=target.name))
+        flash(_("Alert #{id} handed to {name}, who has been told.", id=alert_id,
+                name=target.name))
     # After handing it to another team the alert may no longer be visible to the viewer.
     if get_alert(s, current_user.viewer, alert_id) is None:
         return redirect(url_for("dashboard.queue"))
     return redirect(url_for("dashboard.alert", alert_id=alert_id))
+
+
+@bp.post("/alerts/<int:alert_id>/message")
+@login_required
+def alert_message(alert_id: int) -> Response:
+    a = _alert_or_404(alert_id)
+    # Whoever may act on the alert may answer its tenant (a colleague on call, too).
+    if a.tenant is None or a.tenant.erased_at is not None:
+        abort(404)
+    send_from_form(a.tenant, alert_id=a.id)
+    return redirect(url_for("dashboard.alert", alert_id=alert_id) + "#conversation")
 
 
 @bp.post("/alerts/<int:alert_id>/notes")
@@ -177,141 +222,3 @@ def alert_note(alert_id: int) -> Response:
     s.commit()
     flash(_("Note saved."))
     return redirect(url_for("dashboard.alert", alert_id=alert_id))
-
-
-@bp.get("/tenants")
-@login_required
-def tenants() -> str:
-    return render_template("dashboard/tenants.html",
-                           tenants=visible_tenants(db(), current_user.viewer))
-
-
-@bp.get("/tenants/<int:tenant_id>")
-@login_required
-def tenant(tenant_id: int) -> str:
-    s = db()
-    t = _tenant_or_404(tenant_id)
-    file = read_tenant(s, current_user.viewer, t, via="dashboard")
-    s.commit()
-    return render_template("dashboard/tenant.html", t=t, file=file,
-                           may_export=can_export(current_user.viewer),
-                           may_erase=can_erase(current_user.viewer), names=_names(),
-                           today=local_today(current_user.tz_name).isoformat())
-
-
-@bp.post("/tenants/<int:tenant_id>/notes")
-@login_required
-def tenant_note(tenant_id: int) -> Response:
-    s = db()
-    t = _tenant_or_404(tenant_id)
-    try:
-        add_note(s, current_user.viewer, t, request.form.get("body", ""))
-    except NoteTooLong:
-        flash(_("The note is too long: at most {max} characters.", max=NOTE_MAX), "error")
-        return redirect(url_for("dashboard.tenant", tenant_id=tenant_id))
-    except ValueError:
-        flash(_("The note is empty."), "error")
-        return redirect(url_for("dashboard.tenant", tenant_id=tenant_id))
-    s.commit()
-    flash(_("Note saved."))
-    return redirect(url_for("dashboard.tenant", tenant_id=tenant_id))
-
-
-@bp.post("/tenants/<int:tenant_id>/pause")
-@login_required
-def tenant_pause(tenant_id: int) -> Response:
-    s = db()
-    t = _tenant_or_404(tenant_id)
-    raw = request.form.get("until", "").strip()
-    try:
-        until = date.fromisoformat(raw) if raw else None
-    except ValueError:
-        flash(_("Give a date like 2026-12-24."), "error")
-        return redirect(url_for("dashboard.tenant", tenant_id=tenant_id))
-    try:
-        pause_checkins(s, current_user.viewer, t, until)
-    except ValueError:  # before the municipality's local today
-        flash(_("The date has passed."), "error")
-        return redirect(url_for("dashboard.tenant", tenant_id=tenant_id))
-    s.commit()
-    flash(_("Check-ins paused until {date}.", date=until.isoformat()) if until
-          else _("Check-ins resumed."))
-    return redirect(url_for("dashboard.tenant", tenant_id=tenant_id))
-
-
-@bp.post("/tenants/<int:tenant_id>/consent")
-@login_required
-def tenant_consent(tenant_id: int) -> Response:
-    s = db()
-    t = _tenant_or_404(tenant_id)
-    given = request.form.get("consent") == "given"
-    privacy.record_consent(s, t, given, actor=actor(current_user.viewer))
-    s.commit()
-    flash(_("Consent recorded as given.") if given
-          else _("Consent recorded as withdrawn: no more check-ins."))
-    return redirect(url_for("dashboard.tenant", tenant_id=tenant_id))
-
-
-@bp.post("/tenants/<int:tenant_id>/export")
-@login_required
-def tenant_export(tenant_id: int) -> Response:
-    if not can_export(current_user.viewer):
-        abort(403)
-    s = db()
-    t = _tenant_or_404(tenant_id)
-    data = privacy.export_tenant(s, t, actor=actor(current_user.viewer))
-    s.commit()
-    return Response(json.dumps(data, ensure_ascii=False, indent=2),
-                    mimetype="application/json",
-                    headers={"Content-Disposition":
-                             f'attachment; filename="tenant-{tenant_id}-export.json"',
-                             "Cache-Control": "no-store"})
-
-
-@bp.post("/tenants/<int:tenant_id>/erase")
-@login_required
-def tenant_erase(tenant_id: int) -> Response:
-    if not can_erase(current_user.viewer):
-        abort(403)
-    s = db()
-    t = _tenant_or_404(tenant_id)
-    if request.form.get("confirm") != "yes":
-        flash(_("Tick the box to confirm the erasure."), "error")
-        return redirect(url_for("dashboard.tenant", tenant_id=tenant_id))
-    privacy.erase_tenant(s, t, actor=actor(current_user.viewer))
-    s.commit()
-    flash(_("The tenant's personal data has been erased."))
-    return redirect(url_for("dashboard.tenants"))
-
-
-@bp.get("/me")
-@login_required
-def me() -> str:
-    cw = db().get(Caseworker, current_user.id)
-    return render_template("dashboard/me.html", cw=cw, link=None)
-
-
-@bp.post("/me/telegram")
-@login_required
-def me_telegram() -> str:
-    s = db()
-    cw = s.get(Caseworker, current_user.id)
-    token = new_telegram_link(s, cw)
-    s.commit()
-    telegram = settings().telegram
-    username = telegram.bot_username if telegram is not None else None
-    link = f"https://t.me/{username}?start=cw-{token}" if username else None
-    # Shown once: only the hash is stored, so a reload cannot show it again.
-    return render_template("dashboard/me.html", cw=cw, link=link, start=f"/start cw-{token}")
-
-
-@bp.get("/audit")
-@login_required
-def audit_page() -> str:
-    if not can_read_audit_log(current_user.viewer):
-        abort(403)
-    s = db()
-    events = audit_log(s, current_user.viewer, request.args.get("subject_type") or None,
-                       request.args.get("subject_id") or None)
-    s.commit()
-    return render_template("dashboard/audit.html", events=events)
