@@ -21,10 +21,11 @@ demo: $(STAMP)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 test: $(STAMP)
 	scripts/ensure-test-deps
-	$(VENV)/bin/ruff check .
+	$(MAKE) lint
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMP)

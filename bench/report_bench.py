@@ -12,47 +12,23 @@ postgresql+psycopg://postgres@127.0.0.1:5432/test), dropped afterwards. Prints f
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
-import tempfile
 import time
-import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import func, select, text
 
+from bench.common import database
 from bot.core.db import make_engine, make_session_factory, upgrade
 from bot.models import Alert, CheckIn
 from bot.reports import render
 from bot.reports.figures import build_report
 from bot.reports.period import make_period
 from tests.support.report_data import generate_year
-
-PG_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-
-
-@contextmanager
-def database(backend: str) -> Iterator[str]:
-    if backend == "sqlite":
-        with tempfile.TemporaryDirectory() as tmp:
-            yield f"sqlite:///{Path(tmp) / 'bench.sqlite3'}"
-        return
-    schema = f"th_bench_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    admin = make_engine(PG_URL)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in PG_URL else "?"
-    try:
-        yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def timed(fn: Callable[[], object], runs: int) -> tuple[float, object]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Response, abort, jsonify, request
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from bot.alerts.lifecycle import act
 from bot.alerts.rules import InvalidTransition
@@ -40,6 +40,7 @@ from bot.core.storable import storable
 from bot.models import Alert, AlertState, Caseworker, Tenant
 from bot.models.enums import Action
 from webhooks.context import db
+from webhooks.login import login_required
 from webhooks.openapi import spec
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")

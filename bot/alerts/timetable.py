@@ -186,7 +186,9 @@ DEFAULT_POLICIES: dict[Severity, Policy] = {
 
 
 class ScheduledStep(NamedTuple):
-    index: int  # flat index into the unrolled schedule, across passes
+    # Flat index into the unrolled schedule, across passes. The name shadows tuple.index, which
+    # nothing here calls; callers and tests read it by this name.
+    index: int  # type: ignore[assignment]
     step: Step
     due_at: datetime
 

@@ -3,7 +3,6 @@
 from bot.models.alerts import (
     Alert,
     AlertEvent,
-    AlertState,
     Concern,
     ConcernStatus,
     EscalationPolicy,
@@ -12,6 +11,7 @@ from bot.models.alerts import (
 from bot.models.audit import AuditEvent
 from bot.models.base import Base, UTCDateTime, utcnow
 from bot.models.checkins import CheckIn, CheckInStatus
+from bot.models.enums import AlertState
 from bot.models.housing import Consent, Home, Landlord, LandlordInvite, PhoneStatus, Tenant
 from bot.models.messaging import Direction, Message, OutboxItem, OutboxStatus, SendSlot
 from bot.models.notes import BotState, CaseNote

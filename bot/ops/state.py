@@ -9,10 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, case, exists, func, or_, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy.orm import Session
 
-from bot.models import Alert, AlertEvent, AlertState, OutboxItem, OutboxStatus, utcnow
+from bot.models import Alert, AlertState, OutboxItem, OutboxStatus, utcnow
 from bot.ops.heartbeat import WorkerHealth, worker_health
 
 ACTIVE = (AlertState.OPEN, AlertState.ACKNOWLEDGED)
@@ -43,7 +43,8 @@ class Snapshot:
     oldest_unacknowledged_seconds: dict[str, float] = field(default_factory=dict)
     # severity -> open alerts whose policy has run every step and repeat, still unacknowledged
     past_policy: dict[str, int] = field(default_factory=dict)
-    # active alerts no step has reached anyone for (only `unreachable` on their timeline)
+    # active alerts the escalator flagged undelivered: no step and not even the intake route
+    # reached a person (bot.alerts.escalator sets and clears Alert.undelivered_at)
     undelivered_alert_ids: list[int] = field(default_factory=list)
 
 
@@ -81,13 +82,8 @@ def snapshot(session: Session, *, now: datetime | None = None,
             .where(Alert.state == AlertState.OPEN).group_by(Alert.severity)):
         snap.oldest_unacknowledged_seconds[severity] = _seconds(now - oldest)
         snap.past_policy[severity] = int(exhausted or 0)
-    notified = aliased(AlertEvent)
-    unreachable = aliased(AlertEvent)
     snap.undelivered_alert_ids = list(session.scalars(
-        select(Alert.id).where(
-            Alert.state.in_(ACTIVE),
-            exists().where(unreachable.alert_id == Alert.id, unreachable.kind == "unreachable"),
-            ~exists().where(notified.alert_id == Alert.id, notified.kind == "notified"))
+        select(Alert.id).where(Alert.state.in_(ACTIVE), Alert.undelivered_at.is_not(None))
         .order_by(Alert.id)))
     return snap
 

@@ -48,10 +48,10 @@ class LocalBotRequest(BaseRequest):
             result = BOT_USER
         elif name in _MESSAGE_METHODS:
             edit = name.startswith("edit")
-            message_id = int(params.get("message_id", 0)) if edit else next(self._ids)
+            message_id = int(str(params.get("message_id", 0))) if edit else next(self._ids)
             params["message_id"] = message_id
             result = {"message_id": message_id, "date": int(time.time()), "from": BOT_USER,
-                      "chat": {"id": int(params.get("chat_id", 0)), "type": "private"}}
+                      "chat": {"id": int(str(params.get("chat_id", 0))), "type": "private"}}
             if edit:
                 result["edit_date"] = result["date"]
             for key in ("text", "caption"):

@@ -460,15 +460,17 @@ class LandlordChat:
                                 self.user, text)
         return await self.wait()
 
-    async def press(self, shown: dict[str, Any], data: str) -> dict[str, Any]:
+    async def press(self, shown: dict[str, Any], data: str, count: int = 1) -> dict[str, Any]:
+        """Press a button; the last of the ``count`` messages the bot answers with."""
         await asyncio.to_thread(self.emulator.send_callback, TEST_BOT_TOKEN, self.user,
                                 self.user, shown["messageId"], data,
                                 message_text=shown["message"]["text"])
-        return await self.wait()
+        return await self.wait(count)
 
-    async def wait(self) -> dict[str, Any]:
-        [message] = await self.emulator.await_bot_messages(TEST_BOT_TOKEN, self.user, 1)
-        return message
+    async def wait(self, count: int = 1) -> dict[str, Any]:
+        messages = await self.emulator.await_bot_messages(TEST_BOT_TOKEN, self.user, count)
+        assert len(messages) == count, messages
+        return messages[-1]
 
 
 def test_landlord_concern_acknowledged_by_sms_code_pushes_status_without_tenant_details(

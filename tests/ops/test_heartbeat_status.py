@@ -92,6 +92,7 @@ def _seed(session: Session) -> None:
     dead.last_error = "gave up after 8 attempts: ConnectError"
     alert, _ = raise_alert(session, source="crisis", summary="privat", tenant=w.tenant)
     session.add(AlertEvent(alert=alert, kind="unreachable", detail={"step": 0}))
+    alert.undelivered_at = alert.created_at  # as the escalator flags it when nobody is reached
     session.commit()
 
 

@@ -29,7 +29,7 @@ from bot.core import metrics
 from bot.core.config import ConfigError, load_settings
 from bot.core.outbox import enqueue
 from bot.delivery.dispatcher import Dispatcher
-from bot.models import AlertEvent, OutboxItem, OutboxStatus, utcnow
+from bot.models import OutboxItem, OutboxStatus, Tenant, utcnow
 from bot.ops import exposition
 from bot.ops.collector import DatabaseStateCollector
 from bot.ops.heartbeat import beat
@@ -185,9 +185,13 @@ def test_state_gauges_from_the_database(client: Any, session: Session,
     crit, _ = raise_alert(session, source="crisis", summary="x", tenant=w.tenant,
                           now=now - timedelta(hours=3))
     crit.next_action_at = None  # its policy has run out
-    low, _ = raise_alert(session, source="missed", summary="x", tenant=w.tenant,
+    # Another tenant: Anna's own triggers would join her open case (one case per tenant).
+    bo = Tenant(organisation=w.org, name="Bo", phone="+4528000399", caseworker=w.caseworker)
+    session.add(bo)
+    session.flush()
+    low, _ = raise_alert(session, source="missed", summary="x", tenant=bo,
                          now=now - timedelta(minutes=30), detail={"missed": 1})
-    session.add(AlertEvent(alert=low, kind="unreachable", detail={"step": 0}))
+    low.undelivered_at = now - timedelta(minutes=25)  # as the escalator flags it
     beat(session, "worker", now=now - timedelta(minutes=5), process="worker:test:1")
     session.commit()
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import abort, flash, g, redirect, render_template, request, session, url_for
-from flask_login import current_user, login_required, login_user
+from flask_login import current_user, login_user
 from werkzeug.wrappers import Response
 
 from bot.casework.access import can_read_audit_log
@@ -17,7 +17,7 @@ from webhooks.context import db, settings
 from webhooks.dashboard.common import _, bp
 from webhooks.dashboard.labels import LABELS
 from webhooks.dashboard.views import names
-from webhooks.login import StaffUser
+from webhooks.login import StaffUser, login_required
 
 AUDIT_PAGE = 50
 

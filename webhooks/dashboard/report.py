@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from flask import Response, abort, render_template, request
-from flask_login import current_user, login_required
+from flask_login import current_user
 from markupsafe import Markup
 
 from bot.casework.queries import actor
@@ -17,6 +17,7 @@ from bot.reports.period import PeriodError, make_period
 from bot.reports.scope import ReportNotAllowed, report_team, visible_teams
 from webhooks.context import db
 from webhooks.dashboard.common import _, bp, lang
+from webhooks.login import login_required
 from webhooks.security import CSP_INLINE_STYLES
 
 FORMATS = ("html", "csv", "json")

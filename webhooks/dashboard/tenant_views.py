@@ -8,7 +8,7 @@ from datetime import date, time
 
 from flask import Response as FlaskResponse
 from flask import abort, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
+from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from bot.casework.access import can_erase, can_export
@@ -35,6 +35,7 @@ from webhooks.dashboard.charts import wellbeing_svg
 from webhooks.dashboard.common import _, bp, lang
 from webhooks.dashboard.messaging import send_from_form
 from webhooks.dashboard.views import names
+from webhooks.login import login_required
 from webhooks.security import CSP_INLINE_STYLES
 
 

@@ -9,7 +9,7 @@ from functools import partial
 
 from flask import Response as FlaskResponse
 from flask import abort, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
 from werkzeug.wrappers import Response
@@ -39,6 +39,7 @@ from webhooks.dashboard.common import _, bp, lang
 from webhooks.dashboard.labels import label
 from webhooks.dashboard.messaging import send_from_form
 from webhooks.dashboard.timeline import entries
+from webhooks.login import login_required
 
 
 def _alert_or_404(alert_id: int) -> Alert:

@@ -14,7 +14,7 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response
 
 
-class RebasedTwilioHttpClient(TwilioHttpClient):
+class RebasedTwilioHttpClient(TwilioHttpClient):  # type: ignore[misc]  # twilio is untyped
     """``TwilioHttpClient`` that replaces scheme and host of each URL with ``base_url``'s.
 
     A path in ``base_url`` (e.g. ``http://proxy:8080/twilio``) is put in front of the API path;
