@@ -48,6 +48,7 @@ from bot.alerts.routing import (
     team_leads,
 )
 from bot.alerts.timetable import Policy, Step, ack_reminder_due, next_notification
+from bot.alerts.told import escalation_epoch, person_told
 from bot.core import metrics, outbox
 from bot.core.config import Settings
 from bot.core.logs import get_logger
@@ -71,7 +72,6 @@ log = get_logger(__name__)
 RETRY_BROKEN = timedelta(minutes=5)  # an alert whose handling raised is tried again after this
 RETRY_UNDELIVERED = timedelta(minutes=5)  # an alert that reached nobody is tried again after this
 # Timeline events that start a new escalation (steps_done back to 0): a reopen, a retrigger.
-EPOCH_KINDS = ("reopened", "retriggered")
 _FALLBACK_CHANNELS = (Channel.SMS, Channel.TELEGRAM, Channel.EMAIL)
 
 
@@ -151,14 +151,6 @@ def escalate_now(session: Session, alert: Alert, delivery: Delivery,
     return person_told(session, alert)
 
 
-def person_told(session: Session, alert: Alert) -> bool:
-    """Whether a notification to a person was enqueued since the current escalation began."""
-    _, epoch = _epoch(session, alert)
-    return session.scalar(select(AlertEvent.id).where(
-        AlertEvent.alert_id == alert.id, AlertEvent.kind == "notified",
-        AlertEvent.id > epoch).limit(1)) is not None
-
-
 def route_reachable(session: Session, alert: Alert, delivery: Delivery) -> bool:
     """Whether someone on the alert's route (its owner, team, leads, or the intake route) has
     an address on a configured channel: then a notification that waits for working hours will
@@ -208,19 +200,9 @@ def _shift(session: Session, alert: Alert,
     return partial(next_working_moment, tz=tz_name, start=start, end=end)
 
 
-def _epoch(session: Session, alert: Alert) -> tuple[datetime, int]:
-    """When the current escalation started, and an id for it: the last reopen or retrigger, or
-    the raise (0)."""
-    row = session.execute(
-        select(AlertEvent.at, AlertEvent.id)
-        .where(AlertEvent.alert_id == alert.id, AlertEvent.kind.in_(EPOCH_KINDS))
-        .order_by(AlertEvent.id.desc()).limit(1)).first()
-    return (row[0], row[1]) if row is not None else (alert.created_at, 0)
-
-
 def _escalate(session: Session, alert: Alert, policy: Policy,
               shift: Callable[[datetime], datetime], run: _Run) -> None:
-    started_at, epoch = _epoch(session, alert)
+    started_at, epoch = escalation_epoch(session, alert)
     already: set[tuple[str, int]] = set()  # catching up: nobody gets the same channel twice
     fire_now = False
     while True:

@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, object_session, sessionmaker
 
+from bot.alerts.told import notification_died
 from bot.channels.base import Channel, OutgoingMessage, PermanentError, TransientError, sender_of
 from bot.core import metrics, outbox
 from bot.core.db import affected_rows
@@ -27,6 +28,7 @@ from bot.delivery import send_slots
 from bot.delivery.claims import Claim, at, claim_paced, claim_unpaced
 from bot.delivery.send_slots import SenderKey
 from bot.models import Direction, Message, OutboxItem, OutboxStatus, Tenant
+from bot.models.enums import OutboxKind
 
 log = get_logger(__name__)
 
@@ -260,6 +262,10 @@ class Dispatcher:
 
     def _dead(self, row: OutboxItem, error: str, stats: DispatchStats) -> None:
         self._close(row, OutboxStatus.DEAD, error)
+        session = object_session(row)
+        if session is not None and row.kind in (OutboxKind.ALERT, OutboxKind.ALERT_REMINDER):
+            # Nobody got it: the alert must move on, not count this message as delivered.
+            notification_died(session, row.idempotency_key, row.caseworker_id, row.channel, error)
         stats.dead += 1
         metrics.dispatched(row.channel, "dead")
         log.error("outbox.dead", outbox_id=row.id, channel=row.channel, error=error)

@@ -17,10 +17,23 @@ from bot.alerts.lifecycle import act, raise_alert
 from bot.alerts.policies import save_policy
 from bot.alerts.routing import unknown_sender_organisation
 from bot.alerts.timetable import Policy, Step
+from bot.alerts.told import person_told
 from bot.casework.queries import alert_queue, viewer_for
 from bot.casework.sms_replies import handle_caseworker_sms
+from bot.channels.base import OutgoingMessage, PermanentError
 from bot.core.config import Settings
-from bot.models import Alert, AlertEvent, Caseworker, Home, Organisation, OutboxItem, Role, Team
+from bot.delivery.dispatcher import Dispatcher
+from bot.models import (
+    Alert,
+    AlertEvent,
+    Caseworker,
+    Home,
+    Organisation,
+    OutboxItem,
+    Role,
+    Team,
+    utcnow,
+)
 from tests.support.factories import World, make_world
 
 T0 = datetime(2026, 3, 3, 9, 0, tzinfo=UTC)
@@ -250,3 +263,46 @@ def test_a_reopened_or_retriggered_alert_escalates_anew(
     to_owner = [r for r in _outbox(session) if r.recipient == w.caseworker.phone]
     assert len(to_owner) == 2 and to_owner[0].idempotency_key != to_owner[1].idempotency_key
     assert "retriggered" in _kinds(session, alert_id)
+
+
+class _RefusingSms:
+    """A provider that refuses every message for good (an invalid number, a closed account)."""
+
+    name = "sms"
+    sender = "+4570000000"
+
+    def send(self, message: OutgoingMessage) -> str:
+        raise PermanentError("21211: invalid 'To' number", code="21211")
+
+
+def test_a_notification_that_dies_at_the_provider_does_not_count_as_told(
+        sessions: sessionmaker[Session], session: Session, settings: Settings) -> None:
+    """The owner's SMS is dead-lettered: the alert is due again at once and, its policy used up,
+    goes to the intake route and the team lead instead of resting as 'a person was told'."""
+    w = make_world(session)
+    member = _intake_team(session, w)
+    save_policy(session, w.team.id, "high",
+                Policy(steps=(Step(0, "assigned", ("sms",)),), repeat=0,  # type: ignore[arg-type]
+                       working_hours_only=False))
+    session.commit()
+    with sessions() as s, s.begin():
+        alert, _ = raise_alert(s, source="need_help", summary="3", now=T0,
+                               tenant=s.get(type(w.tenant), w.tenant.id))
+        alert_id = alert.id
+    run_escalation(sessions, settings, channels={"sms"}, now=T0)
+    assert [r.recipient for r in _outbox(session)] == [w.caseworker.phone]
+    with sessions() as s:
+        row = s.get(Alert, alert_id)
+        assert row is not None and person_told(s, row)
+
+    stats = Dispatcher(sessions, {"sms": _RefusingSms()}).run_once()  # type: ignore[dict-item]
+    assert stats.dead == 1
+    with sessions() as s:
+        row = s.get(Alert, alert_id)
+        died_at = utcnow()
+        assert row is not None and not person_told(s, row)
+        assert row.next_action_at is not None and row.next_action_at <= died_at  # due at once
+    run_escalation(sessions, settings, channels={"sms"}, now=died_at)
+    recipients = {r.recipient for r in _outbox(session) if r.status == "pending"}
+    assert recipients == {member.phone, w.lead.phone}
+    assert "notification_failed" in _kinds(session, alert_id)
