@@ -17,6 +17,7 @@ Counting rules:
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from typing import Literal
 
@@ -37,6 +38,9 @@ GSM7_BASIC: frozenset[str] = frozenset(
 )
 # Reached via ESC, so each costs two septets.
 GSM7_EXTENSION: frozenset[str] = frozenset("\f^{}\\[~]|€")
+# Matches a text made only of GSM-7 characters: one C-level scan instead of a Python loop per
+# character (the planner renders a prompt per tenant, and nearly every text is GSM-7 already).
+_ALL_GSM7 = re.compile("[" + re.escape("".join(sorted(GSM7_BASIC | GSM7_EXTENSION))) + "]*")
 
 GSM7_SINGLE = 160
 GSM7_MULTI = 153
@@ -46,7 +50,7 @@ UCS2_MULTI = 67
 
 def is_gsm7(text: str) -> bool:
     """True if every character is in the GSM-7 basic or extension table."""
-    return all(ch in GSM7_BASIC or ch in GSM7_EXTENSION for ch in text)
+    return _ALL_GSM7.fullmatch(text) is not None
 
 
 def encoding(text: str) -> Literal["GSM-7", "UCS-2"]:
@@ -130,6 +134,8 @@ def to_gsm7_friendly(text: str) -> str:
     spaces, accents that GSM-7 lacks). Anything else - emoji, other scripts - is left untouched, so
     :func:`is_gsm7` still tells the truth about the result.
     """
+    if is_gsm7(text):
+        return text
     out: list[str] = []
     for ch in text:
         if ch in GSM7_BASIC or ch in GSM7_EXTENSION:
