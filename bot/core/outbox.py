@@ -11,11 +11,12 @@ import random
 import uuid
 from collections.abc import Collection
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, func, or_, select, update
+from sqlalchemy import ColumnElement, Table, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from bot.core.bulk import insert_new_rows
 from bot.core.db import affected_rows, insert_for
 from bot.models import OutboxItem, OutboxStatus, utcnow
 
@@ -159,10 +160,9 @@ def pending_count(session: Session) -> int:
 def enqueue_many(session: Session, messages: list[dict[str, Any]]) -> None:
     """Bulk :func:`enqueue`: each dict holds enqueue's keyword arguments.
 
-    One executemany of INSERT .. ON CONFLICT DO NOTHING (keys already queued are left alone)
-    instead of a statement per message: the check-in planner enqueues thousands at a time.
-    No RETURNING, so psycopg can pipeline one prepared statement instead of parsing huge
-    multi-row VALUES text.
+    INSERT .. ON CONFLICT DO NOTHING (keys already queued are left alone) of all rows at once,
+    through :func:`bot.core.bulk.insert_new_rows`: COPY and one INSERT .. SELECT on
+    PostgreSQL, an executemany elsewhere. The check-in planner enqueues thousands at a time.
     """
     if not messages:
         return
@@ -174,7 +174,4 @@ def enqueue_many(session: Session, messages: list[dict[str, Any]]) -> None:
                  payload=m.get("payload") or {}, status=OutboxStatus.PENDING, attempts=0,
                  created_at=now)
             for m in messages]
-    insert = insert_for(session)
-    table = OutboxItem.__table__
-    stmt = insert(table).on_conflict_do_nothing(index_elements=["idempotency_key"])
-    session.execute(stmt, rows)
+    insert_new_rows(session, cast(Table, OutboxItem.__table__), rows, ["idempotency_key"])
