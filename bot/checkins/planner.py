@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Engine, case, exists, func, literal, null, or_, select, true
 from sqlalchemy.orm import Session, sessionmaker
@@ -20,9 +20,10 @@ from bot.checkins.rows import (
     checkin_key,
     slot_iso,
 )
-from bot.checkins.texts import checkin_prompt
+from bot.checkins.texts import CHECKIN_PROMPT
 from bot.core import audit, outbox
 from bot.core.db import insert_for
+from bot.core.i18n import sms_filler
 from bot.core.logs import get_logger
 from bot.core.time_text import parse_weekdays
 from bot.core.timing import slots_between
@@ -161,15 +162,25 @@ def _plan_org(sessions: sessionmaker[Session], org: OrgRules, now: datetime, bat
             with sessions() as s, s.begin():
                 created = _insert_checkins(
                     s, org, slot, now, batch_size,
-                    (*base, Tenant.checkin_weekdays == weekdays_spec, Tenant.checkin_time == at,
-                     Tenant.id > last_id))
+                    (*base, Tenant.checkin_weekdays == weekdays_spec, Tenant.checkin_time == at),
+                    after_id=last_id)
                 if not created:
                     break
-                last_id = max(tenant_id for tenant_id, _status in created)
+                last_id = max(c.tenant_id for c in created)
                 result.batches += 1
                 result.largest_batch = max(result.largest_batch, len(created))
                 _enqueue_prompts(s, created, slot, org.goes_at(now), now, result)
                 result.peak_loaded = max(result.peak_loaded, len(s.identity_map))
+
+
+class Created(NamedTuple):
+    """A check-in this planner created, with what its prompt needs (plain values, no ORM)."""
+
+    tenant_id: int
+    status: str
+    phone: str
+    language: str
+    name: str
 
 
 def _skip_reason_sql(day: date) -> Any:
@@ -183,20 +194,29 @@ def _skip_reason_sql(day: date) -> Any:
 
 
 def _insert_checkins(s: Session, org: OrgRules, slot: datetime, now: datetime,
-                     batch_size: int, where: tuple[Any, ...]) -> list[tuple[int, str]]:
-    """Create the next `batch_size` tenants' check-ins for `slot` in one INSERT .. SELECT.
+                     batch_size: int, where: tuple[Any, ...], *, after_id: int) -> list[Created]:
+    """Create the check-ins for `slot` of the next `batch_size` tenants after `after_id` that
+    have none yet, in one INSERT .. SELECT; returns the rows this call created.
 
-    Returns (tenant_id, status) of the rows this call created; ON CONFLICT DO NOTHING: a second
-    planner that got there first wins, quietly.
+    ON CONFLICT DO NOTHING: a second planner that got there first wins, quietly. PostgreSQL
+    does it in one round trip (the INSERT in a CTE, joined back to the chosen tenants).
     """
     goes_at = org.goes_at(now)
     table = CheckIn.__table__
-    chosen = (select(Tenant.id.label("tenant_id"),
-                     _skip_reason_sql(org.local_date(slot)).label("reason"))
-              .where(*where,
-                     Tenant.created_at <= slot,  # never a slot from before registration
-                     ~exists().where(CheckIn.tenant_id == Tenant.id, CheckIn.slot_at == slot))
-              .order_by(Tenant.id).limit(batch_size).subquery())
+    chosen_q = (
+        select(Tenant.id.label("tenant_id"),
+               _skip_reason_sql(org.local_date(slot)).label("reason"),
+               Tenant.phone, Tenant.language, Tenant.name)
+        .where(*where, Tenant.id > after_id,
+               Tenant.created_at <= slot,  # never a slot from before registration
+               # `tenant_id > after_id` bounds the anti-join to this batch's key range:
+               # without it PostgreSQL merge-joins every check-in of the slot made so far,
+               # once per batch (quadratic in the number of tenants).
+               ~exists().where(CheckIn.tenant_id == Tenant.id, CheckIn.slot_at == slot,
+                               CheckIn.tenant_id > after_id))
+        .order_by(Tenant.id).limit(batch_size))
+    postgres = s.get_bind().dialect.name == "postgresql"
+    chosen = chosen_q.cte("chosen") if postgres else chosen_q.subquery()
     sending = CheckInStatus.SENT if goes_at <= now else CheckInStatus.SCHEDULED
     rows = select(
         chosen.c.tenant_id,
@@ -210,29 +230,41 @@ def _insert_checkins(s: Session, org: OrgRules, slot: datetime, now: datetime,
             .from_select(["tenant_id", "slot_at", "created_at", "sent_at", "status"], rows)
             .on_conflict_do_nothing(index_elements=["tenant_id", "slot_at"])
             .returning(table.c.tenant_id, table.c.status))
-    return [(int(tid), str(status)) for tid, status in s.execute(stmt)]
+    if postgres:
+        made = stmt.cte("made")
+        return [Created(*row) for row in s.execute(
+            select(made.c.tenant_id, made.c.status, chosen.c.phone, chosen.c.language,
+                   chosen.c.name)
+            .join_from(made, chosen, chosen.c.tenant_id == made.c.tenant_id))]
+    made_rows = s.execute(stmt).all()  # SQLite has no INSERT in a CTE: a second query
+    people = {tid: (phone, language, name) for tid, phone, language, name in s.execute(
+        select(Tenant.id, Tenant.phone, Tenant.language, Tenant.name)
+        .where(Tenant.id.in_([tid for tid, _status in made_rows])))}
+    return [Created(tid, status, *people[tid]) for tid, status in made_rows]
 
 
-def _enqueue_prompts(s: Session, created: Sequence[tuple[int, str]], slot: datetime,
+def _enqueue_prompts(s: Session, created: Sequence[Created], slot: datetime,
                      goes_at: datetime, now: datetime, result: PlanResult) -> None:
     """Queue the prompt of each created check-in that is not skipped (plain rows, no ORM)."""
-    skipped = [tid for tid, status in created if status == CheckInStatus.SKIPPED]
+    skipped = [c.tenant_id for c in created if c.status == CheckInStatus.SKIPPED]
     result.skipped += len(skipped)
     if skipped:  # rare: tell caseworkers about opt-outs (needs the ORM tenant and its alert)
         for tenant in s.scalars(select(Tenant).where(Tenant.id.in_(skipped),
                                                      Tenant.opted_out_at.is_not(None))):
             note_opt_out(s, tenant, now=now)
-    sending = [tid for tid, status in created if status != CheckInStatus.SKIPPED]
-    if not sending:
-        return
-    people = s.execute(select(Tenant.id, Tenant.phone, Tenant.language, Tenant.name)
-                       .where(Tenant.id.in_(sending))).all()
-    outbox.enqueue_many(s, [dict(channel=Channel.SMS, recipient=phone,
-                                 body=checkin_prompt(language, name),
-                                 key=checkin_key(tid, slot), kind=OutboxKind.CHECKIN,
-                                 not_before=goes_at, tenant_id=tid)
-                            for tid, phone, language, name in people])
-    result.planned += len(people)
+    # `checkin_prompt(language, name)`, translated once per language instead of per tenant.
+    prompts: dict[str, Callable[[str], str]] = {}
+    messages = []
+    for c in created:
+        if c.status == CheckInStatus.SKIPPED:
+            continue
+        prompt = prompts.get(c.language) or prompts.setdefault(
+            c.language, sms_filler(c.language, CHECKIN_PROMPT, "name"))
+        messages.append(dict(channel=Channel.SMS, recipient=c.phone, body=prompt(c.name),
+                             key=checkin_key(c.tenant_id, slot), kind=OutboxKind.CHECKIN,
+                             not_before=goes_at, tenant_id=c.tenant_id))
+    outbox.enqueue_many(s, messages)
+    result.planned += len(messages)
 
 
 def note_opt_out(session: Session, tenant: Tenant, *, now: datetime | None = None) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -33,6 +34,7 @@ DEFAULT_BATCH = 500
 # --------------------------------------------------------------------------- keys and rules
 
 
+@functools.lru_cache(maxsize=256)  # the planner keys thousands of prompts by one slot
 def slot_iso(slot: datetime) -> str:
     return slot.astimezone(UTC).isoformat()
 
