@@ -55,6 +55,24 @@ def schema_url(base: str, schema: str) -> str:
     return f"{base}{sep}options=-csearch_path%3D{schema}"
 
 
+def backend_cpu(engine: Engine, app: str) -> dict[int, float]:
+    """CPU seconds (user + system) so far of each PostgreSQL backend whose application_name
+    is `app`, read from /proc: the server's work, whatever else the machine runs. Empty when
+    the server is not on this machine."""
+    with engine.connect() as conn:
+        pids = conn.execute(text("SELECT pid FROM pg_stat_activity WHERE application_name = "
+                                 ":app"), {"app": app}).scalars().all()
+    ticks = os.sysconf("SC_CLK_TCK")
+    cpu: dict[int, float] = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        cpu[pid] = (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+    return cpu
+
+
 # --------------------------------------------------------------------------- data
 
 
@@ -98,19 +116,27 @@ def child_plan(url: str, batch: int) -> None:
     from bot.models import OutboxItem
 
     configure_logging("console", "WARNING")
-    engine = make_engine(url)
+    app = f"planner_bench_{os.getpid()}"
+    engine = make_engine(f"{url}&application_name={app}")
     sessions = make_session_factory(engine)
     with sessions() as s:  # warm the connection and imports before measuring
         s.execute(select(1))
     baseline = peak_rss_mb()
+    server_before = backend_cpu(engine, app)
+    cpu_began = time.process_time()
     began = time.perf_counter()
     result = planner.plan_checkins(sessions, now=SLOT, batch_size=batch)
     seconds = time.perf_counter() - began
+    client_cpu = time.process_time() - cpu_began
+    server_after = backend_cpu(engine, app)
+    server_cpu = (sum(server_after.values()) - sum(server_before.values())
+                  if server_after else None)
     with sessions() as s:
         queued = s.scalar(select(func.count()).select_from(OutboxItem))
     print(json.dumps(dict(planned=result.planned, batches=result.batches, seconds=seconds,
                           baseline_rss_mb=baseline, peak_rss_mb=peak_rss_mb(), queued=queued,
-                          peak_loaded=result.peak_loaded)))
+                          peak_loaded=result.peak_loaded, client_cpu=client_cpu,
+                          server_cpu=server_cpu, backends=len(server_after))))
 
 
 # --------------------------------------------------------------------------- dispatcher
@@ -249,6 +275,10 @@ def main() -> None:
         print(f"planner: {plan['planned']:,} check-ins planned and enqueued in "
               f"{plan['seconds']:.1f} s ({plan['planned'] / plan['seconds']:,.0f}/s), "
               f"{plan['batches']} batches of <= {args.batch}")
+        server = ("n/a" if plan["server_cpu"] is None else
+                  f"{plan['server_cpu']:.1f} s in {plan['backends']} backends")
+        print(f"planner: CPU (load-independent): client {plan['client_cpu']:.1f} s, "
+              f"PostgreSQL {server}")
         print(f"planner: peak RSS {plan['peak_rss_mb']:.0f} MB (process baseline "
               f"{plan['baseline_rss_mb']:.0f} MB before planning; at most "
               f"{plan['peak_loaded']} ORM objects held at once); outbox rows {plan['queued']:,}")
