@@ -102,9 +102,21 @@ def _copy_insert(session: Session, dialect: Dialect, table: Table,
                     if value.__class__ is dict and not value:
                         value = _EMPTY_DICT
                     if value is not seen[i]:
-                        seen[i], done[i] = value, process(value)
+                        seen[i], done[i] = value, _dumped(driver, process(value))
                     values[i] = done[i]
                 copy.write_row(values)
         cur.execute(f"WITH staged AS (DELETE FROM {stage} RETURNING {cols}) "
                     f"INSERT INTO {target} ({cols}) SELECT {cols} FROM staged "
                     f"ON CONFLICT ({conflict}) DO NOTHING")
+
+
+def _dumped(driver: Any, value: Any) -> Any:
+    """A psycopg JSON wrapper as its JSON text, made by the connection's own dumper: COPY
+    would otherwise serialise the same wrapper again for every row that shares it."""
+    from psycopg.adapt import PyFormat
+    from psycopg.types.json import Json, Jsonb
+
+    if not isinstance(value, Json | Jsonb):
+        return value
+    dumper = driver.adapters.get_dumper(type(value), PyFormat.TEXT)(type(value), driver)
+    return bytes(dumper.dump(value)).decode()
