@@ -6,9 +6,23 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Engine, case, exists, func, literal, null, or_, select, true
+from sqlalchemy import (
+    Engine,
+    Integer,
+    Table,
+    bindparam,
+    case,
+    exists,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    true,
+)
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.alerts.lifecycle import raise_alert
@@ -22,7 +36,6 @@ from bot.checkins.rows import (
 )
 from bot.checkins.texts import CHECKIN_PROMPT
 from bot.core import audit, outbox
-from bot.core.db import insert_for
 from bot.core.i18n import sms_filler
 from bot.core.logs import get_logger
 from bot.core.time_text import parse_weekdays
@@ -157,20 +170,38 @@ def _plan_org(sessions: sessionmaker[Session], org: OrgRules, now: datetime, bat
         slot = due_slot(weekdays_spec, at, org, now)
         if slot is None:
             continue
-        last_id = 0
-        while True:
-            with sessions() as s, s.begin():
-                created = _insert_checkins(
-                    s, org, slot, now, batch_size,
-                    (*base, Tenant.checkin_weekdays == weekdays_spec, Tenant.checkin_time == at),
-                    after_id=last_id)
-                if not created:
-                    break
-                last_id = max(c.tenant_id for c in created)
-                result.batches += 1
-                result.largest_batch = max(result.largest_batch, len(created))
-                _enqueue_prompts(s, created, slot, org.goes_at(now), now, result)
-                result.peak_loaded = max(result.peak_loaded, len(s.identity_map))
+        batch = _BatchStatement.of(
+            _dialect(sessions), org, slot, now, batch_size,
+            (*base, Tenant.checkin_weekdays == weekdays_spec, Tenant.checkin_time == at))
+        with _one_connection(sessions) as batch_sessions:
+            last_id = 0
+            while True:
+                with batch_sessions() as s, s.begin():
+                    created = batch.run(s, after_id=last_id)
+                    if not created:
+                        break
+                    last_id = max(c.tenant_id for c in created)
+                    result.batches += 1
+                    result.largest_batch = max(result.largest_batch, len(created))
+                    _enqueue_prompts(s, created, slot, org.goes_at(now), now, result)
+                    result.peak_loaded = max(result.peak_loaded, len(s.identity_map))
+
+
+def _dialect(sessions: sessionmaker[Session]) -> str:
+    with sessions() as s:
+        return s.get_bind().dialect.name
+
+
+@contextmanager
+def _one_connection(sessions: sessionmaker[Session]) -> Iterator[Callable[[], Session]]:
+    """Sessions (one per batch transaction) that all use one pooled connection: one checkout
+    and one pre-ping for a slot's batches instead of one per batch."""
+    bind = sessions.kw.get("bind")
+    if not isinstance(bind, Engine):
+        yield sessions
+        return
+    with bind.connect() as conn:
+        yield lambda: sessions(bind=conn)
 
 
 class Created(NamedTuple):
@@ -193,54 +224,71 @@ def _skip_reason_sql(day: date) -> Any:
         else_=null())
 
 
-def _insert_checkins(s: Session, org: OrgRules, slot: datetime, now: datetime,
-                     batch_size: int, where: tuple[Any, ...], *, after_id: int) -> list[Created]:
-    """Create the check-ins for `slot` of the next `batch_size` tenants after `after_id` that
-    have none yet, in one INSERT .. SELECT; returns the rows this call created.
+@dataclass(frozen=True)
+class _BatchStatement:
+    """One slot's batch as one statement, built once and run per batch with `after_id`.
 
-    ON CONFLICT DO NOTHING: a second planner that got there first wins, quietly. PostgreSQL
-    does it in one round trip (the INSERT in a CTE, joined back to the chosen tenants).
+    Creates the check-ins for `slot` of the next `batch_size` tenants after `after_id` that
+    have none yet (INSERT .. SELECT .. ON CONFLICT DO NOTHING: a second planner that got there
+    first wins, quietly). PostgreSQL does it in one round trip: the INSERT in a CTE, joined
+    back to the chosen tenants for what the prompts need.
     """
-    goes_at = org.goes_at(now)
-    table = CheckIn.__table__
-    chosen_q = (
-        select(Tenant.id.label("tenant_id"),
-               _skip_reason_sql(org.local_date(slot)).label("reason"),
-               Tenant.phone, Tenant.language, Tenant.name)
-        .where(*where, Tenant.id > after_id,
-               Tenant.created_at <= slot,  # never a slot from before registration
-               # `tenant_id > after_id` bounds the anti-join to this batch's key range:
-               # without it PostgreSQL merge-joins every check-in of the slot made so far,
-               # once per batch (quadratic in the number of tenants).
-               ~exists().where(CheckIn.tenant_id == Tenant.id, CheckIn.slot_at == slot,
-                               CheckIn.tenant_id > after_id))
-        .order_by(Tenant.id).limit(batch_size))
-    postgres = s.get_bind().dialect.name == "postgresql"
-    chosen = chosen_q.cte("chosen") if postgres else chosen_q.subquery()
-    sending = CheckInStatus.SENT if goes_at <= now else CheckInStatus.SCHEDULED
-    rows = select(
-        chosen.c.tenant_id,
-        literal(slot, table.c.slot_at.type),
-        literal(now, table.c.created_at.type),
-        case((chosen.c.reason.is_(None), literal(goes_at, table.c.sent_at.type)), else_=null()),
-        case((chosen.c.reason.is_(None), literal(str(sending), table.c.status.type)),
-             else_=literal(str(CheckInStatus.SKIPPED), table.c.status.type)),
-    ).where(true())  # SQLite: an upsert's SELECT needs a WHERE to parse
-    stmt = (insert_for(s)(table)
-            .from_select(["tenant_id", "slot_at", "created_at", "sent_at", "status"], rows)
-            .on_conflict_do_nothing(index_elements=["tenant_id", "slot_at"])
-            .returning(table.c.tenant_id, table.c.status))
-    if postgres:
+
+    statement: Any
+    postgres: bool
+
+    @classmethod
+    def of(cls, dialect: str, org: OrgRules, slot: datetime, now: datetime, batch_size: int,
+           where: tuple[Any, ...]) -> _BatchStatement:
+        after_id = bindparam("after_id", type_=Integer())
+        goes_at = org.goes_at(now)
+        table = cast(Table, CheckIn.__table__)
+        chosen_q = (
+            select(Tenant.id.label("tenant_id"),
+                   _skip_reason_sql(org.local_date(slot)).label("reason"),
+                   Tenant.phone, Tenant.language, Tenant.name)
+            .where(*where, Tenant.id > after_id,
+                   Tenant.created_at <= slot,  # never a slot from before registration
+                   # `tenant_id > after_id` bounds the anti-join to this batch's key range:
+                   # without it PostgreSQL merge-joins every check-in of the slot made so
+                   # far, once per batch (quadratic in the number of tenants).
+                   ~exists().where(CheckIn.tenant_id == Tenant.id, CheckIn.slot_at == slot,
+                                   CheckIn.tenant_id > after_id))
+            .order_by(Tenant.id).limit(batch_size))
+        postgres = dialect == "postgresql"
+        chosen = chosen_q.cte("chosen") if postgres else chosen_q.subquery()
+        sending = CheckInStatus.SENT if goes_at <= now else CheckInStatus.SCHEDULED
+        rows = select(
+            chosen.c.tenant_id,
+            literal(slot, table.c.slot_at.type),
+            literal(now, table.c.created_at.type),
+            case((chosen.c.reason.is_(None), literal(goes_at, table.c.sent_at.type)),
+                 else_=null()),
+            case((chosen.c.reason.is_(None), literal(str(sending), table.c.status.type)),
+                 else_=literal(str(CheckInStatus.SKIPPED), table.c.status.type)),
+        ).where(true())  # SQLite: an upsert's SELECT needs a WHERE to parse
+        insert = postgresql.insert if postgres else sqlite.insert
+        stmt = (insert(table)
+                .from_select(["tenant_id", "slot_at", "created_at", "sent_at", "status"], rows)
+                .on_conflict_do_nothing(index_elements=["tenant_id", "slot_at"])
+                .returning(table.c.tenant_id, table.c.status))
+        if not postgres:
+            return cls(stmt, postgres)
         made = stmt.cte("made")
-        return [Created(*row) for row in s.execute(
-            select(made.c.tenant_id, made.c.status, chosen.c.phone, chosen.c.language,
-                   chosen.c.name)
-            .join_from(made, chosen, chosen.c.tenant_id == made.c.tenant_id))]
-    made_rows = s.execute(stmt).all()  # SQLite has no INSERT in a CTE: a second query
-    people = {tid: (phone, language, name) for tid, phone, language, name in s.execute(
-        select(Tenant.id, Tenant.phone, Tenant.language, Tenant.name)
-        .where(Tenant.id.in_([tid for tid, _status in made_rows])))}
-    return [Created(tid, status, *people[tid]) for tid, status in made_rows]
+        return cls(select(made.c.tenant_id, made.c.status, chosen.c.phone, chosen.c.language,
+                          chosen.c.name)
+                   .join_from(made, chosen, chosen.c.tenant_id == made.c.tenant_id), postgres)
+
+    def run(self, s: Session, *, after_id: int) -> list[Created]:
+        """The check-ins this call created."""
+        found = s.execute(self.statement, {"after_id": after_id}).all()
+        if self.postgres:
+            return [Created(*row) for row in found]
+        # SQLite has no INSERT in a CTE: a second query for the prompts' values.
+        people = {tid: (phone, language, name) for tid, phone, language, name in s.execute(
+            select(Tenant.id, Tenant.phone, Tenant.language, Tenant.name)
+            .where(Tenant.id.in_([tid for tid, _status in found])))}
+        return [Created(tid, status, *people[tid]) for tid, status in found]
 
 
 def _enqueue_prompts(s: Session, created: Sequence[Created], slot: datetime,
