@@ -24,7 +24,7 @@ import subprocess
 import sys
 import time
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
@@ -32,7 +32,7 @@ from zoneinfo import ZoneInfo
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import func, insert, select, text  # noqa: E402
+from sqlalchemy import event, func, insert, select, text  # noqa: E402
 from sqlalchemy.engine import Engine  # noqa: E402
 
 from bench.common import figure  # noqa: E402
@@ -103,14 +103,48 @@ def create_world(engine: Engine, tenants: int) -> int:
     return tenants
 
 
-def plan_in_child(url: str, batch: int) -> dict[str, Any]:
+def plan_in_child(url: str, batch: int, *, explain: bool = False) -> dict[str, Any]:
     """Run the planner in a fresh interpreter; returns its figures."""
-    out = subprocess.run([sys.executable, __file__, "--child-plan", url, "--batch", str(batch)],
+    out = subprocess.run([sys.executable, __file__, "--child-plan", url, "--batch", str(batch),
+                          *(["--explain"] if explain else [])],
                          check=True, capture_output=True, text=True, cwd=ROOT)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def child_plan(url: str, batch: int) -> None:
+class StatementTimes:
+    """Server time per statement from auto_explain (EXPLAIN ANALYZE of every statement the
+    planner runs, sent back as notices): calls, total ms, of which foreign-key triggers."""
+
+    SETTINGS = ("LOAD 'auto_explain'", "SET auto_explain.log_min_duration = 0",
+                "SET auto_explain.log_analyze = on", "SET auto_explain.log_triggers = on",
+                "SET auto_explain.log_format = json", "SET auto_explain.log_level = notice")
+
+    def __init__(self, engine: Engine) -> None:
+        self.rows: dict[str, list[float]] = {}
+        event.listen(engine, "connect", self.on_connect)
+
+    def on_connect(self, dbapi_conn: Any, _record: Any) -> None:
+        for sql in self.SETTINGS:
+            dbapi_conn.execute(sql)
+        dbapi_conn.commit()
+        dbapi_conn.add_notice_handler(self.on_notice)
+
+    def on_notice(self, diag: Any) -> None:
+        message = diag.message_primary or ""
+        if not message.startswith("duration:"):
+            return
+        ms = float(message.split()[1])
+        plan = json.loads(message.split("plan:", 1)[1])
+        query = " ".join(plan["Query Text"].split())
+        key = query[:70] + ("..." if len(query) > 70 else "")
+        fk = sum(t.get("Time", 0.0) for t in plan.get("Triggers", []))
+        row = self.rows.setdefault(key, [0, 0.0, 0.0])
+        row[0] += 1
+        row[1] += ms
+        row[2] += fk
+
+
+def child_plan(url: str, batch: int, explain: bool = False) -> None:
     from bot.checkins import planner
     from bot.core.logs import configure_logging
     from bot.models import OutboxItem
@@ -118,6 +152,7 @@ def child_plan(url: str, batch: int) -> None:
     configure_logging("console", "WARNING")
     app = f"planner_bench_{os.getpid()}"
     engine = make_engine(f"{url}&application_name={app}")
+    times = StatementTimes(engine) if explain else None
     sessions = make_session_factory(engine)
     with sessions() as s:  # warm the connection and imports before measuring
         s.execute(select(1))
@@ -125,7 +160,9 @@ def child_plan(url: str, batch: int) -> None:
     server_before = backend_cpu(engine, app)
     cpu_began = time.process_time()
     began = time.perf_counter()
-    result = planner.plan_checkins(sessions, now=SLOT, batch_size=batch)
+    # The explained run plans the next week's slot (the first run's check-ins are history).
+    now = SLOT + timedelta(days=7) if explain else SLOT
+    result = planner.plan_checkins(sessions, now=now, batch_size=batch)
     seconds = time.perf_counter() - began
     client_cpu = time.process_time() - cpu_began
     server_after = backend_cpu(engine, app)
@@ -136,7 +173,8 @@ def child_plan(url: str, batch: int) -> None:
     print(json.dumps(dict(planned=result.planned, batches=result.batches, seconds=seconds,
                           baseline_rss_mb=baseline, peak_rss_mb=peak_rss_mb(), queued=queued,
                           peak_loaded=result.peak_loaded, client_cpu=client_cpu,
-                          server_cpu=server_cpu, backends=len(server_after))))
+                          server_cpu=server_cpu, backends=len(server_after),
+                          statements=times.rows if times else None)))
 
 
 # --------------------------------------------------------------------------- dispatcher
@@ -249,10 +287,13 @@ def main() -> None:
                         help="dispatcher messages (0: planner only)")
     parser.add_argument("--cap", type=float, default=20.0)
     parser.add_argument("--postgres-url", default=DEFAULT_PG)
+    parser.add_argument("--explain", action="store_true",
+                        help="then plan the next week's slot once more under auto_explain and "
+                             "print the server time per statement (PostgreSQL superuser)")
     parser.add_argument("--child-plan", metavar="URL", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child_plan:
-        child_plan(args.child_plan, args.batch)
+        child_plan(args.child_plan, args.batch, args.explain)
         return
 
     from bot.core.logs import configure_logging
@@ -285,6 +326,16 @@ def main() -> None:
         again = plan_in_child(url, args.batch)
         print(f"planner re-run (nothing new due): {again['planned']} planned in "
               f"{again['seconds']:.1f} s")
+        if args.explain:
+            explained = plan_in_child(url, args.batch, explain=True)
+            sql_ms = sum(ms for _n, ms, _fk in explained["statements"].values())
+            print(f"explained run (next week's slot, EXPLAIN ANALYZE adds its own overhead): "
+                  f"{explained['seconds']:.1f} s, of which in explained statements "
+                  f"{sql_ms / 1000:.1f} s; client CPU {explained['client_cpu']:.1f} s")
+            for query, (calls, ms, fk) in sorted(explained["statements"].items(),
+                                                 key=lambda kv: -kv[1][1]):
+                print(f"  {ms / 1000:6.2f} s  {int(calls):5d}x  (FK triggers {fk / 1000:.2f} s)  "
+                      f"{query}")
         limit = 5.0 if args.tenants <= 100_000 else 60.0
         figure(f"planner: {args.tenants:,} tenants planned + enqueued", "postgresql",
                round(plan["seconds"], 1), "s", f"< {limit:g} s",
