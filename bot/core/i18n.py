@@ -31,6 +31,7 @@ import importlib.resources
 import logging
 from collections.abc import Callable
 from io import BytesIO
+from string import Formatter
 
 from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
@@ -131,21 +132,30 @@ def sms_text(lang: str | None, msgid: str, **params: object) -> str:
 _HOLE = "\x00"  # stands for the filled-in value while a template is rendered once
 
 
+def _plain_fields(template: str, param: str) -> bool:
+    """True if every placeholder of `template` is a bare ``{param}`` (no spec, no conversion)."""
+    try:
+        return all(field in (None, param) and not spec and not conversion
+                   for _text, field, spec, conversion in Formatter().parse(template))
+    except ValueError:
+        return False
+
+
 def sms_filler(lang: str | None, msgid: str, param: str) -> Callable[[str], str]:
     """``lambda value: sms_text(lang, msgid, **{param: value})``, translated and made GSM-7
     once: per call only the value is made GSM-7 and put in (the check-in planner renders a
     prompt per tenant, thousands per batch).
 
-    Exact because the GSM-7 repair works character by character; a template it cannot
-    reproduce (a format spec on the placeholder) falls back to :func:`sms_text` per call.
+    Exact because the GSM-7 repair works character by character. A template with anything
+    but bare ``{param}`` placeholders falls back to :func:`sms_text` per call.
     """
-    parts = [to_gsm7_friendly(part) for part in gettext(lang, msgid, **{param: _HOLE})
-             .split(_HOLE)]
+    translated = _translations(normalize_lang(lang)).gettext(msgid)
+    if not (_plain_fields(translated, param) and _plain_fields(msgid, param)):
+        return lambda value: sms_text(lang, msgid, **{param: value})
+    parts = [to_gsm7_friendly(part)
+             for part in gettext(lang, msgid, **{param: _HOLE}).split(_HOLE)]
 
     def fill(value: str) -> str:
         return to_gsm7_friendly(value).join(parts)
 
-    probe = "Zoë “{x}”"
-    if fill(probe) == sms_text(lang, msgid, **{param: probe}):
-        return fill
-    return lambda value: sms_text(lang, msgid, **{param: value})
+    return fill

@@ -1,15 +1,18 @@
-"""The set-based planner decides exactly as `bot.checkins.rows.skip_reason` does, per tenant."""
+"""The set-based planner decides and writes exactly what the per-tenant rules and texts give."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.checkins.planner import plan_checkins
-from bot.checkins.rows import skip_reason
+from bot.checkins.planner import _BatchStatement, due_slot, plan_checkins
+from bot.checkins.rows import all_org_rules, checkin_key, skip_reason
+from bot.checkins.texts import checkin_prompt
 from bot.models import CheckIn, CheckInStatus, Consent, OutboxItem, PhoneStatus, Tenant
 from tests.support.factories import make_world
 
@@ -58,3 +61,107 @@ def test_each_skip_reason_as_the_python_rule(sessions: sessionmaker[Session]) ->
             assert (tenant_id in queued) == (expected is None), case
         assert {c for c, t in ids.items() if t in queued} == {
             "due", "paused_until_yesterday", "pending_consent"}
+
+
+NAMES = ["Anna Sørensen", "Zoë Ågård", "Siobhán O’Brien", "Ali 😀", "Jens {name}", "Bo\\Ek"]
+LANGUAGES = ["da", "en", "xx"]  # "xx": unsupported, Danish texts
+
+
+def _expected(tenant: Tenant, slot: datetime, goes_at: datetime, sending: str,
+              skipped: bool) -> tuple[tuple[object, ...], tuple[object, ...] | None]:
+    """The check-in and the prompt the per-tenant rules give (None: no prompt)."""
+    checkin = (tenant.id, slot, CheckInStatus.SKIPPED if skipped else sending,
+               None if skipped else goes_at)
+    if skipped:
+        return checkin, None
+    return checkin, (checkin_key(tenant.id, slot), "sms", tenant.phone,
+                     checkin_prompt(tenant.language, tenant.name), "checkin", tenant.id, None,
+                     None, {}, "pending", 0, goes_at)
+
+
+@pytest.mark.parametrize("local_time", [time(10), time(23)], ids=["daytime", "quiet-hours"])
+def test_rows_are_exactly_the_per_tenant_rules(sessions: sessionmaker[Session],
+                                               local_time: time) -> None:
+    """Check-ins and prompts, column by column, as the per-tenant rules and texts make them:
+    every language, awkward names, skips, quiet hours, several batches."""
+    with sessions() as s:
+        world = make_world(s)
+        cases = list(CASES.values())
+        for n in range(24):
+            tenant = Tenant(organisation=world.org, name=NAMES[n % len(NAMES)],
+                            phone=f"+45282000{n:02d}", language=LANGUAGES[n % 3],
+                            checkin_weekdays="2", checkin_time=local_time,
+                            consent=Consent.GIVEN, created_at=REGISTERED)
+            for name, value in cases[n % len(cases)].items():
+                setattr(tenant, name, value)
+            s.add(tenant)
+        s.commit()
+    now = datetime(2026, 12, 1, local_time.hour, 0, tzinfo=CPH).astimezone(UTC)
+    org = all_org_rules(sessions)[0]
+    goes_at = org.goes_at(now)
+    assert (goes_at > now) == (local_time == time(23))
+
+    result = plan_checkins(sessions, now=now, batch_size=5)
+
+    with sessions() as s:
+        expected = [_expected(t, due_slot(t.checkin_weekdays, t.checkin_time, org, now) or now,
+                              goes_at,
+                              CheckInStatus.SENT if goes_at <= now else CheckInStatus.SCHEDULED,
+                              skip_reason(t, date(2026, 12, 1)) is not None)
+                    for t in s.scalars(select(Tenant).order_by(Tenant.id))]
+        checkins = [tuple(r) for r in s.execute(
+            select(CheckIn.tenant_id, CheckIn.slot_at, CheckIn.status, CheckIn.sent_at)
+            .order_by(CheckIn.tenant_id))]
+        prompts = [tuple(r) for r in s.execute(
+            select(OutboxItem.idempotency_key, OutboxItem.channel, OutboxItem.recipient,
+                   OutboxItem.body, OutboxItem.kind, OutboxItem.tenant_id,
+                   OutboxItem.caseworker_id, OutboxItem.landlord_id, OutboxItem.payload,
+                   OutboxItem.status, OutboxItem.attempts, OutboxItem.next_attempt_at)
+            .order_by(OutboxItem.tenant_id))]
+        created_at = set(s.scalars(select(CheckIn.created_at)))
+        assert len({c[1] for c in checkins}) == (2 if local_time == time(23) else 1)
+    assert checkins == [c for c, _p in expected]
+    assert prompts == [p for _c, p in expected if p is not None]
+    assert created_at == {now}
+    # 25 tenants at 5 a batch; at 23:00 Anna's 10:00 slot of the day is a batch of its own.
+    assert (result.planned, result.batches) == (len(prompts), 5 if local_time == time(10) else 6)
+
+
+def test_each_batch_reads_only_its_own_range_of_checkins(
+        engine: Engine, sessions: sessionmaker[Session]) -> None:
+    """PostgreSQL: the anti-join ("no check-in for this slot yet") reads the check-ins of the
+    batch's key range only. Unbounded, every batch re-read all of the slot's check-ins so
+    far: quadratic in the number of tenants."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("the plan is PostgreSQL's")
+    with sessions() as s:
+        world = make_world(s)
+        s.execute(Tenant.__table__.insert(), [
+            dict(organisation_id=world.org.id, name=f"Lejer {i}", phone=f"+45283{i:05d}",
+                 language="da", checkin_weekdays="2", checkin_time=time(10),
+                 consecutive_misses=0, consent="given", phone_status="ok", active=True,
+                 created_at=REGISTERED) for i in range(400)])
+        s.commit()
+        last = s.scalar(select(func.max(Tenant.id)))
+        assert last is not None
+    with sessions() as s, s.begin():  # the slot planned for all but the last 20 tenants
+        s.execute(CheckIn.__table__.insert(), [
+            dict(tenant_id=tid, slot_at=TUESDAY_10, status="sent", created_at=TUESDAY_10)
+            for tid in s.scalars(select(Tenant.id).where(Tenant.id <= last - 20))])
+    with engine.begin() as conn:
+        conn.execute(text("ANALYZE"))
+    org = all_org_rules(sessions)[0]
+    batch = _BatchStatement.of("postgresql", org, TUESDAY_10, TUESDAY_10, 10,
+                               (Tenant.organisation_id == org.id,))
+    with engine.connect() as conn:
+        compiled = batch.statement.compile(conn)
+        plan = conn.exec_driver_sql(f"EXPLAIN (ANALYZE, FORMAT JSON) {compiled}",
+                                    {**compiled.params, "after_id": last - 20}).scalar()
+        conn.rollback()
+
+    def checkin_rows_read(node: dict[str, Any]) -> int:
+        own = node["Actual Rows"] * node["Actual Loops"] if node.get("Relation Name") == \
+            "checkins" and "Scan" in node["Node Type"] else 0
+        return own + sum(checkin_rows_read(child) for child in node.get("Plans", []))
+
+    assert checkin_rows_read(plan[0]["Plan"]) <= 10
