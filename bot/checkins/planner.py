@@ -240,7 +240,10 @@ class _BatchStatement:
     @classmethod
     def of(cls, dialect: str, org: OrgRules, slot: datetime, now: datetime, batch_size: int,
            where: tuple[Any, ...]) -> _BatchStatement:
-        after_id = bindparam("after_id", type_=Integer())
+        # Rendered into the SQL text, so each batch gets a plan for its own key (a prepared
+        # statement's generic plan, PostgreSQL's choice after five runs, can turn the bounded
+        # anti-join into a nested loop over the whole key range: quadratic again).
+        after_id = bindparam("after_id", type_=Integer(), literal_execute=True)
         goes_at = org.goes_at(now)
         table = cast(Table, CheckIn.__table__)
         chosen_q = (

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.checkins.planner import _BatchStatement, due_slot, plan_checkins
 from bot.checkins.rows import all_org_rules, checkin_key, skip_reason
 from bot.checkins.texts import checkin_prompt
+from bot.core.db import make_engine, make_session_factory
 from bot.models import CheckIn, CheckInStatus, Consent, OutboxItem, PhoneStatus, Tenant
 from tests.support.factories import make_world
 
@@ -154,9 +155,10 @@ def test_each_batch_reads_only_its_own_range_of_checkins(
     batch = _BatchStatement.of("postgresql", org, TUESDAY_10, TUESDAY_10, 10,
                                (Tenant.organisation_id == org.id,))
     with engine.connect() as conn:
-        compiled = batch.statement.compile(conn)
-        plan = conn.exec_driver_sql(f"EXPLAIN (ANALYZE, FORMAT JSON) {compiled}",
-                                    {**compiled.params, "after_id": last - 20}).scalar()
+        state = batch.statement.compile(conn).construct_expanded_state(
+            {"after_id": last - 20})
+        plan = conn.exec_driver_sql(f"EXPLAIN (ANALYZE, FORMAT JSON) {state.statement}",
+                                    state.parameters).scalar()
         conn.rollback()
 
     def checkin_rows_read(node: dict[str, Any]) -> int:
@@ -165,3 +167,31 @@ def test_each_batch_reads_only_its_own_range_of_checkins(
         return own + sum(checkin_rows_read(child) for child in node.get("Plans", []))
 
     assert checkin_rows_read(plan[0]["Plan"]) <= 10
+
+
+def test_the_batch_statement_is_never_prepared(db_url: str, sessions: sessionmaker[Session]
+                                               ) -> None:
+    """PostgreSQL: psycopg prepares a statement run five times, and PostgreSQL may then plan it
+    once for any key (a generic plan: the anti-join as a nested loop over the whole key
+    range). The batch key is part of the SQL text instead, so each batch is planned for it."""
+    if not db_url.startswith("postgresql"):
+        pytest.skip("prepared statements are psycopg's and PostgreSQL's")
+    with sessions() as s:
+        world = make_world(s)
+        s.execute(Tenant.__table__.insert(), [
+            dict(organisation_id=world.org.id, name=f"Lejer {i}", phone=f"+45284{i:05d}",
+                 language="da", checkin_weekdays="2", checkin_time=time(10),
+                 consecutive_misses=0, consent="given", phone_status="ok", active=True,
+                 created_at=REGISTERED) for i in range(80)])
+        s.commit()
+    one = make_engine(db_url, pool_size=1, max_overflow=0)  # the planner's only connection
+    try:
+        result = plan_checkins(make_session_factory(one), now=TUESDAY_10, batch_size=8,
+                               use_lock=False)
+        assert result.batches > 6
+        with one.connect() as conn:
+            prepared = conn.scalars(text("SELECT statement FROM pg_prepared_statements")).all()
+        assert not [p for p in prepared if "INSERT INTO checkins" in p]
+        assert prepared, "psycopg did prepare the statements that repeat (COPY's INSERT)"
+    finally:
+        one.dispose()
