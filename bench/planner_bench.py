@@ -103,9 +103,11 @@ def create_world(engine: Engine, tenants: int) -> int:
     return tenants
 
 
-def plan_in_child(url: str, batch: int, *, explain: bool = False) -> dict[str, Any]:
+def plan_in_child(url: str, batch: int, threads: int | None,
+                  *, explain: bool = False) -> dict[str, Any]:
     """Run the planner in a fresh interpreter; returns its figures."""
     out = subprocess.run([sys.executable, __file__, "--child-plan", url, "--batch", str(batch),
+                          *(["--threads", str(threads)] if threads else []),
                           *(["--explain"] if explain else [])],
                          check=True, capture_output=True, text=True, cwd=ROOT)
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -144,7 +146,7 @@ class StatementTimes:
         row[2] += fk
 
 
-def child_plan(url: str, batch: int, explain: bool = False) -> None:
+def child_plan(url: str, batch: int, threads: int | None, explain: bool = False) -> None:
     from bot.checkins import planner
     from bot.core.logs import configure_logging
     from bot.models import OutboxItem
@@ -162,7 +164,8 @@ def child_plan(url: str, batch: int, explain: bool = False) -> None:
     began = time.perf_counter()
     # The explained run plans the next week's slot (the first run's check-ins are history).
     now = SLOT + timedelta(days=7) if explain else SLOT
-    result = planner.plan_checkins(sessions, now=now, batch_size=batch)
+    result = planner.plan_checkins(sessions, now=now, batch_size=batch,
+                                   **({"threads": threads} if threads else {}))
     seconds = time.perf_counter() - began
     client_cpu = time.process_time() - cpu_began
     server_after = backend_cpu(engine, app)
@@ -173,6 +176,7 @@ def child_plan(url: str, batch: int, explain: bool = False) -> None:
     print(json.dumps(dict(planned=result.planned, batches=result.batches, seconds=seconds,
                           baseline_rss_mb=baseline, peak_rss_mb=peak_rss_mb(), queued=queued,
                           peak_loaded=result.peak_loaded, client_cpu=client_cpu,
+                          threads=getattr(result, "threads", 1),
                           server_cpu=server_cpu, backends=len(server_after),
                           statements=times.rows if times else None)))
 
@@ -287,13 +291,15 @@ def main() -> None:
                         help="dispatcher messages (0: planner only)")
     parser.add_argument("--cap", type=float, default=20.0)
     parser.add_argument("--postgres-url", default=DEFAULT_PG)
+    parser.add_argument("--threads", type=int, default=None,
+                        help="planner threads (default: the planner's own)")
     parser.add_argument("--explain", action="store_true",
                         help="then plan the next week's slot once more under auto_explain and "
                              "print the server time per statement (PostgreSQL superuser)")
     parser.add_argument("--child-plan", metavar="URL", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child_plan:
-        child_plan(args.child_plan, args.batch, args.explain)
+        child_plan(args.child_plan, args.batch, args.threads, args.explain)
         return
 
     from bot.core.logs import configure_logging
@@ -312,10 +318,10 @@ def main() -> None:
         create_world(engine, args.tenants)
         print(f"created {args.tenants:,} tenants in {time.perf_counter() - began:.1f} s "
               f"(schema {schema})")
-        plan = plan_in_child(url, args.batch)
+        plan = plan_in_child(url, args.batch, args.threads)
         print(f"planner: {plan['planned']:,} check-ins planned and enqueued in "
               f"{plan['seconds']:.1f} s ({plan['planned'] / plan['seconds']:,.0f}/s), "
-              f"{plan['batches']} batches of <= {args.batch}")
+              f"{plan['batches']} batches of <= {args.batch}, {plan['threads']} thread(s)")
         server = ("n/a" if plan["server_cpu"] is None else
                   f"{plan['server_cpu']:.1f} s in {plan['backends']} backends")
         print(f"planner: CPU (load-independent): client {plan['client_cpu']:.1f} s, "
@@ -323,11 +329,11 @@ def main() -> None:
         print(f"planner: peak RSS {plan['peak_rss_mb']:.0f} MB (process baseline "
               f"{plan['baseline_rss_mb']:.0f} MB before planning; at most "
               f"{plan['peak_loaded']} ORM objects held at once); outbox rows {plan['queued']:,}")
-        again = plan_in_child(url, args.batch)
+        again = plan_in_child(url, args.batch, args.threads)
         print(f"planner re-run (nothing new due): {again['planned']} planned in "
               f"{again['seconds']:.1f} s")
         if args.explain:
-            explained = plan_in_child(url, args.batch, explain=True)
+            explained = plan_in_child(url, args.batch, args.threads, explain=True)
             sql_ms = sum(ms for _n, ms, _fk in explained["statements"].values())
             print(f"explained run (next week's slot, EXPLAIN ANALYZE adds its own overhead): "
                   f"{explained['seconds']:.1f} s, of which in explained statements "

@@ -3,30 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
-from typing import Any, NamedTuple, cast
+from datetime import datetime, time, timedelta
 
-from sqlalchemy import (
-    Engine,
-    Integer,
-    Table,
-    bindparam,
-    case,
-    exists,
-    func,
-    literal,
-    null,
-    or_,
-    select,
-    true,
-)
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Engine, exists, func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.alerts.lifecycle import raise_alert
 from bot.alerts.staff_texts import opted_out_summary
+from bot.checkins.plan_batch import LAST_ID, BatchStatement, Created
 from bot.checkins.rows import (
     DEFAULT_BATCH,
     OrgRules,
@@ -42,10 +29,7 @@ from bot.core.time_text import parse_weekdays
 from bot.core.timing import slots_between
 from bot.models import (
     AuditEvent,
-    CheckIn,
     CheckInStatus,
-    Consent,
-    PhoneStatus,
     Tenant,
     utcnow,
 )
@@ -58,6 +42,10 @@ log = get_logger(__name__)
 # other schemas of the same database do not keep each other from planning.
 PLANNER_LOCK_KEY = 0x54484349
 SCHEMA_LOCK_KEY = func.hashtext(func.current_schema())
+# Threads planning a big slot side by side on PostgreSQL, each on its own connection: the
+# server's part (two inserts with eight index entries and two foreign-key checks per tenant)
+# is most of the work, and two backends do it at once while Python prepares the next batch.
+PLANNER_THREADS = 2
 
 # --------------------------------------------------------------------------- planner
 
@@ -71,6 +59,14 @@ class PlanResult:
     # Most ORM objects one batch's session held: the bounded-memory guarantee, checked in tests.
     peak_loaded: int = 0
     lock_busy: bool = False
+    threads: int = 1  # most threads that planned one slot side by side
+
+    def add(self, share: PlanResult) -> None:
+        self.planned += share.planned
+        self.skipped += share.skipped
+        self.batches += share.batches
+        self.largest_batch = max(self.largest_batch, share.largest_batch)
+        self.peak_loaded = max(self.peak_loaded, share.peak_loaded)
 
     def __bool__(self) -> bool:
         return bool(self.planned or self.skipped or self.lock_busy)
@@ -127,28 +123,35 @@ def plan_checkins(
     now: datetime | None = None,
     batch_size: int = DEFAULT_BATCH,
     use_lock: bool = True,
+    threads: int | None = None,
 ) -> PlanResult:
     """Create the check-ins that are due and enqueue their SMS, batch by batch.
 
     Tenants are read with keyset pagination (id > last id, LIMIT batch_size) and each batch is
     its own transaction and session, so memory does not grow with the number of tenants.
+    On PostgreSQL a slot with more than one batch is planned by `threads` threads (default
+    PLANNER_THREADS), each a contiguous share of the tenant ids on a connection of its own;
+    SQLite (one writer at a time) plans with one.
     """
     now = now or utcnow()
     result = PlanResult()
+    postgres = _dialect(sessions) == "postgresql"
+    threads = (threads or PLANNER_THREADS) if postgres else 1
     with planner_lock(sessions, enabled=use_lock) as got:
         if not got:
             result.lock_busy = True
             return result
-        for org in all_org_rules(sessions):
-            _plan_org(sessions, org, now, batch_size, result)
+        with ThreadPoolExecutor(threads, thread_name_prefix="planner") as pool:
+            for org in all_org_rules(sessions):
+                _plan_org(sessions, org, now, batch_size, result, pool, threads)
     if result.planned or result.skipped:
         log.info("checkins.planned", planned=result.planned, skipped=result.skipped,
-                 batches=result.batches)
+                 batches=result.batches, threads=result.threads)
     return result
 
 
 def _plan_org(sessions: sessionmaker[Session], org: OrgRules, now: datetime, batch_size: int,
-              result: PlanResult) -> None:
+              result: PlanResult, pool: ThreadPoolExecutor, threads: int) -> None:
     """Plan per distinct cadence: one due slot each, then only tenants still without it.
 
     The anti-join on the unique (tenant_id, slot_at) index makes a re-run that finds nothing
@@ -166,25 +169,33 @@ def _plan_org(sessions: sessionmaker[Session], org: OrgRules, now: datetime, bat
     with sessions() as s:
         cadences = s.execute(select(Tenant.checkin_weekdays, Tenant.checkin_time)
                              .where(*base).distinct()).all()
+        dialect = s.get_bind().dialect.name
     for weekdays_spec, at in cadences:
         slot = due_slot(weekdays_spec, at, org, now)
         if slot is None:
             continue
-        batch = _BatchStatement.of(
-            _dialect(sessions), org, slot, now, batch_size,
-            (*base, Tenant.checkin_weekdays == weekdays_spec, Tenant.checkin_time == at))
-        with _one_connection(sessions) as batch_sessions:
-            last_id = 0
-            while True:
-                with batch_sessions() as s, s.begin():
-                    created = batch.run(s, after_id=last_id)
-                    if not created:
-                        break
-                    last_id = max(c.tenant_id for c in created)
-                    result.batches += 1
-                    result.largest_batch = max(result.largest_batch, len(created))
-                    _enqueue_prompts(s, created, slot, org.goes_at(now), now, result)
-                    result.peak_loaded = max(result.peak_loaded, len(s.identity_map))
+        where = (*base, Tenant.checkin_weekdays == weekdays_spec, Tenant.checkin_time == at)
+        plan = _SlotPlan(sessions, BatchStatement.of(dialect, org, slot, now, batch_size, where),
+                         slot, org.goes_at(now), now)
+        after = plan.batches(0, LAST_ID, result, limit=1 if threads > 1 else None)
+        if after is None:
+            continue  # all planned (or nothing new)
+        with sessions() as s:
+            top = s.scalar(select(func.max(Tenant.id)).where(*where)) or after
+        if top <= after:
+            continue
+        # Contiguous shares of the ids still to plan: each thread's tenants, check-ins and
+        # index entries stay apart from the others'. Tenants registered meanwhile (id > top)
+        # are the next run's.
+        step = -(-(top - after) // threads)
+        bounds = [(lo, min(lo + step, top)) for lo in range(after, top, step)]
+        shares = [PlanResult() for _ in bounds]
+        for future in [pool.submit(plan.batches, lo, hi, share)
+                       for (lo, hi), share in zip(bounds, shares, strict=True)]:
+            future.result()
+        for share in shares:
+            result.add(share)
+        result.threads = max(result.threads, len(bounds))
 
 
 def _dialect(sessions: sessionmaker[Session]) -> str:
@@ -192,106 +203,45 @@ def _dialect(sessions: sessionmaker[Session]) -> str:
         return s.get_bind().dialect.name
 
 
+@dataclass(frozen=True)
+class _SlotPlan:
+    sessions: sessionmaker[Session]
+    batch: BatchStatement
+    slot: datetime
+    goes_at: datetime
+    now: datetime
+
+    def batches(self, after_id: int, until_id: int, result: PlanResult, *,
+                limit: int | None = None) -> int | None:
+        """Plan the tenants with an id in (after_id, until_id], batch by batch, on one pooled
+        connection (one checkout and pre-ping, not one per batch). Stopped by `limit` after a
+        full batch it returns the last id planned, for the rest to be shared out; else None."""
+        done = 0
+        with _one_connection(self.sessions) as batch_sessions:
+            while True:
+                with batch_sessions() as s, s.begin():
+                    created = self.batch.run(s, after_id=after_id, until_id=until_id)
+                    if not created:
+                        return None
+                    after_id = max(c.tenant_id for c in created)
+                    result.batches += 1
+                    result.largest_batch = max(result.largest_batch, len(created))
+                    _enqueue_prompts(s, created, self.slot, self.goes_at, self.now, result)
+                    result.peak_loaded = max(result.peak_loaded, len(s.identity_map))
+                done += 1
+                if limit is not None and done >= limit:
+                    return after_id if len(created) == self.batch.size else None
+
+
 @contextmanager
 def _one_connection(sessions: sessionmaker[Session]) -> Iterator[Callable[[], Session]]:
-    """Sessions (one per batch transaction) that all use one pooled connection: one checkout
-    and one pre-ping for a slot's batches instead of one per batch."""
+    """Sessions (one per batch transaction) that all use one pooled connection."""
     bind = sessions.kw.get("bind")
     if not isinstance(bind, Engine):
         yield sessions
         return
     with bind.connect() as conn:
         yield lambda: sessions(bind=conn)
-
-
-class Created(NamedTuple):
-    """A check-in this planner created, with what its prompt needs (plain values, no ORM)."""
-
-    tenant_id: int
-    status: str
-    phone: str
-    language: str
-    name: str
-
-
-def _skip_reason_sql(day: date) -> Any:
-    """`bot.checkins.rows.skip_reason` as SQL, for tenants already known active (see `base`)."""
-    return case(
-        (Tenant.opted_out_at.is_not(None), "opted_out"),
-        (Tenant.consent == Consent.WITHDRAWN, "no_consent"),
-        (Tenant.phone_status != PhoneStatus.OK, "invalid_phone"),
-        (Tenant.checkins_paused_until >= day, "paused"),
-        else_=null())
-
-
-@dataclass(frozen=True)
-class _BatchStatement:
-    """One slot's batch as one statement, built once and run per batch with `after_id`.
-
-    Creates the check-ins for `slot` of the next `batch_size` tenants after `after_id` that
-    have none yet (INSERT .. SELECT .. ON CONFLICT DO NOTHING: a second planner that got there
-    first wins, quietly). PostgreSQL does it in one round trip: the INSERT in a CTE, joined
-    back to the chosen tenants for what the prompts need.
-    """
-
-    statement: Any
-    postgres: bool
-
-    @classmethod
-    def of(cls, dialect: str, org: OrgRules, slot: datetime, now: datetime, batch_size: int,
-           where: tuple[Any, ...]) -> _BatchStatement:
-        # Rendered into the SQL text, so each batch gets a plan for its own key (a prepared
-        # statement's generic plan, PostgreSQL's choice after five runs, can turn the bounded
-        # anti-join into a nested loop over the whole key range: quadratic again).
-        after_id = bindparam("after_id", type_=Integer(), literal_execute=True)
-        goes_at = org.goes_at(now)
-        table = cast(Table, CheckIn.__table__)
-        chosen_q = (
-            select(Tenant.id.label("tenant_id"),
-                   _skip_reason_sql(org.local_date(slot)).label("reason"),
-                   Tenant.phone, Tenant.language, Tenant.name)
-            .where(*where, Tenant.id > after_id,
-                   Tenant.created_at <= slot,  # never a slot from before registration
-                   # `tenant_id > after_id` bounds the anti-join to this batch's key range:
-                   # without it PostgreSQL merge-joins every check-in of the slot made so
-                   # far, once per batch (quadratic in the number of tenants).
-                   ~exists().where(CheckIn.tenant_id == Tenant.id, CheckIn.slot_at == slot,
-                                   CheckIn.tenant_id > after_id))
-            .order_by(Tenant.id).limit(batch_size))
-        postgres = dialect == "postgresql"
-        chosen = chosen_q.cte("chosen") if postgres else chosen_q.subquery()
-        sending = CheckInStatus.SENT if goes_at <= now else CheckInStatus.SCHEDULED
-        rows = select(
-            chosen.c.tenant_id,
-            literal(slot, table.c.slot_at.type),
-            literal(now, table.c.created_at.type),
-            case((chosen.c.reason.is_(None), literal(goes_at, table.c.sent_at.type)),
-                 else_=null()),
-            case((chosen.c.reason.is_(None), literal(str(sending), table.c.status.type)),
-                 else_=literal(str(CheckInStatus.SKIPPED), table.c.status.type)),
-        ).where(true())  # SQLite: an upsert's SELECT needs a WHERE to parse
-        insert = postgresql.insert if postgres else sqlite.insert
-        stmt = (insert(table)
-                .from_select(["tenant_id", "slot_at", "created_at", "sent_at", "status"], rows)
-                .on_conflict_do_nothing(index_elements=["tenant_id", "slot_at"])
-                .returning(table.c.tenant_id, table.c.status))
-        if not postgres:
-            return cls(stmt, postgres)
-        made = stmt.cte("made")
-        return cls(select(made.c.tenant_id, made.c.status, chosen.c.phone, chosen.c.language,
-                          chosen.c.name)
-                   .join_from(made, chosen, chosen.c.tenant_id == made.c.tenant_id), postgres)
-
-    def run(self, s: Session, *, after_id: int) -> list[Created]:
-        """The check-ins this call created."""
-        found = s.execute(self.statement, {"after_id": after_id}).all()
-        if self.postgres:
-            return [Created(*row) for row in found]
-        # SQLite has no INSERT in a CTE: a second query for the prompts' values.
-        people = {tid: (phone, language, name) for tid, phone, language, name in s.execute(
-            select(Tenant.id, Tenant.phone, Tenant.language, Tenant.name)
-            .where(Tenant.id.in_([tid for tid, _status in found])))}
-        return [Created(tid, status, *people[tid]) for tid, status in found]
 
 
 def _enqueue_prompts(s: Session, created: Sequence[Created], slot: datetime,

@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.checkins.planner import _BatchStatement, due_slot, plan_checkins
+from bot.checkins.plan_batch import BatchStatement
+from bot.checkins.planner import due_slot, plan_checkins
 from bot.checkins.rows import all_org_rules, checkin_key, skip_reason
 from bot.checkins.texts import checkin_prompt
 from bot.core.db import make_engine, make_session_factory
@@ -80,11 +81,13 @@ def _expected(tenant: Tenant, slot: datetime, goes_at: datetime, sending: str,
                      None, {}, "pending", 0, goes_at)
 
 
+@pytest.mark.parametrize("threads", [1, 2], ids=["one-thread", "two-threads"])
 @pytest.mark.parametrize("local_time", [time(10), time(23)], ids=["daytime", "quiet-hours"])
 def test_rows_are_exactly_the_per_tenant_rules(sessions: sessionmaker[Session],
-                                               local_time: time) -> None:
+                                               local_time: time, threads: int) -> None:
     """Check-ins and prompts, column by column, as the per-tenant rules and texts make them:
-    every language, awkward names, skips, quiet hours, several batches."""
+    every language, awkward names, skips, quiet hours, several batches, one thread or a
+    slot shared out to two (PostgreSQL; SQLite always plans with one)."""
     with sessions() as s:
         world = make_world(s)
         cases = list(CASES.values())
@@ -102,7 +105,9 @@ def test_rows_are_exactly_the_per_tenant_rules(sessions: sessionmaker[Session],
     goes_at = org.goes_at(now)
     assert (goes_at > now) == (local_time == time(23))
 
-    result = plan_checkins(sessions, now=now, batch_size=5)
+    result = plan_checkins(sessions, now=now, batch_size=5, threads=threads)
+    postgres = sessions.kw["bind"].dialect.name == "postgresql"
+    assert result.threads == (threads if postgres else 1)
 
     with sessions() as s:
         expected = [_expected(t, due_slot(t.checkin_weekdays, t.checkin_time, org, now) or now,
@@ -124,7 +129,8 @@ def test_rows_are_exactly_the_per_tenant_rules(sessions: sessionmaker[Session],
     assert checkins == [c for c, _p in expected]
     assert prompts == [p for _c, p in expected if p is not None]
     assert created_at == {now}
-    # 25 tenants at 5 a batch; at 23:00 Anna's 10:00 slot of the day is a batch of its own.
+    # 25 tenants at 5 a batch (shared out: the first, then two shares of 10); at 23:00 Anna's
+    # 10:00 slot of the day is a batch of its own.
     assert (result.planned, result.batches) == (len(prompts), 5 if local_time == time(10) else 6)
 
 
@@ -152,11 +158,11 @@ def test_each_batch_reads_only_its_own_range_of_checkins(
     with engine.begin() as conn:
         conn.execute(text("ANALYZE"))
     org = all_org_rules(sessions)[0]
-    batch = _BatchStatement.of("postgresql", org, TUESDAY_10, TUESDAY_10, 10,
+    batch = BatchStatement.of("postgresql", org, TUESDAY_10, TUESDAY_10, 10,
                                (Tenant.organisation_id == org.id,))
     with engine.connect() as conn:
         state = batch.statement.compile(conn).construct_expanded_state(
-            {"after_id": last - 20})
+            {"after_id": last - 20, "until_id": last})
         plan = conn.exec_driver_sql(f"EXPLAIN (ANALYZE, FORMAT JSON) {state.statement}",
                                     state.parameters).scalar()
         conn.rollback()
@@ -187,7 +193,7 @@ def test_the_batch_statement_is_never_prepared(db_url: str, sessions: sessionmak
     one = make_engine(db_url, pool_size=1, max_overflow=0)  # the planner's only connection
     try:
         result = plan_checkins(make_session_factory(one), now=TUESDAY_10, batch_size=8,
-                               use_lock=False)
+                               use_lock=False, threads=1)
         assert result.batches > 6
         with one.connect() as conn:
             prepared = conn.scalars(text("SELECT statement FROM pg_prepared_statements")).all()
