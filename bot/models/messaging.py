@@ -88,7 +88,8 @@ class OutboxItem(Timestamped, Base):
     claim_token: Mapped[str | None] = mapped_column(String(32))
     last_error: Mapped[str | None] = mapped_column(Text)
     provider_id: Mapped[str | None] = mapped_column(String(64))
-    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
+    # Indexed: a status callback finds the outbox row of the message it reports on.
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"), index=True)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 

@@ -1,4 +1,4 @@
-"""Outbox priority: caseworker alerts before bulk check-in prompts
+"""Outbox priority: caseworker alerts before bulk check-in prompts; outbox.message_id indexed
 
 Revision ID: 0012
 Revises: 0007
@@ -30,11 +30,14 @@ def upgrade() -> None:
     op.execute("UPDATE outbox SET priority = 0"
                " WHERE kind IN ('alert', 'alert_reminder') OR kind LIKE 'alert.%'")
     op.execute("UPDATE outbox SET priority = 2 WHERE kind IN ('checkin', 'reminder')")
+    # A status callback finds the outbox row (and so the alert) of the message it reports on.
+    op.create_index("ix_outbox_message_id", "outbox", ["message_id"])
     op.create_index("ix_outbox_claim_order", "outbox", ["priority", "next_attempt_at", "id"],
                     sqlite_where=sa.text(ACTIVE), postgresql_where=sa.text(ACTIVE))
 
 
 def downgrade() -> None:
     op.drop_index("ix_outbox_claim_order", table_name="outbox")
+    op.drop_index("ix_outbox_message_id", table_name="outbox")
     with op.batch_alter_table("outbox") as batch:
         batch.drop_column("priority")
