@@ -79,6 +79,7 @@ def dispatch(once: bool, poll: float) -> None:
     SIGTERM or Ctrl+C stops after the message in hand; rows claimed but not sent are released.
     """
     from bot.alerts.routing import blind_problem
+    from bot.ops.heartbeat import keep_beating
     from scheduler.jobs import build_dispatcher, dispatch_outbox
 
     settings = settings_from_env()
@@ -95,6 +96,8 @@ def dispatch(once: bool, poll: float) -> None:
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
+    # Replies say "your caseworker has been told" only while some sender beats.
+    keep_beating(runtime.sessions, "dispatcher", stop)
     click.echo("Dispatcher running; press Ctrl+C to stop.", err=True)
     build_dispatcher(runtime).run_until(stop, poll=poll)
 

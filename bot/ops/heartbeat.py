@@ -9,18 +9,25 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from bot.core.db import affected_rows
+from bot.core.logs import get_logger
 from bot.core.storable import storable
 from bot.models import Heartbeat, utcnow
 
+log = get_logger(__name__)
+
 WORKER_STALE = timedelta(minutes=2)
 PRUNE_AFTER = timedelta(days=7)
+BEAT_EVERY_S = 15.0
+# Processes that send the outbox: a worker, or a dedicated `trygthjem dispatch`.
+SENDER_KINDS = ("worker", "dispatcher")
 
 
 def process_name(kind: str) -> str:
@@ -59,3 +66,33 @@ def worker_health(session: Session, now: datetime | None = None) -> WorkerHealth
     live = session.scalar(select(func.count()).select_from(Heartbeat).where(
         Heartbeat.kind == "worker", Heartbeat.seen_at >= now - WORKER_STALE)) or 0
     return WorkerHealth(last, live > 0, live)
+
+
+def sender_running(session: Session, now: datetime | None = None) -> bool:
+    """Whether some process that sends the outbox beat within WORKER_STALE: without one, a
+    message in the outbox reaches nobody until one starts."""
+    now = now or utcnow()
+    return session.scalar(select(Heartbeat.process).where(
+        Heartbeat.kind.in_(SENDER_KINDS), Heartbeat.seen_at >= now - WORKER_STALE).limit(1)
+    ) is not None
+
+
+def keep_beating(sessions: sessionmaker[Session], kind: str, stop: threading.Event,
+                 every: float = BEAT_EVERY_S) -> threading.Thread:
+    """Beat as `kind` now and every `every` seconds until `stop` is set, from a daemon thread
+    (for processes without a scheduler, e.g. `trygthjem dispatch`)."""
+    name = process_name(kind)
+
+    def run() -> None:
+        while True:
+            try:
+                with sessions() as session, session.begin():
+                    beat(session, kind, process=name)
+            except Exception:  # the database restarting: beat again next time
+                log.warning("heartbeat.failed", kind=kind)
+            if stop.wait(every):
+                return
+
+    thread = threading.Thread(target=run, name=f"heartbeat-{kind}", daemon=True)
+    thread.start()
+    return thread

@@ -14,7 +14,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.models import OutboxItem, OutboxStatus
+from bot.models import Heartbeat, OutboxItem, OutboxStatus
 from tests.support.dispatch import enqueue_sms
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -70,3 +70,6 @@ def test_two_dispatch_processes_send_each_row_once_and_stop_on_sigterm(
     printed = Counter(line.rsplit(" ", 1)[-1] for out in outputs for line in out.splitlines()
                       if line.startswith("[sms -> "))
     assert printed == Counter(keys)  # each body "Hej <key>" printed by exactly one process
+    with sessions() as s:  # each said it was sending (replies rely on that: "told")
+        assert s.scalar(select(func.count()).select_from(Heartbeat)
+                        .where(Heartbeat.kind == "dispatcher")) == 2
