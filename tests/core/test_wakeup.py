@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.alerts.lifecycle import raise_alert
@@ -64,7 +64,11 @@ def listener(engine: Engine) -> Iterator[object]:
 
 
 def _notified(conn: object) -> int:
-    return sum(1 for _ in conn.notifies(timeout=0.3))  # type: ignore[attr-defined]
+    """Notifications for this test's schema: other runs in other schemas of the same database
+    notify on the same channel (that is why the payload names the schema)."""
+    schema = conn.execute("SELECT current_schema()").fetchone()[0]  # type: ignore[attr-defined]
+    return sum(1 for n in conn.notifies(timeout=0.3)  # type: ignore[attr-defined]
+               if n.payload == schema)
 
 
 def test_postgres_notify_is_sent_with_the_commit_only(listener: object,
@@ -74,9 +78,7 @@ def test_postgres_notify_is_sent_with_the_commit_only(listener: object,
         session.flush()
         assert _notified(listener) == 0, "NOTIFY must wait for the commit"
         session.commit()
-        payloads = [n.payload for n in listener.notifies(timeout=0.3)]  # type: ignore[attr-defined]
-        schema = session.execute(text("SELECT current_schema()")).scalar_one()
-        assert payloads and set(payloads) == {schema}, "the payload names this schema"
+        assert _notified(listener) >= 1, "the commit notifies, and the payload names this schema"
         _enqueue(session, "b")
         session.rollback()
         assert _notified(listener) == 0, "a rolled-back enqueue wakes nobody"
