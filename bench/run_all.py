@@ -27,7 +27,7 @@ RUNS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("webhook_bench.py", ()),
     ("planner_bench.py", ("--tenants", "100000", "--messages", "0")),
     ("dashboard_bench.py", ("--alerts", "10000", "--backend", "both")),
-    ("dispatch_rate.py", ()),  # another engineer's: "n/a" rows until it exists
+    ("dispatch_rate.py", ()),  # 1 and 3 `trygthjem dispatch` workers at the 50/s cap
 )
 if os.environ.get("BENCH_MILLION"):  # ~1 minute of loading before the planner runs
     RUNS += (("planner_bench.py", ("--tenants", "1000000", "--messages", "0")),)

@@ -174,12 +174,14 @@ def demo(port: int, db_file: str, reset: bool) -> None:
 def bot_polling() -> None:
     """Run the Telegram bot by polling (development; production uses the webhook)."""
     from bot.telegram_bot import build_application
+    from bot.telegram_bot.heartbeat import install_heartbeat
 
     runtime = build_process_runtime(settings_from_env())
     telegram_settings = require_telegram(runtime.settings)
     guard(lambda: require_schema(runtime.engine))
     application = build_application(runtime.sessions, telegram_settings.bot_token,
                                     telegram_settings.api_url, runtime.delivery)
+    install_heartbeat(application, runtime.sessions)  # read by status, /metrics, the banner
     click.echo("Telegram bot polling; press Ctrl+C to stop.", err=True)
     # run_polling removes a webhook first; Telegram sends updates to one or the other.
     application.run_polling(allowed_updates=["message", "callback_query"])
