@@ -64,6 +64,7 @@ from bot.models import (
     utcnow,
 )
 from bot.models.enums import Channel, OutboxKind, Target
+from bot.ops.heartbeat import sender_running
 
 __all__ = ["EscalationStats", "escalate_now", "person_told", "route_reachable", "run_escalation"]
 
@@ -148,7 +149,14 @@ def escalate_now(session: Session, alert: Alert, delivery: Delivery,
             and alert.next_action_at <= run.now):
         _handle(session, alert, run)
         session.flush()
-    return person_told(session, alert)
+    if not person_told(session, alert):
+        return False
+    if delivery.needs_running_sender and not sender_running(session, run.now):
+        # In the outbox, but no worker or dispatcher has beaten for minutes: it goes out only
+        # when one starts again, so nobody may be told it has reached a person yet.
+        log.error("alert.no_running_sender", alert_id=alert.id)
+        return False
+    return True
 
 
 def route_reachable(session: Session, alert: Alert, delivery: Delivery) -> bool:
