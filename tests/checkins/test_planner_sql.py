@@ -16,6 +16,7 @@ from bot.checkins.rows import all_org_rules, checkin_key, skip_reason
 from bot.checkins.texts import checkin_prompt
 from bot.core.db import make_engine, make_session_factory
 from bot.models import CheckIn, CheckInStatus, Consent, OutboxItem, PhoneStatus, Tenant
+from bot.models.enums import OutboxPriority
 from tests.support.factories import make_world
 
 CPH = ZoneInfo("Europe/Copenhagen")
@@ -78,7 +79,7 @@ def _expected(tenant: Tenant, slot: datetime, goes_at: datetime, sending: str,
         return checkin, None
     return checkin, (checkin_key(tenant.id, slot), "sms", tenant.phone,
                      checkin_prompt(tenant.language, tenant.name), "checkin", tenant.id, None,
-                     None, {}, "pending", 0, goes_at)
+                     None, {}, "pending", 0, goes_at, OutboxPriority.BULK)
 
 
 @pytest.mark.parametrize("threads", [1, 2], ids=["one-thread", "two-threads"])
@@ -122,7 +123,8 @@ def test_rows_are_exactly_the_per_tenant_rules(sessions: sessionmaker[Session],
             select(OutboxItem.idempotency_key, OutboxItem.channel, OutboxItem.recipient,
                    OutboxItem.body, OutboxItem.kind, OutboxItem.tenant_id,
                    OutboxItem.caseworker_id, OutboxItem.landlord_id, OutboxItem.payload,
-                   OutboxItem.status, OutboxItem.attempts, OutboxItem.next_attempt_at)
+                   OutboxItem.status, OutboxItem.attempts, OutboxItem.next_attempt_at,
+                   OutboxItem.priority)
             .order_by(OutboxItem.tenant_id))]
         created_at = set(s.scalars(select(CheckIn.created_at)))
         assert len({c[1] for c in checkins}) == (2 if local_time == time(23) else 1)

@@ -15,6 +15,7 @@ from bot.core.bulk import insert_new_rows
 from bot.core.db import insert_for
 from bot.core.wakeup import local_signal
 from bot.models import OutboxItem, OutboxStatus
+from bot.models.enums import OutboxPriority
 from tests.support.factories import World, make_world
 
 TABLE = cast(Table, OutboxItem.__table__)
@@ -33,6 +34,7 @@ def _rows(prefix: str, world: World) -> list[dict[str, Any]]:
                  tenant_id=world.tenant.id if i % 2 else None,
                  caseworker_id=world.caseworker.id if i % 3 == 0 else None, landlord_id=None,
                  payload=payloads[i % len(payloads)], status=OutboxStatus.PENDING, attempts=i,
+                 priority=OutboxPriority(i % 3),
                  created_at=WHEN.astimezone(timezone(timedelta(hours=2))))  # stored as UTC
             for i, body in enumerate(bodies)]
 
@@ -65,6 +67,7 @@ def test_the_same_rows_as_a_core_insert(session: Session, world: World) -> None:
     session.commit()
     core, bulk = _stored(session, "core"), _stored(session, "bulk")
     assert len(bulk) == 8 and bulk == core
+    assert {row[COMPARED.index("priority")] for row in bulk} == {0, 1, 2}
     assert {row[COMPARED.index("created_at")] for row in bulk} == {WHEN}
 
 
