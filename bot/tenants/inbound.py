@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import exists, select, text, update
+from sqlalchemy import Table, exists, insert, select, text, update
 from sqlalchemy.orm import Session, joinedload
 
 from bot.alerts.routing import Delivery
@@ -28,6 +29,7 @@ from bot.tenants.conversation import handle_tenant_sms, handle_unknown_sms
 log = get_logger(__name__)
 
 CHANNEL = Channel.SMS
+MESSAGES = cast(Table, Message.__table__)
 # Twilio caps a message at 1600 characters; anything longer is not from Twilio, but is kept.
 MAX_STORED = 20_000
 
@@ -53,15 +55,16 @@ def store(session: Session, *, provider_id: str, sender: str, recipient: str,
                   body=_clean_body(body),
                   status="received", created_at=now)
     insert = insert_for(session)
+    # On the table, not the mapped class: a plain INSERT, without the ORM's bulk machinery.
     new_id = session.execute(
-        insert(Message).values(**values)
+        insert(MESSAGES).values(**values)
         .on_conflict_do_nothing(index_elements=["channel", "provider_id"],
                                 index_where=text("direction = 'in'"))
-        .returning(Message.id)).scalar()
+        .returning(MESSAGES.c.id)).scalar()
     if new_id is not None:
         return int(new_id), True
-    existing = session.scalar(select(Message.id).where(Message.channel == CHANNEL,
-                                                       Message.provider_id == provider_id))
+    existing = session.scalar(select(MESSAGES.c.id).where(MESSAGES.c.channel == CHANNEL,
+                                                          MESSAGES.c.provider_id == provider_id))
     assert existing is not None
     return int(existing), False
 
@@ -94,44 +97,43 @@ def process(session: Session, message_id: int, *, pictures: int = 0,
     ``delivery``: the process's settings and configured channels, for the alert's first
     notification in this transaction (None: every channel)."""
     now = now or utcnow()
-    # The claim and the read are one statement: UPDATE .. RETURNING the claimed row.
-    message = session.scalars(
-        update(Message)
-        .where(Message.id == message_id, Message.processed_at.is_(None))
+    # The claim and the read are one statement: UPDATE .. RETURNING the claimed row's columns.
+    # Plain rows and Core statements for the message's own bookkeeping (claim, outcome, reply):
+    # nothing here needs the ORM's identity map or unit of work.
+    claimed = session.execute(
+        update(MESSAGES)
+        .where(MESSAGES.c.id == message_id, MESSAGES.c.processed_at.is_(None))
         .values(processed_at=now, status="processed")
-        .returning(Message)
-        .execution_options(synchronize_session=False, populate_existing=True)).one_or_none()
-    if message is None:  # processed before (a retry) or by a concurrent delivery
-        message = session.scalars(select(Message).where(Message.id == message_id)
-                                  .execution_options(populate_existing=True)).one()
-        return Processed(message.id, message.reply, duplicate=True, intent=message.intent)
+        .returning(MESSAGES.c.sender, MESSAGES.c.recipient, MESSAGES.c.body)).first()
+    if claimed is None:  # processed before (a retry) or by a concurrent delivery
+        before = session.execute(select(MESSAGES.c.reply, MESSAGES.c.intent)
+                                 .where(MESSAGES.c.id == message_id)).one()
+        return Processed(message_id, before.reply, duplicate=True, intent=before.intent)
 
-    sender = message.sender
+    sender, recipient, body = claimed.sender, claimed.recipient, claimed.body
     caseworker, tenant = _sender(session, sender)
+    tenant_id = caseworker_id = None
     if caseworker is not None:
-        reply: str | None = handle_caseworker_sms(session, caseworker, message.body, now=now)
-        message.caseworker_id = caseworker.id
-        message.intent = "reply_code"
+        reply: str | None = handle_caseworker_sms(session, caseworker, body, now=now)
+        caseworker_id, intent = caseworker.id, "reply_code"
     elif tenant is not None:
-        outcome = handle_tenant_sms(session, tenant, message.body, message_id=message.id,
+        outcome = handle_tenant_sms(session, tenant, body, message_id=message_id,
                                     pictures=pictures, carrier_opt=carrier_opt,
                                     delivery=delivery, now=now)
-        reply = outcome.reply
-        message.tenant_id = tenant.id
-        message.intent = outcome.intent
+        reply, intent, tenant_id = outcome.reply, outcome.intent, tenant.id
     else:
-        outcome = handle_unknown_sms(session, sender, message.body, message_id=message.id,
-                                     service_number=message.recipient, delivery=delivery,
-                                     now=now)
-        reply = outcome.reply
-        message.intent = outcome.intent
-    message.reply = reply
+        outcome = handle_unknown_sms(session, sender, body, message_id=message_id,
+                                     service_number=recipient, delivery=delivery, now=now)
+        reply, intent = outcome.reply, outcome.intent
+    session.execute(update(MESSAGES).where(MESSAGES.c.id == message_id)
+                    .values(tenant_id=tenant_id, caseworker_id=caseworker_id, intent=intent,
+                            reply=reply))
     if reply:
         # The immediate (TwiML) reply, in the log like every other outbound message.
-        session.add(Message(direction=Direction.OUT, channel=CHANNEL, sender=message.recipient,
-                            recipient=sender, body=reply, tenant_id=message.tenant_id,
-                            caseworker_id=message.caseworker_id, intent="reply",
-                            status="replied", created_at=now))
-    log.info("sms.inbound", message_id=message.id, intent=message.intent,
+        session.execute(insert(MESSAGES).values(
+            direction=Direction.OUT, channel=CHANNEL, sender=recipient, recipient=sender,
+            body=reply, tenant_id=tenant_id, caseworker_id=caseworker_id, intent="reply",
+            status="replied", created_at=now))
+    log.info("sms.inbound", message_id=message_id, intent=intent,
              known=caseworker is not None or tenant is not None, replied=bool(reply))
-    return Processed(message.id, reply, duplicate=False, intent=message.intent)
+    return Processed(message_id, reply, duplicate=False, intent=intent)
