@@ -95,6 +95,12 @@ class _Run:
     now: datetime
     stats: EscalationStats
     policies: dict[tuple[int | None, str], Policy] = field(default_factory=dict)
+    # Working hours per (team, municipality), read once per run.
+    shifts: dict[tuple[int | None, int | None], Callable[[datetime], datetime]] = field(
+        default_factory=dict)
+    # Escalations known without a query: an alert raised in this transaction starts at 0.
+    epochs: dict[int, tuple[datetime, int]] = field(default_factory=dict)
+    told: bool = False  # a person was notified (or found notified) in this run
 
 
 def run_escalation(sessions: sessionmaker[Session], settings: Settings, *,
@@ -138,16 +144,25 @@ def run_escalation(sessions: sessionmaker[Session], settings: Settings, *,
 
 
 def escalate_now(session: Session, alert: Alert, delivery: Delivery,
-                 now: datetime | None = None) -> bool:
+                 now: datetime | None = None, *, new: bool = False) -> bool:
     """Perform the alert's due escalation in the caller's transaction (a new or retriggered
     alert's first step goes into the outbox with the change that caused it). Returns whether a
-    person has been notified in the alert's current escalation."""
+    person has been notified in the alert's current escalation.
+
+    ``new``: the alert was raised in this transaction, so its escalation is its first (no
+    reopen or retrigger to look up)."""
     run = _Run(delivery.settings, delivery.channels, now or utcnow(), EscalationStats())
     session.flush()
+    if new:
+        run.epochs[alert.id] = (alert.created_at, 0)
     if (alert.state == AlertState.OPEN and alert.next_action_at is not None
             and alert.next_action_at <= run.now):
         _handle(session, alert, run)
         session.flush()
+        if run.told:
+            # A notification to a person was enqueued in this escalation just now: it is live
+            # (nothing can have died yet), which is what person_told would find.
+            return True
     return person_told(session, alert)
 
 
@@ -177,7 +192,10 @@ def _handle(session: Session, alert: Alert, run: _Run) -> None:
     if key not in run.policies:
         run.policies[key] = load_policy(session, alert.team_id, alert.severity)
     policy = run.policies[key]
-    shift = _shift(session, alert, run.settings)
+    place = (alert.team_id, alert.organisation_id)
+    if place not in run.shifts:
+        run.shifts[place] = _shift(session, alert, run.settings)
+    shift = run.shifts[place]
     if alert.state == AlertState.ACKNOWLEDGED:
         _remind(session, alert, policy, shift, run)
     else:
@@ -191,18 +209,20 @@ def _shift(session: Session, alert: Alert,
            settings: Settings) -> Callable[[datetime], datetime]:
     """Working hours: the team's hours, in the time zone of the alert's municipality (an alert
     without one, which the migration leaves none of, uses TZ_NAME, a new municipality's)."""
-    team = session.get(Team, alert.team_id) if alert.team_id is not None else None
-    start = team.work_start if team is not None else time(8)
-    end = team.work_end if team is not None else time(16)
-    org = (session.get(Organisation, alert.organisation_id)
-           if alert.organisation_id is not None else None)
-    tz_name = org.tz_name if org is not None else settings.tz_name
-    return partial(next_working_moment, tz=tz_name, start=start, end=end)
+    # One statement for both rows (NULLs when the alert has no team or municipality).
+    start, end, tz_name = session.execute(select(
+        select(Team.work_start).where(Team.id == alert.team_id).scalar_subquery(),
+        select(Team.work_end).where(Team.id == alert.team_id).scalar_subquery(),
+        select(Organisation.tz_name)
+        .where(Organisation.id == alert.organisation_id).scalar_subquery())).one()
+    return partial(next_working_moment, tz=tz_name or settings.tz_name,
+                   start=start if start is not None else time(8),
+                   end=end if end is not None else time(16))
 
 
 def _escalate(session: Session, alert: Alert, policy: Policy,
               shift: Callable[[datetime], datetime], run: _Run) -> None:
-    started_at, epoch = escalation_epoch(session, alert)
+    started_at, epoch = run.epochs.get(alert.id) or escalation_epoch(session, alert)
     already: set[tuple[str, int]] = set()  # catching up: nobody gets the same channel twice
     fire_now = False
     while True:
@@ -348,6 +368,7 @@ def _notify(session: Session, alert: Alert, index: int | None, step: Step, key_p
                 run.stats.messages += 1
             already.add((channel.value, person.id))
             reached.add(person.id)
+            run.told = True
             event = AlertEvent(alert=alert, at=run.now, kind="notified", detail={
                 "step": index, "target": step.target.value, "channel": channel.value,
                 "caseworker_id": person.id, "reminder": reminder, "fallback": fallback,

@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session, selectinload
 
 from bot.alerts.timetable import DEFAULT_POLICIES, Policy, Step
 from bot.models import EscalationPolicy, EscalationStep
@@ -42,8 +42,15 @@ def _row(session: Session, team_id: int | None, severity: Severity) -> Escalatio
 def load_policy(session: Session, team_id: int | None, severity: Severity | str) -> Policy:
     """The policy for alerts of `severity` on team `team_id` (None: the deployment default)."""
     sev = Severity(severity)
+    # The team's row and the deployment-wide one in one statement (steps: one more if any).
+    team_match = (EscalationPolicy.team_id.is_(None) if team_id is None
+                  else or_(EscalationPolicy.team_id == team_id,
+                           EscalationPolicy.team_id.is_(None)))
+    rows = session.scalars(select(EscalationPolicy)
+                           .where(team_match, EscalationPolicy.severity == sev.value)
+                           .options(selectinload(EscalationPolicy.steps))).all()
     for candidate in ((team_id, None) if team_id is not None else (None,)):
-        row = _row(session, candidate, sev)
+        row = next((r for r in rows if r.team_id == candidate), None)
         if row is not None and row.steps:
             return policy_from_row(row)
     return DEFAULT_POLICIES[sev]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.core.logs import get_logger
@@ -34,9 +34,11 @@ def escalation_epoch(session: Session, alert: Alert) -> tuple[datetime, int]:
 def person_told(session: Session, alert: Alert) -> bool:
     """Whether a notification to a person was enqueued since the current escalation began and
     has not since died at the provider (a dead letter told nobody)."""
-    _, epoch = escalation_epoch(session, alert)
+    # One statement: the epoch (the last reopen or retrigger, else 0) as a subquery.
+    epoch = select(func.max(AlertEvent.id)).where(
+        AlertEvent.alert_id == alert.id, AlertEvent.kind.in_(EPOCH_KINDS)).scalar_subquery()
     rows = session.execute(select(AlertEvent.kind, AlertEvent.detail).where(
-        AlertEvent.alert_id == alert.id, AlertEvent.id > epoch,
+        AlertEvent.alert_id == alert.id, AlertEvent.id > func.coalesce(epoch, 0),
         AlertEvent.kind.in_(["notified", "notification_failed"])).order_by(AlertEvent.id))
     live: set[tuple[object, object]] = set()
     for kind, detail in rows:

@@ -118,10 +118,10 @@ def handle_tenant_sms(session: Session, tenant: Tenant, body: str | None, *,
 
     def alert(source: Source, summary: str, **detail: Any) -> Alert:
         nonlocal told
-        raised, _ = raise_alert(session, source=source, summary=summary, tenant=tenant,
-                                detail={**ref, **{k: v for k, v in detail.items() if v}},
-                                now=now)
-        told = escalate_now(session, raised, via, now)
+        raised, created = raise_alert(session, source=source, summary=summary, tenant=tenant,
+                                      detail={**ref, **{k: v for k, v in detail.items() if v}},
+                                      now=now)
+        told = escalate_now(session, raised, via, now, new=created)
         return raised
 
     def passed_on(raised: Alert) -> bool:
@@ -223,13 +223,13 @@ def handle_unknown_sms(session: Session, phone: str, body: str | None, *,
     detail = {"message_id": message_id, "phone": phone, "text": intent.text}
     if intent.kind in (IntentKind.CRISIS, IntentKind.VIOLENCE):
         crisis = intent.kind is IntentKind.CRISIS
-        raised, _ = raise_alert(
+        raised, created = raise_alert(
             session, source=Source(intent.kind.value), now=now, sender_phone=phone,
             organisation_id=unknown_sender_organisation(session, service_number),
             summary=(sms_staff_texts.summary_unknown_crisis(None, phone) if crisis
                      else sms_staff_texts.summary_unknown_violence(None, phone)),
             detail={**detail, "matched": intent.matched})
-        told = escalate_now(session, raised, delivery or Delivery(), now)
+        told = escalate_now(session, raised, delivery or Delivery(), now, new=created)
         # No language known: Danish first, then English. The help lines always go.
         if replies_today >= UNKNOWN_REPLIES_PER_DAY:
             reply = texts.crisis_lines() if crisis else texts.violence_lines()
