@@ -29,12 +29,13 @@ concern), so a reply can say a person was told only when one was.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field, replace
 from datetime import datetime, time, timedelta
 from functools import partial
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.alerts import events as alert_webhook
@@ -205,16 +206,22 @@ def _handle(session: Session, alert: Alert, run: _Run) -> None:
         alert.next_action_at = run.now + timedelta(minutes=1)
 
 
+@functools.cache
+def _shift_sql() -> Select[time, time, str]:
+    # One statement for both rows (NULLs when the alert has no team or municipality).
+    return select(
+        select(Team.work_start).where(Team.id == bindparam("team_id")).scalar_subquery(),
+        select(Team.work_end).where(Team.id == bindparam("team_id")).scalar_subquery(),
+        select(Organisation.tz_name)
+        .where(Organisation.id == bindparam("organisation_id")).scalar_subquery())
+
+
 def _shift(session: Session, alert: Alert,
            settings: Settings) -> Callable[[datetime], datetime]:
     """Working hours: the team's hours, in the time zone of the alert's municipality (an alert
     without one, which the migration leaves none of, uses TZ_NAME, a new municipality's)."""
-    # One statement for both rows (NULLs when the alert has no team or municipality).
-    start, end, tz_name = session.execute(select(
-        select(Team.work_start).where(Team.id == alert.team_id).scalar_subquery(),
-        select(Team.work_end).where(Team.id == alert.team_id).scalar_subquery(),
-        select(Organisation.tz_name)
-        .where(Organisation.id == alert.organisation_id).scalar_subquery())).one()
+    start, end, tz_name = session.execute(_shift_sql(), {
+        "team_id": alert.team_id, "organisation_id": alert.organisation_id}).one()
     return partial(next_working_moment, tz=tz_name or settings.tz_name,
                    start=start if start is not None else time(8),
                    end=end if end is not None else time(16))

@@ -7,10 +7,11 @@ override), then `bot.alerts.timetable.DEFAULT_POLICIES`. Rows are validated thro
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 
-from sqlalchemy import or_, select
+from sqlalchemy import Select, bindparam, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from bot.alerts.timetable import DEFAULT_POLICIES, Policy, Step
@@ -39,16 +40,23 @@ def _row(session: Session, team_id: int | None, severity: Severity) -> Escalatio
         team_match, EscalationPolicy.severity == severity.value))
 
 
+@functools.cache
+def _policy_sql(with_team: bool) -> Select[EscalationPolicy]:
+    # The team's row and the deployment-wide one in one statement (steps: one more if any),
+    # built once: every alert's first step reads it in the request.
+    team_match = (or_(EscalationPolicy.team_id == bindparam("team_id"),
+                      EscalationPolicy.team_id.is_(None)) if with_team
+                  else EscalationPolicy.team_id.is_(None))
+    return (select(EscalationPolicy)
+            .where(team_match, EscalationPolicy.severity == bindparam("severity"))
+            .options(selectinload(EscalationPolicy.steps)))
+
+
 def load_policy(session: Session, team_id: int | None, severity: Severity | str) -> Policy:
     """The policy for alerts of `severity` on team `team_id` (None: the deployment default)."""
     sev = Severity(severity)
-    # The team's row and the deployment-wide one in one statement (steps: one more if any).
-    team_match = (EscalationPolicy.team_id.is_(None) if team_id is None
-                  else or_(EscalationPolicy.team_id == team_id,
-                           EscalationPolicy.team_id.is_(None)))
-    rows = session.scalars(select(EscalationPolicy)
-                           .where(team_match, EscalationPolicy.severity == sev.value)
-                           .options(selectinload(EscalationPolicy.steps))).all()
+    rows = session.scalars(_policy_sql(team_id is not None),
+                           {"team_id": team_id, "severity": sev.value}).all()
     for candidate in ((team_id, None) if team_id is not None else (None,)):
         row = next((r for r in rows if r.team_id == candidate), None)
         if row is not None and row.steps:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_, select
+from sqlalchemy import Select, bindparam, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.core.checkin_rules import CheckinPolicy
@@ -101,14 +102,20 @@ def tenant_weekdays(tenant: Tenant) -> frozenset[int] | None:
 # --------------------------------------------------------------------------- answers
 
 
+@functools.cache
+def _open_checkin_sql() -> Select[CheckIn]:
+    # Built once (every tenant SMS runs it); bound per call.
+    return (select(CheckIn)
+            .where(CheckIn.tenant_id == bindparam("tenant_id"),
+                   or_(CheckIn.status.in_([CheckInStatus.SENT, CheckInStatus.REMINDED]),
+                       (CheckIn.status == CheckInStatus.SCHEDULED)
+                       & (CheckIn.sent_at <= bindparam("now"))))
+            .order_by(CheckIn.slot_at.desc()).limit(1))
+
+
 def open_checkin(session: Session, tenant: Tenant, now: datetime) -> CheckIn | None:
     """The tenant's newest open check-in (a SCHEDULED one counts once its time has come)."""
-    return session.scalar(
-        select(CheckIn)
-        .where(CheckIn.tenant_id == tenant.id,
-               or_(CheckIn.status.in_([CheckInStatus.SENT, CheckInStatus.REMINDED]),
-                   (CheckIn.status == CheckInStatus.SCHEDULED) & (CheckIn.sent_at <= now)))
-        .order_by(CheckIn.slot_at.desc()).limit(1))
+    return session.scalar(_open_checkin_sql(), {"tenant_id": tenant.id, "now": now})
 
 
 def record_answer(session: Session, tenant: Tenant, answer: int | None,
