@@ -16,7 +16,7 @@ from xml.sax.saxutils import escape
 from flask import Blueprint, Response, abort, current_app, request
 from twilio.request_validator import RequestValidator
 
-from bot.core.db import pinned, transaction
+from bot.core.db import pinned, transaction, write_turn
 from bot.core.logs import get_logger
 from bot.core.phones import InvalidPhone, normalise_phone
 from bot.core.storable import storable
@@ -131,13 +131,15 @@ def inbound_sms() -> Response:
     if not _valid_sid(sid):
         abort(400, "MessageSid must be Twilio's id (letters and digits, at most 64)")
     rt = runtime()
+    sender, recipient = _phone(sender), _phone(form.get("To") or "")
     with pinned(rt.sessions) as session:
-        # Store and commit first: whatever happens next, the message is kept.
-        with session.begin():
+        # Store and commit first: whatever happens next, the message is kept. On SQLite each
+        # transaction waits its writer turn (write_turn) instead of polling the file lock.
+        with write_turn(rt.engine), session.begin():
             message_id, created = sms_inbound.store(
-                session, provider_id=sid, sender=_phone(sender),
-                recipient=_phone(form.get("To") or ""), body=form.get("Body"))
-        with session.begin():
+                session, provider_id=sid, sender=sender, recipient=recipient,
+                body=form.get("Body"))
+        with write_turn(rt.engine), session.begin():
             result = sms_inbound.process(session, message_id,
                                          pictures=_pictures(form.get("NumMedia")),
                                          carrier_opt=form.get("OptOutType"),
