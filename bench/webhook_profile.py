@@ -108,6 +108,10 @@ def run(backend: str, requests: int) -> None:
             print(f"  {name:5} {wall / requests * 1000:6.2f} ms/request wall, "
                   f"{cpu / requests * 1000:6.2f} ms/request CPU of this process")
             if name == "floor":
+                floor_calls = sum(nc for profile in calls.values() for _cc, nc, *_rest in
+                                  pstats.Stats(profile).stats.values())  # type: ignore[attr-defined]
+                print(f"  floor: {floor_calls / sum(profiled_n.values()):.0f} Python calls "
+                      "per request")
                 continue
             print(f"  {'body':20} {'message':7} {'n':>5} {'statements':>10} {'commits':>8} "
                   f"{'py calls':>9} {'median ms':>10}")

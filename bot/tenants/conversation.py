@@ -49,7 +49,7 @@ from bot.alerts import staff_texts as sms_staff_texts
 from bot.alerts.escalator import escalate_now, route_reachable
 from bot.alerts.lifecycle import raise_alert
 from bot.alerts.routing import Delivery, unknown_sender_organisation
-from bot.checkins.rows import record_answer
+from bot.checkins.rows import Looked, record_answer
 from bot.core import audit
 from bot.core.opt_out import may_send_after_stop
 from bot.models import (
@@ -92,8 +92,11 @@ def _staff_lang(tenant: Tenant) -> str | None:
 def handle_tenant_sms(session: Session, tenant: Tenant, body: str | None, *,
                       message_id: int | None = None, pictures: int = 0,
                       carrier_opt: str | None = None, delivery: Delivery | None = None,
-                      now: datetime | None = None) -> Outcome:
+                      now: datetime | None = None, looked: Looked | None = None) -> Outcome:
     """Handle one SMS from ``tenant``; see the module docstring for the rules.
+
+    ``looked``: the tenant's open check-in as already read at ``now`` (inbound SMS reads it
+    with the tenant); None: read it here when the message answers one.
 
     ``delivery``: what this process can send through (None: every channel, for tests); the
     alert's first step is enqueued with it before the reply is chosen.
@@ -159,16 +162,16 @@ def handle_tenant_sms(session: Session, tenant: Tenant, body: str | None, *,
     elif kind is IntentKind.CRISIS:
         raised = alert(Source.CRISIS, sms_staff_texts.summary_crisis(staff, tenant.name),
                        text=intent.text, matched=intent.matched, pictures=pictures)
-        checkin = record_answer(session, tenant, 3, now)
+        checkin = record_answer(session, tenant, 3, now, looked)
         reply = texts.crisis_reply(lang, told)
     elif kind is IntentKind.VIOLENCE:
         raised = alert(Source.VIOLENCE, sms_staff_texts.summary_violence(staff, tenant.name),
                        text=intent.text, matched=intent.matched, pictures=pictures)
-        checkin = record_answer(session, tenant, 3, now)
+        checkin = record_answer(session, tenant, 3, now, looked)
         reply = texts.violence_reply(lang, told)
     elif kind is IntentKind.CHECKIN_ANSWER:
         assert intent.answer is not None
-        checkin = record_answer(session, tenant, intent.answer, now)
+        checkin = record_answer(session, tenant, intent.answer, now, looked)
         if intent.answer == 3:
             raised = alert(Source.NEED_HELP, sms_staff_texts.summary_need_help(staff, tenant.name),
                            answer=3, text=intent.text, checkin_id=checkin and checkin.id,
@@ -184,12 +187,12 @@ def handle_tenant_sms(session: Session, tenant: Tenant, body: str | None, *,
     elif kind is IntentKind.CALL_ME:
         raised = alert(Source.CALL_ME, sms_staff_texts.summary_call_me(staff, tenant.name),
                        text=intent.text, pictures=pictures)
-        checkin = record_answer(session, tenant, None, now)
+        checkin = record_answer(session, tenant, None, now, looked)
         reply = texts.call_me_ack(lang, told)
     else:  # FREE_TEXT, GREETING
         raised = alert(Source.MESSAGE, sms_staff_texts.summary_message(staff, tenant.name),
                        text=intent.text, pictures=pictures)
-        checkin = record_answer(session, tenant, None, now)
+        checkin = record_answer(session, tenant, None, now, looked)
         reply = (texts.greeting_received(lang) if kind is IntentKind.GREETING
                  else texts.free_text_received(lang, passed_on(raised)))
 

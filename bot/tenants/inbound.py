@@ -21,9 +21,10 @@ from sqlalchemy.orm import Session, joinedload
 
 from bot.alerts.routing import Delivery
 from bot.casework.sms_replies import handle_caseworker_sms
+from bot.checkins.rows import Looked, newest_open_checkin_id
 from bot.core.logs import get_logger
 from bot.core.storable import storable
-from bot.models import Caseworker, Direction, Message, Tenant, utcnow
+from bot.models import Caseworker, CheckIn, Direction, Message, Tenant, utcnow
 from bot.models.enums import Channel
 from bot.tenants.conversation import handle_tenant_sms, handle_unknown_sms
 
@@ -84,11 +85,13 @@ _REPLY = insert(MESSAGES).values(
 
 @cache
 def _sender_sql() -> Any:
-    """The tenant with their caseworker, and whether an active caseworker has the number too
-    (built on first use: the mappers must be complete)."""
+    """The tenant with their caseworker and their open check-in (what most messages answer),
+    and whether an active caseworker has the number too (built on first use: the mappers must
+    be complete)."""
     staff_number = exists().where(Caseworker.phone == bindparam("phone"),
                                   Caseworker.active.is_(True))
-    return (select(Tenant, staff_number.label("staff"))
+    return (select(Tenant, CheckIn, staff_number.label("staff"))
+            .outerjoin(CheckIn, CheckIn.id == newest_open_checkin_id(Tenant.id))
             .where(Tenant.phone == bindparam("phone"), Tenant.erased_at.is_(None))
             .options(joinedload(Tenant.caseworker))
             .limit(1))
@@ -115,18 +118,21 @@ def store(session: Session, *, provider_id: str, sender: str, recipient: str,
     return int(existing), False
 
 
-def _sender(session: Session, phone: str) -> tuple[Caseworker | None, Tenant | None]:
+def _sender(session: Session, phone: str,
+            now: datetime) -> tuple[Caseworker | None, Tenant | None, Looked | None]:
     """Who wrote: an active caseworker (their reply codes win), else a tenant, else nobody.
 
     Tenants write far more often than caseworkers, so the common case is one statement: the
-    tenant with their caseworker (the conversation needs them) and whether a caseworker has
-    the number too.
+    tenant with their caseworker and open check-in (the conversation needs them) and whether a
+    caseworker has the number too.
     """
-    row = session.execute(_sender_sql(), {"phone": phone}).first()
+    row = session.execute(_sender_sql(), {"phone": phone, "now": now}).first()
     if row is not None and not row.staff:
-        return None, row.Tenant
+        return None, row.Tenant, Looked(row.CheckIn)
     caseworker = session.scalar(_staff_sql(), {"phone": phone})
-    return caseworker, None if caseworker is not None else (row.Tenant if row else None)
+    if caseworker is not None:
+        return caseworker, None, None
+    return None, (row.Tenant if row else None), (Looked(row.CheckIn) if row else None)
 
 
 def process(session: Session, message_id: int, *, pictures: int = 0,
@@ -144,7 +150,7 @@ def process(session: Session, message_id: int, *, pictures: int = 0,
         return Processed(message_id, before.reply, duplicate=True, intent=before.intent)
 
     sender, recipient, body = claimed.sender, claimed.recipient, claimed.body
-    caseworker, tenant = _sender(session, sender)
+    caseworker, tenant, looked = _sender(session, sender, now)
     tenant_id = caseworker_id = None
     if caseworker is not None:
         reply: str | None = handle_caseworker_sms(session, caseworker, body, now=now)
@@ -152,7 +158,7 @@ def process(session: Session, message_id: int, *, pictures: int = 0,
     elif tenant is not None:
         outcome = handle_tenant_sms(session, tenant, body, message_id=message_id,
                                     pictures=pictures, carrier_opt=carrier_opt,
-                                    delivery=delivery, now=now)
+                                    delivery=delivery, now=now, looked=looked)
         reply, intent, tenant_id = outcome.reply, outcome.intent, tenant.id
     else:
         outcome = handle_unknown_sms(session, sender, body, message_id=message_id,
