@@ -148,10 +148,8 @@ def escalate_now(session: Session, alert: Alert, delivery: Delivery,
                  now: datetime | None = None, *, new: bool = False) -> bool:
     """Perform the alert's due escalation in the caller's transaction (a new or retriggered
     alert's first step goes into the outbox with the change that caused it). Returns whether a
-    person has been notified in the alert's current escalation.
-
-    ``new``: the alert was raised in this transaction, so its escalation is its first (no
-    reopen or retrigger to look up)."""
+    person has been notified in the alert's current escalation. ``new``: raised in this
+    transaction, so this escalation is its first (no reopen or retrigger to look up)."""
     run = _Run(delivery.settings, delivery.channels, now or utcnow(), EscalationStats())
     session.flush()
     if new:
@@ -160,10 +158,8 @@ def escalate_now(session: Session, alert: Alert, delivery: Delivery,
             and alert.next_action_at <= run.now):
         _handle(session, alert, run)
         session.flush()
-        if run.told:
-            # A notification to a person was enqueued in this escalation just now: it is live
-            # (nothing can have died yet), which is what person_told would find.
-            return True
+        if run.told:  # a person notified in this escalation just now: live, as person_told
+            return True  # would find (nothing can have died yet)
     return person_told(session, alert)
 
 
@@ -171,11 +167,15 @@ def route_reachable(session: Session, alert: Alert, delivery: Delivery) -> bool:
     """Whether someone on the alert's route (its owner, team, leads, or the intake route) has
     an address on a configured channel: then a notification that waits for working hours will
     reach a person when its time comes (the fallback covers the whole route)."""
-    people = [*(_recipients(session, alert, target) for target in Target),
-              intake_people(session, alert.organisation_id)]
     channels = [Channel(c) for c in delivery.person_channels()]
+    # Group by group, nearest first, so the usual answer (the owner) costs no query; the team's
+    # leads are among its members.
+    groups: tuple[Callable[[], list[Caseworker]], ...] = (
+        partial(_recipients, session, alert, Target.ASSIGNED),
+        partial(_recipients, session, alert, Target.TEAM),
+        partial(intake_people, session, alert.organisation_id))
     return any(person.active and address_for(person, channel) is not None
-               for group in people for person in group for channel in channels)
+               for group in groups for person in group() for channel in channels)
 
 
 def _postpone(sessions: sessionmaker[Session], alert_id: int, now: datetime) -> None:
