@@ -2,11 +2,13 @@
 
 Wake-ups come from `bot.core.wakeup`: commits in this process set its in-process signal; on
 PostgreSQL a listener thread LISTENs on a dedicated connection and turns other processes'
-NOTIFYs into the same signal. Each wake-up runs the escalation job, then the dispatcher, once;
-wake-ups that arrive meanwhile fold into one more pass. The interval jobs keep polling as the
-safety net, and run on the scheduler's own threads, so a stream of wake-ups never holds up the
-planner or the sweeps. A job never runs twice at once in one process: the fast lane and the
-interval job share one lock per job (see `scheduler.runner.job_lock`).
+NOTIFYs for its own schema into the same signal (NOTIFY is database-wide; the payload names the
+schema, and other schemas' notifications are ignored). Each wake-up runs the escalation job,
+then the dispatcher, once; wake-ups that arrive meanwhile fold into one more pass. The interval
+jobs keep polling as the safety net, and run on the scheduler's own threads, so a stream of
+wake-ups never holds up the planner or the sweeps. A job never runs twice at once in one
+process: the fast lane and the interval job share one lock per job (see
+`scheduler.runner.job_lock`).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from bot.core.logs import get_logger
-from bot.core.wakeup import NOTIFY_CHANNEL, Signal, local_signal
+from bot.core.wakeup import CURRENT_SCHEMA_SQL, NOTIFY_CHANNEL, Signal, is_own_schema, local_signal
 
 log = get_logger(__name__)
 
@@ -36,6 +38,8 @@ class PostgresListener:
         self.signal = signal
         self.stop = stop
         self.listening = threading.Event()  # set while LISTEN is active (tests wait on it)
+        self.schema: str | None = None  # the schema whose work wakes this worker
+        self.ignored = 0  # notifications for other schemas of the database
 
     def run(self) -> None:
         delay = 1.0
@@ -58,13 +62,19 @@ class PostgresListener:
         # held for the worker's lifetime and must be in autocommit mode to receive NOTIFYs.
         cargs, cparams = self.engine.dialect.create_connect_args(self.engine.url)
         with psycopg.connect(*cargs, **cparams, autocommit=True) as conn:
+            # Same connect arguments as the engine, so the same search_path and schema.
+            row = conn.execute(CURRENT_SCHEMA_SQL).fetchone()
+            schema = self.schema = str(row[0]) if row else ""
             conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
             self.listening.set()
             # Anything committed before LISTEN took effect is not announced: look once.
             self.signal.set()
             while not self.stop.is_set():
-                for _notify in conn.notifies(timeout=LISTEN_POLL_S, stop_after=1):
-                    self.signal.set()
+                for notify in conn.notifies(timeout=LISTEN_POLL_S, stop_after=1):
+                    if is_own_schema(notify.payload, schema):
+                        self.signal.set()
+                    else:
+                        self.ignored += 1
 
 
 class FastLane:

@@ -134,8 +134,19 @@ def console_channels() -> dict[str, ConsoleChannel]:
 
 
 @pytest.fixture
+def worker_running(sessions: sessionmaker[Session]) -> None:
+    """A worker's heartbeat, as in every deployment the web tests model: replies say "your
+    caseworker has been told" only while something sends the outbox (tests of a stopped worker
+    build their runtime without this)."""
+    from bot.ops.heartbeat import beat
+
+    with sessions() as s, s.begin():
+        beat(s, "worker", process="worker:tests")
+
+
+@pytest.fixture
 def runtime(settings: Settings, engine: Engine, sessions: sessionmaker[Session],
-            console_channels: dict[str, ConsoleChannel]) -> Runtime:
+            console_channels: dict[str, ConsoleChannel], worker_running: None) -> Runtime:
     return Runtime(settings, engine, sessions, dict(console_channels))
 
 

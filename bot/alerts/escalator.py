@@ -29,13 +29,12 @@ concern), so a reply can say a person was told only when one was.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field, replace
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from functools import partial
 
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.alerts import events as alert_webhook
@@ -48,23 +47,22 @@ from bot.alerts.routing import (
     intake_people,
     team_leads,
 )
+from bot.alerts.shifts import working_hours
 from bot.alerts.timetable import Policy, Step, ack_reminder_due, next_notification
 from bot.alerts.told import escalation_epoch, person_told
 from bot.core import metrics, outbox
 from bot.core.config import Settings
 from bot.core.logs import get_logger
-from bot.core.timing import next_working_moment
 from bot.models import (
     Alert,
     AlertEvent,
     AlertState,
     Caseworker,
-    Organisation,
     Role,
-    Team,
     utcnow,
 )
 from bot.models.enums import Channel, OutboxKind, Target
+from bot.ops.heartbeat import sender_running
 
 __all__ = ["EscalationStats", "escalate_now", "person_told", "route_reachable", "run_escalation"]
 
@@ -152,15 +150,22 @@ def escalate_now(session: Session, alert: Alert, delivery: Delivery,
     transaction, so this escalation is its first (no reopen or retrigger to look up)."""
     run = _Run(delivery.settings, delivery.channels, now or utcnow(), EscalationStats())
     session.flush()
+    told_now = False
     if new:
         run.epochs[alert.id] = (alert.created_at, 0)
     if (alert.state == AlertState.OPEN and alert.next_action_at is not None
             and alert.next_action_at <= run.now):
         _handle(session, alert, run)
         session.flush()
-        if run.told:  # a person notified in this escalation just now: live, as person_told
-            return True  # would find (nothing can have died yet)
-    return person_told(session, alert)
+        told_now = run.told  # a person notified just now: live, as person_told would find
+    if not (told_now or person_told(session, alert)):
+        return False
+    if delivery.needs_running_sender and not sender_running(session, run.now):
+        # In the outbox, but no worker or dispatcher has beaten for minutes: it goes out only
+        # when one starts again, so nobody may be told it has reached a person yet.
+        log.error("alert.no_running_sender", alert_id=alert.id)
+        return False
+    return True
 
 
 def route_reachable(session: Session, alert: Alert, delivery: Delivery) -> bool:
@@ -195,7 +200,7 @@ def _handle(session: Session, alert: Alert, run: _Run) -> None:
     policy = run.policies[key]
     place = (alert.team_id, alert.organisation_id)
     if place not in run.shifts:
-        run.shifts[place] = _shift(session, alert, run.settings)
+        run.shifts[place] = working_hours(session, alert, run.settings)
     shift = run.shifts[place]
     if alert.state == AlertState.ACKNOWLEDGED:
         _remind(session, alert, policy, shift, run)
@@ -204,27 +209,6 @@ def _handle(session: Session, alert: Alert, run: _Run) -> None:
     if alert.next_action_at is not None and alert.next_action_at <= run.now:
         # Never leave a row due again in this run (a shift function that goes backwards).
         alert.next_action_at = run.now + timedelta(minutes=1)
-
-
-@functools.cache
-def _shift_sql() -> Select[time, time, str]:
-    # One statement for both rows (NULLs when the alert has no team or municipality).
-    return select(
-        select(Team.work_start).where(Team.id == bindparam("team_id")).scalar_subquery(),
-        select(Team.work_end).where(Team.id == bindparam("team_id")).scalar_subquery(),
-        select(Organisation.tz_name)
-        .where(Organisation.id == bindparam("organisation_id")).scalar_subquery())
-
-
-def _shift(session: Session, alert: Alert,
-           settings: Settings) -> Callable[[datetime], datetime]:
-    """Working hours: the team's hours, in the time zone of the alert's municipality (an alert
-    without one, which the migration leaves none of, uses TZ_NAME, a new municipality's)."""
-    start, end, tz_name = session.execute(_shift_sql(), {
-        "team_id": alert.team_id, "organisation_id": alert.organisation_id}).one()
-    return partial(next_working_moment, tz=tz_name or settings.tz_name,
-                   start=start if start is not None else time(8),
-                   end=end if end is not None else time(16))
 
 
 def _escalate(session: Session, alert: Alert, policy: Policy,

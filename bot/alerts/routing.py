@@ -38,10 +38,13 @@ class Delivery:
 
     settings: Settings = field(default_factory=Settings)
     channels: frozenset[str] | None = None
+    # A running process's view: the outbox is only as good as the worker or dispatcher that
+    # sends it, so "told" also needs one of them alive (bot.ops.heartbeat.sender_running).
+    needs_running_sender: bool = False
 
     @classmethod
     def of(cls, settings: Settings, channels: Collection[str]) -> Delivery:
-        return cls(settings, frozenset(channels))
+        return cls(settings, frozenset(channels), needs_running_sender=True)
 
     def person_channels(self) -> list[str]:
         """Configured channels that can reach a person."""

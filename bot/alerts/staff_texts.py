@@ -30,8 +30,15 @@ CW_ALREADY_ACKNOWLEDGED = N_("Alert {alert_id} was already acknowledged by {name
 CW_ALREADY_CLOSED = N_("Alert {alert_id} is already closed. Reopen it in the dashboard if needed.")
 CW_NOT_FOUND = N_("There is no alert {alert_id}. Check the number in the alert SMS.")
 CW_NOT_YOURS = N_("Alert {alert_id} belongs to another team, so you cannot change it.")
+# A reply that is no code: the example is one of the caseworker's own current alerts, so it
+# works as written (bot.casework.sms_replies picks it), else how codes are made.
 CW_UNKNOWN_CODE = N_(
-    "Not understood. Reply e.g. 42 OK to acknowledge alert 42, or 42 LOST to close it."
+    "Not understood. Reply e.g. {id} OK to acknowledge alert {id}, or {id} LØST to close it."
+)
+CW_UNKNOWN_CODE_ACKNOWLEDGED = N_("Not understood. Reply e.g. {id} LØST to close alert {id}.")
+CW_UNKNOWN_CODE_NO_ALERT = N_(
+    "Not understood. To answer an alert, reply with its number and OK or LØST, as in the alert "
+    "SMS."
 )
 
 
@@ -99,8 +106,14 @@ def not_yours(lang: str | None, alert_id: int) -> str:
     return _render(lang, CW_NOT_YOURS, alert_id=alert_id)
 
 
-def unknown_code(lang: str | None) -> str:
-    return _render(lang, CW_UNKNOWN_CODE)
+def unknown_code(lang: str | None, alert_id: int | None = None,
+                 acknowledged: bool = False) -> str:
+    """How to answer, with ``alert_id`` as the example: OK and LØST while it is open, only LØST
+    once it is acknowledged (OK would just say "already acknowledged"); no alert, no number."""
+    if alert_id is None:
+        return _render(lang, CW_UNKNOWN_CODE_NO_ALERT)
+    return _render(lang, CW_UNKNOWN_CODE_ACKNOWLEDGED if acknowledged else CW_UNKNOWN_CODE,
+                   id=alert_id)
 
 
 def missed_summary(lang: str | None, name: str, n: int) -> str:

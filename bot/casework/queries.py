@@ -11,7 +11,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import ColumnElement, case, false, or_, select
+from sqlalchemy import ColumnElement, Select, case, false, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from bot.alerts.escalator import notify_new_owner
@@ -132,8 +132,14 @@ def alert_queue(session: Session, viewer: Viewer, states: tuple[str, ...] = ACTI
     q = (select(Alert).where(_alert_filter(viewer), Alert.state.in_(states))
          .options(selectinload(Alert.tenant).selectinload(Tenant.caseworker),
                   selectinload(Alert.home), selectinload(Alert.owner)))  # no query per row
-    if states == (AlertState.RESOLVED,):
-        # Newest first is the useful order for closed alerts.
+    return in_queue_order(session, q, resolved=states == (AlertState.RESOLVED,), limit=limit)
+
+
+def in_queue_order(session: Session, q: Select[Alert], *, resolved: bool,
+                   limit: int) -> list[Alert]:
+    """The first `limit` alerts of `q` in queue order (`sort_key`), the LIMIT applied in SQL in
+    the same order, so an alert that reached nobody is never cut off below a full page."""
+    if resolved:  # newest first is the useful order for closed alerts
         return list(session.scalars(q.order_by(Alert.id.desc()).limit(limit)))
     q = q.order_by(Alert.undelivered_at.is_(None), _rank_sql().desc(),
                    Alert.next_action_at.is_(None), Alert.next_action_at, Alert.id)

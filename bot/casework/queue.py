@@ -15,7 +15,7 @@ from sqlalchemy import ColumnElement, func, or_, select, true
 from sqlalchemy.orm import Session, selectinload
 
 from bot.casework.access import Viewer
-from bot.casework.queries import _alert_filter, _rank_sql, _tenant_filter, sort_key
+from bot.casework.queries import _alert_filter, _tenant_filter, in_queue_order
 from bot.core.phones import normalise_phone
 from bot.models import Alert, AlertState, Home, Tenant
 
@@ -84,11 +84,7 @@ def alerts(session: Session, viewer: Viewer, f: QueueFilter, limit: int = 500) -
     search = _search(f.search)
     if search is not None:
         q = q.where(search)
-    if f.tab == "resolved":
-        return list(session.scalars(q.order_by(Alert.id.desc()).limit(limit)))
-    q = q.order_by(_rank_sql().desc(), Alert.next_action_at.is_(None), Alert.next_action_at,
-                   Alert.id)
-    return sorted(session.scalars(q.limit(limit)), key=sort_key)
+    return in_queue_order(session, q, resolved=f.tab == "resolved", limit=limit)
 
 
 def tab_counts(session: Session, viewer: Viewer, f: QueueFilter) -> dict[str, int]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import case, exists, or_, select
 from sqlalchemy.orm import Session
 
 from bot.alerts import staff_texts as sms_staff_texts
@@ -21,12 +22,33 @@ from bot.alerts.rules import InvalidTransition
 from bot.casework.queries import may_act_on_alert, viewer_for
 from bot.casework.reply_codes import parse_reply_code
 from bot.core import audit
-from bot.models import Alert, AlertState, Caseworker, utcnow
+from bot.models import Alert, AlertEvent, AlertState, Caseworker, utcnow
+
+# Candidates looked at for the example in "not understood" (the newest; most have one or two).
+EXAMPLE_CANDIDATES = 20
 
 
 def may_act(caseworker: Caseworker, alert: Alert) -> bool:
     """The rule in the module docstring."""
     return may_act_on_alert(viewer_for(caseworker), alert)
+
+
+def example_alert(session: Session, caseworker: Caseworker) -> Alert | None:
+    """The alert a caseworker most likely means when a reply is not understood: one of theirs
+    that is still active (they were told about it by SMS, or own it) and that they may act on;
+    open before acknowledged, then the newest. None when there is none."""
+    told_by_sms = exists().where(
+        AlertEvent.alert_id == Alert.id, AlertEvent.kind == "notified",
+        AlertEvent.detail["caseworker_id"].as_integer() == caseworker.id,
+        AlertEvent.detail["channel"].as_string() == "sms")
+    candidates = session.scalars(
+        select(Alert).where(
+            Alert.organisation_id == caseworker.team.organisation_id,
+            Alert.state.in_([AlertState.OPEN, AlertState.ACKNOWLEDGED]),
+            or_(Alert.owner_id == caseworker.id, told_by_sms))
+        .order_by(case((Alert.state == AlertState.OPEN, 0), else_=1), Alert.id.desc())
+        .limit(EXAMPLE_CANDIDATES))
+    return next((alert for alert in candidates if may_act(caseworker, alert)), None)
 
 
 def handle_caseworker_sms(session: Session, caseworker: Caseworker, body: str | None, *,
@@ -36,7 +58,11 @@ def handle_caseworker_sms(session: Session, caseworker: Caseworker, body: str | 
     lang = caseworker.language
     code = parse_reply_code(body or "")
     if code is None:
-        return sms_staff_texts.unknown_code(lang)
+        example = example_alert(session, caseworker)
+        if example is None:
+            return sms_staff_texts.unknown_code(lang)
+        return sms_staff_texts.unknown_code(lang, example.id,
+                                            acknowledged=example.state == AlertState.ACKNOWLEDGED)
     alert = session.get(Alert, code.alert_id)
     if alert is None or alert.organisation_id != caseworker.team.organisation_id:
         # Another municipality's alert does not exist as far as this caseworker can tell.

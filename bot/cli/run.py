@@ -79,6 +79,7 @@ def dispatch(once: bool, poll: float) -> None:
     SIGTERM or Ctrl+C stops after the message in hand; rows claimed but not sent are released.
     """
     from bot.alerts.routing import blind_problem
+    from bot.ops.heartbeat import keep_beating
     from scheduler.jobs import build_dispatcher, dispatch_outbox
 
     settings = settings_from_env()
@@ -95,6 +96,8 @@ def dispatch(once: bool, poll: float) -> None:
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
+    # Replies say "your caseworker has been told" only while some sender beats.
+    keep_beating(runtime.sessions, "dispatcher", stop)
     click.echo("Dispatcher running; press Ctrl+C to stop.", err=True)
     build_dispatcher(runtime).run_until(stop, poll=poll)
 
@@ -171,12 +174,14 @@ def demo(port: int, db_file: str, reset: bool) -> None:
 def bot_polling() -> None:
     """Run the Telegram bot by polling (development; production uses the webhook)."""
     from bot.telegram_bot import build_application
+    from bot.telegram_bot.heartbeat import install_heartbeat
 
     runtime = build_process_runtime(settings_from_env())
     telegram_settings = require_telegram(runtime.settings)
     guard(lambda: require_schema(runtime.engine))
     application = build_application(runtime.sessions, telegram_settings.bot_token,
                                     telegram_settings.api_url, runtime.delivery)
+    install_heartbeat(application, runtime.sessions)  # read by status, /metrics, the banner
     click.echo("Telegram bot polling; press Ctrl+C to stop.", err=True)
     # run_polling removes a webhook first; Telegram sends updates to one or the other.
     application.run_polling(allowed_updates=["message", "callback_query"])

@@ -19,6 +19,20 @@ def _age(seconds: float) -> str:
     return f"{seconds // 3600} h {seconds % 3600 // 60} min"
 
 
+def _health(health: Any, now: Any, never: str) -> str:
+    """One line for a process kind's heartbeats (bot.ops.heartbeat.ProcessHealth)."""
+    from bot.ops.heartbeat import WORKER_STALE
+
+    age = health.age(now)
+    if health.last_seen is None:
+        return never
+    ago = _age(age.total_seconds()) if age else "?"
+    if not health.running:
+        return (f"NOT RUNNING: last heartbeat {ago} ago "
+                f"(over {int(WORKER_STALE.total_seconds() // 60)} min)")
+    return f"running: {health.processes} process(es), last heartbeat {ago} ago"
+
+
 def channels_configured(settings: Any) -> dict[str, str]:
     if settings.console_channels:
         return {c: "console (demo: printed, not sent)" for c in ("sms", "telegram", "email")}
@@ -33,21 +47,21 @@ def channels_configured(settings: Any) -> dict[str, str]:
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def status(as_json: bool) -> None:
-    """Channels, worker heartbeat, outbox, dead letters and open alerts at a glance."""
-    from bot.ops.heartbeat import WORKER_STALE
+    """Channels, heartbeats, outbox, dead letters and open alerts at a glance."""
     from bot.ops.state import snapshot
 
     settings = settings_from_env()
     with open_sessions(settings)() as session:
         snap = snapshot(session, include_sent=True)
     channels = channels_configured(settings)
-    age = snap.worker.age(snap.now)
     if as_json:
         click.echo(json.dumps({
             "channels": channels,
             "worker": {"running": snap.worker.running, "processes": snap.worker.processes,
                        "last_seen": snap.worker.last_seen.isoformat()
                        if snap.worker.last_seen else None},
+            "bot": {"running": snap.bot.running, "processes": snap.bot.processes,
+                    "last_seen": snap.bot.last_seen.isoformat() if snap.bot.last_seen else None},
             "outbox": [{"channel": c, "status": s, "rows": n}
                        for (c, s), n in sorted(snap.outbox.items())],
             "oldest_due_seconds": snap.oldest_due_seconds,
@@ -62,15 +76,11 @@ def status(as_json: bool) -> None:
         return
     out = ["Trygt Hjem status " + snap.now.strftime("%Y-%m-%d %H:%M:%S UTC"), "", "Channels"]
     out += [f"  {name:<9} {what}" for name, what in channels.items()]
-    out += ["", "Worker"]
-    if snap.worker.last_seen is None:
-        out.append("  NOT RUNNING: no worker has ever written a heartbeat")
-    elif not snap.worker.running:
-        out.append(f"  NOT RUNNING: last heartbeat {_age(age.total_seconds()) if age else '?'} "
-                   f"ago (over {int(WORKER_STALE.total_seconds() // 60)} min)")
-    else:
-        out.append(f"  running: {snap.worker.processes} process(es), last heartbeat "
-                   f"{_age(age.total_seconds()) if age else '?'} ago")
+    out += ["", "Worker", "  " + _health(
+        snap.worker, snap.now, "NOT RUNNING: no worker has ever written a heartbeat")]
+    # Polling is one way to run the bot; with the webhook no such process exists, by design.
+    out += ["", "Telegram bot (polling, `trygthjem bot`)", "  " + _health(
+        snap.bot, snap.now, "none has run (with the webhook none is needed)")]
     out += ["", "Outbox (rows by channel and state)"]
     if not snap.outbox:
         out.append("  empty")

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from bot.core.db import affected_rows, insert_for
 from bot.models import OutboxItem, OutboxStatus, utcnow
+from bot.models.enums import OutboxPriority
 
 DEFAULT_LEASE = timedelta(minutes=2)
 MAX_ATTEMPTS = 8
@@ -43,14 +44,18 @@ def enqueue(
     """
     values = dict(
         idempotency_key=key, channel=channel, recipient=recipient, body=body, kind=kind,
-        next_attempt_at=not_before or utcnow(), tenant_id=tenant_id, caseworker_id=caseworker_id,
-        landlord_id=landlord_id, payload=payload or {}, status=OutboxStatus.PENDING, attempts=0,
-        created_at=utcnow(),
+        priority=OutboxPriority.of(kind), next_attempt_at=not_before or utcnow(),
+        tenant_id=tenant_id, caseworker_id=caseworker_id, landlord_id=landlord_id,
+        payload=payload or {}, status=OutboxStatus.PENDING, attempts=0, created_at=utcnow(),
     )
     insert = insert_for(session)
     stmt = insert(OutboxItem).values(**values).on_conflict_do_nothing(
         index_elements=["idempotency_key"]).returning(OutboxItem.id)
     return session.execute(stmt).scalar() is not None
+
+
+# Alerts first, then conversations, then bulk check-ins; within a priority, oldest due first.
+CLAIM_ORDER = (OutboxItem.priority, OutboxItem.next_attempt_at, OutboxItem.id)
 
 
 def new_claim_token() -> str:
@@ -74,6 +79,7 @@ def claim_rows(
     limit: int,
     channels: Collection[str] | None = None,
     exclude: Collection[str] = (),
+    more_urgent_than: int | None = None,
 ) -> list[int]:
     """Mark up to `limit` due rows as claimed under `token` until `until`, in the caller's
     transaction; returns their ids.
@@ -81,12 +87,13 @@ def claim_rows(
     PostgreSQL: FOR UPDATE SKIP LOCKED lets any number of dispatchers share the queue. SQLite has
     one writer at a time, and the conditional UPDATE only succeeds for still-unclaimed rows.
     """
-    query = (select(OutboxItem.id).where(_due(now))
-             .order_by(OutboxItem.next_attempt_at, OutboxItem.id).limit(limit))
+    query = (select(OutboxItem.id).where(_due(now)).order_by(*CLAIM_ORDER).limit(limit))
     if channels is not None:
         query = query.where(OutboxItem.channel.in_(channels))
     if exclude:
         query = query.where(OutboxItem.channel.not_in(exclude))
+    if more_urgent_than is not None:
+        query = query.where(OutboxItem.priority < more_urgent_than)
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     ids = list(session.scalars(query))
@@ -102,12 +109,15 @@ def claim_rows(
     return sorted(claimed)
 
 
-def claimed_items(session: Session, token: str) -> list[OutboxItem]:
-    """The rows still held under `token`, oldest due first."""
+def claimed_items(session: Session, token: str,
+                  ids: Collection[int] | None = None) -> list[OutboxItem]:
+    """The rows still held under `token` (of `ids` only, if given), most urgent first."""
+    query = select(OutboxItem).where(OutboxItem.claim_token == token,
+                                     OutboxItem.status == OutboxStatus.SENDING)
+    if ids is not None:
+        query = query.where(OutboxItem.id.in_(ids))
     return list(session.scalars(
-        select(OutboxItem).where(OutboxItem.claim_token == token,
-                                 OutboxItem.status == OutboxStatus.SENDING)
-        .order_by(OutboxItem.next_attempt_at, OutboxItem.id)
+        query.order_by(*CLAIM_ORDER)
         .execution_options(populate_existing=True)))
 
 
@@ -169,6 +179,7 @@ def enqueue_many(session: Session, messages: list[dict[str, Any]]) -> None:
     now = utcnow()
     rows = [dict(idempotency_key=m["key"], channel=m["channel"], recipient=m["recipient"],
                  body=m["body"], kind=m.get("kind", "reply"),
+                 priority=OutboxPriority.of(m.get("kind", "reply")),
                  next_attempt_at=m.get("not_before") or now, tenant_id=m.get("tenant_id"),
                  caseworker_id=m.get("caseworker_id"), landlord_id=m.get("landlord_id"),
                  payload=m.get("payload") or {}, status=OutboxStatus.PENDING, attempts=0,

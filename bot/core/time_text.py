@@ -14,7 +14,13 @@ from babel.dates import format_datetime
 
 from bot.core.timing import DEFAULT_TZ, TzLike, check_weekdays, require_aware, zone_of
 
-__all__ = ["describe_local", "format_weekdays", "parse_local_time", "parse_weekdays"]
+__all__ = [
+    "describe_local",
+    "format_daily_hours",
+    "format_weekdays",
+    "parse_local_time",
+    "parse_weekdays",
+]
 
 
 _DAY_NAMES: dict[str, tuple[str, ...]] = {
@@ -139,3 +145,13 @@ def describe_local(when: datetime, tz: TzLike = DEFAULT_TZ, lang: str = "da") ->
     require_aware("when", when)
     key = _norm_lang(lang)
     return format_datetime(when, _PATTERNS[key], tzinfo=zone_of(tz), locale=_LOCALES[key])
+
+
+def format_daily_hours(opens: time, closes: time, lang: str = "da") -> str:
+    """Opening hours for an SMS, short and unambiguous: ``"kl. 11-05"`` (da, minutes only when
+    there are any: ``"kl. 9.30-17"``) / ``"11:00-05:00"`` (en, 24-hour clock)."""
+    if _norm_lang(lang) == "da":
+        def short(t: time) -> str:
+            return f"{t:%H}" if t.minute == 0 else f"{t:%H.%M}"
+        return f"kl. {short(opens)}-{short(closes)}"
+    return f"{opens:%H:%M}-{closes:%H:%M}"

@@ -2,8 +2,12 @@
 
 Any session that inserts into ``alerts`` or ``outbox`` and commits wakes the worker:
 
-* PostgreSQL: ``NOTIFY trygthjem_work`` is sent inside the same transaction (PostgreSQL delivers
-  it only if, and when, the transaction commits), for workers in other processes that LISTEN;
+* PostgreSQL: a notification on ``trygthjem_work`` is sent inside the same transaction
+  (PostgreSQL delivers it only if, and when, the transaction commits), for workers in other
+  processes that LISTEN. NOTIFY is database-wide, so its payload is the schema the work was
+  committed in (``current_schema()``, from the connection's search_path) and a listener acts only
+  on its own schema's (:func:`is_own_schema`): a test run or a second deployment in another
+  schema of the same database wakes nobody here;
 * every database: after the commit, an in-process signal for a worker in this same process
   (the demo runs web and worker in one).
 
@@ -17,13 +21,21 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 
 NOTIFY_CHANNEL = "trygthjem_work"
 # Rows a worker must act on at once: a new alert (escalation) or a message to send (dispatch).
 WAKE_TABLES = frozenset({"alerts", "outbox"})
 _PENDING = "trygthjem_wake_worker"  # key in Session.info: this transaction has work to announce
+# The schema this connection's unqualified table names resolve to; '' when none (NULL).
+CURRENT_SCHEMA_SQL = "SELECT coalesce(current_schema(), '')"
+_NOTIFY = text("SELECT pg_notify(:channel, coalesce(current_schema(), ''))")
+
+
+def is_own_schema(payload: str, schema: str) -> bool:
+    """Whether a notification's payload announces work in ``schema`` (the listener's own)."""
+    return payload == schema
 
 
 class Signal:
@@ -76,8 +88,9 @@ def _before_commit(session: Session) -> None:
         return
     bind: Any = session.get_bind()
     if bind.dialect.name == "postgresql":
-        # Queued by PostgreSQL and delivered at COMMIT, never for a rollback.
-        session.connection().exec_driver_sql(f"NOTIFY {NOTIFY_CHANNEL}")
+        # Queued by PostgreSQL and delivered at COMMIT, never for a rollback; the payload
+        # names this schema, so workers of other schemas in the database stay asleep.
+        session.connection().execute(_NOTIFY, {"channel": NOTIFY_CHANNEL})
 
 
 @event.listens_for(Session, "after_commit")

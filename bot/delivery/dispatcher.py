@@ -28,13 +28,16 @@ from bot.delivery import send_slots
 from bot.delivery.claims import Claim, at, claim_paced, claim_unpaced
 from bot.delivery.send_slots import SenderKey
 from bot.models import Direction, Message, OutboxItem, OutboxStatus, Tenant
-from bot.models.enums import OutboxKind
+from bot.models.enums import OutboxKind, OutboxPriority
 
 log = get_logger(__name__)
 
 # All workers together hold at most this many seconds of a capped sender's sends at its rate:
 # every claimed row goes out well inside its lease, and a new urgent row waits at most this long.
 DEFAULT_HORIZON = timedelta(seconds=10)
+
+# At most this many urgent rows join a claim at once (each still goes at the sender's cap).
+URGENT_BATCH = 10
 
 FailureHook = Callable[[Session, OutboxItem, PermanentError], None]
 
@@ -129,7 +132,7 @@ class Dispatcher:
                     for _ in range(len(claim.items) if claim.key is None else 1):
                         if self.stopping():
                             break
-                        self._deliver(claim, claim.items.popleft(), stats)
+                        self._deliver(claim, stats)
         finally:
             self._release(claims)
 
@@ -146,9 +149,11 @@ class Dispatcher:
 
     # -- one row
 
-    def _deliver(self, claim: Claim, item: OutboxItem, stats: DispatchStats) -> None:
+    def _deliver(self, claim: Claim, stats: DispatchStats) -> None:
         if claim.key is not None:
             self._wait_for_slot(claim.key, claim.rate)
+        self._make_way(claim)
+        item = claim.items.popleft()
         taken = self._take(claim.token, item.id, stats)
         if taken is None:
             return
@@ -160,6 +165,25 @@ class Dispatcher:
             self._failed(claim.token, item, exc, stats)
             return
         self._sent(claim.token, item, provider_id, stats)
+
+    def _make_way(self, claim: Claim) -> None:
+        """Alerts committed while this claim's prompts go out are sent next, in this claim.
+
+        Checked right before each send (after the slot wait), so an alert waits for at most the
+        send in progress, not for the rest of a claim that may hold minutes of check-ins."""
+        head = claim.items[0]
+        if head.priority <= OutboxPriority.ALERT:
+            return
+        with self.sessions() as session:
+            now = at(self.clock())
+            ids = outbox.claim_rows(session, token=claim.token, now=now, until=now + self.lease,
+                                    limit=URGENT_BATCH, channels=(head.channel,),
+                                    more_urgent_than=head.priority)
+            session.commit()
+            urgent = outbox.claimed_items(session, claim.token, ids) if ids else []
+        if urgent:
+            log.info("outbox.made_way", rows=len(urgent), channel=head.channel)
+        claim.items.extendleft(reversed(urgent))
 
     def _wait_for_slot(self, key: SenderKey, rate: float) -> None:
         """Book the sender's next free slot (shared by all workers) and sleep until it."""

@@ -14,11 +14,12 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.alerts.told import notification_died
 from bot.core.logs import get_logger
 from bot.core.storable import storable
 from bot.delivery.failures import sms_error
-from bot.models import Direction, Message, Tenant, utcnow
-from bot.models.enums import Channel
+from bot.models import Direction, Message, OutboxItem, Tenant, utcnow
+from bot.models.enums import Channel, OutboxKind
 
 log = get_logger(__name__)
 
@@ -29,6 +30,9 @@ _RANK = {
     "delivered": 4, "undelivered": 4, "failed": 4, "canceled": 4, "read": 5,
 }
 FINAL = frozenset({"delivered", "undelivered", "failed", "canceled"})
+# Final statuses that mean the recipient's phone never got the message.
+NOT_RECEIVED = frozenset({"undelivered", "failed", "canceled"})
+ALERT_KINDS = frozenset({OutboxKind.ALERT, OutboxKind.ALERT_REMINDER})
 
 
 @dataclass(frozen=True)
@@ -69,4 +73,20 @@ def apply_status(session: Session, provider_id: str, status: str, error_code: st
     if error_code:
         message.error_code = error_code
     log.info("sms.status", message_id=message.id, status=status, error_code=error_code)
+    if status in NOT_RECEIVED and message.intent in ALERT_KINDS:
+        _alert_not_received(session, message, status, error_code, now or utcnow())
     return StatusUpdate(found=True, changed=True, status=status, effect=effect)
+
+
+def _alert_not_received(session: Session, message: Message, status: str,
+                        error_code: str | None, now: datetime) -> None:
+    """Twilio took the caseworker's alert SMS but the phone never got it (switched off for
+    days, number gone, carrier refused): it told nobody, so the alert moves on like a dead
+    letter."""
+    key = session.scalar(select(OutboxItem.idempotency_key)
+                         .where(OutboxItem.message_id == message.id))
+    if key is None:
+        return
+    notification_died(session, key, message.caseworker_id, Channel.SMS,
+                      f"{status} at the carrier" + (f" (error {error_code})" if error_code else ""),
+                      now=now)

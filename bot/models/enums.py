@@ -6,7 +6,7 @@ them, and the models import nothing from the domain.
 
 from __future__ import annotations
 
-from enum import StrEnum
+from enum import IntEnum, StrEnum
 
 
 class Severity(StrEnum):
@@ -54,6 +54,27 @@ class OutboxKind(StrEnum):
     ALERT_ACKNOWLEDGED = "alert.acknowledged"
     ALERT_RESOLVED = "alert.resolved"
     ALERT_REOPENED = "alert.reopened"
+
+
+class OutboxPriority(IntEnum):
+    """Which due outbox rows a dispatcher takes first (``OutboxItem.priority``, lower first).
+
+    Caseworker alerts share a sending number and its rate cap with the check-in prompts: without
+    an order, an alert raised at 10:00:05 would wait behind every prompt the planner queued at
+    10:00 (thousands of rows at a few per second).
+    """
+
+    ALERT = 0  # a person must be told: escalation steps and alert reminders, alert webhooks
+    CONVERSATION = 1  # someone is waiting for this answer: landlords, caseworker SMS, replies
+    BULK = 2  # scheduled check-ins and their reminders: minutes late harms nobody
+
+    @classmethod
+    def of(cls, kind: str) -> OutboxPriority:
+        if kind in (OutboxKind.CHECKIN, OutboxKind.REMINDER):
+            return cls.BULK
+        if kind in (OutboxKind.ALERT, OutboxKind.ALERT_REMINDER) or kind.startswith("alert."):
+            return cls.ALERT
+        return cls.CONVERSATION
 
 
 class Source(StrEnum):

@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Double, ForeignKey, Index, String, Text, text
+from sqlalchemy import JSON, Double, ForeignKey, Index, SmallInteger, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.models.base import Base, Timestamped, UTCDateTime, utcnow
@@ -59,7 +59,13 @@ class Message(Timestamped, Base):
 
 class OutboxItem(Timestamped, Base):
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_due", "status", "next_attempt_at"),
+        # The claim order, over the rows still to send only (sent history is most of the table).
+        Index("ix_outbox_claim_order", "priority", "next_attempt_at", "id",
+              sqlite_where=text("status IN ('pending', 'sending')"),
+              postgresql_where=text("status IN ('pending', 'sending')")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # Same key, same message: enqueueing twice is a no-op, and the provider sees it once.
@@ -69,6 +75,8 @@ class OutboxItem(Timestamped, Base):
     body: Mapped[str] = mapped_column(Text, default="")
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     kind: Mapped[str] = mapped_column(String(32), default="reply")
+    # OutboxPriority of the kind (lower goes first): alerts never wait behind bulk check-ins.
+    priority: Mapped[int] = mapped_column(SmallInteger, default=1, server_default="1")
     tenant_id: Mapped[int | None] = mapped_column(ForeignKey("tenants.id"), index=True)
     caseworker_id: Mapped[int | None] = mapped_column(ForeignKey("caseworkers.id"))
     landlord_id: Mapped[int | None] = mapped_column(ForeignKey("landlords.id"))
@@ -80,7 +88,8 @@ class OutboxItem(Timestamped, Base):
     claim_token: Mapped[str | None] = mapped_column(String(32))
     last_error: Mapped[str | None] = mapped_column(Text)
     provider_id: Mapped[str | None] = mapped_column(String(64))
-    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
+    # Indexed: a status callback finds the outbox row of the message it reports on.
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"), index=True)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 

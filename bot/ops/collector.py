@@ -1,4 +1,4 @@
-"""Prometheus gauges read from the database at scrape time (outbox, alerts, worker heartbeat)."""
+"""Prometheus gauges read from the database at scrape time (outbox, alerts, heartbeats)."""
 
 from __future__ import annotations
 
@@ -73,3 +73,10 @@ class DatabaseStateCollector(Collector):
                                 value=float("inf") if age is None else age.total_seconds())
         yield GaugeMetricFamily(f"{PREFIX}_worker_processes", "Workers that beat in the last "
                                 "2 minutes", value=snap.worker.processes)
+        bot_age = snap.bot.age(snap.now)
+        yield GaugeMetricFamily(f"{PREFIX}_bot_heartbeat_age_seconds",
+                                "Seconds since a polling Telegram bot (trygthjem bot) last beat "
+                                "(+Inf: none ever ran, as with the webhook)",
+                                value=float("inf") if bot_age is None else bot_age.total_seconds())
+        yield GaugeMetricFamily(f"{PREFIX}_bot_processes", "Polling Telegram bots that beat in "
+                                "the last 2 minutes", value=snap.bot.processes)

@@ -13,7 +13,7 @@ from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from bot.models import Alert, AlertState, OutboxItem, OutboxStatus, utcnow
-from bot.ops.heartbeat import WorkerHealth, worker_health
+from bot.ops.heartbeat import ProcessHealth, bot_health, worker_health
 
 ACTIVE = (AlertState.OPEN, AlertState.ACKNOWLEDGED)
 DEAD_LETTER_SAMPLE = 10
@@ -31,7 +31,8 @@ class DeadLetter:
 @dataclass
 class Snapshot:
     now: datetime
-    worker: WorkerHealth
+    worker: ProcessHealth
+    bot: ProcessHealth  # the polling Telegram bot (`trygthjem bot`); never seen in webhook mode
     # (channel, status) -> rows; sent rows only with include_sent (they grow without bound).
     outbox: dict[tuple[str, str], int] = field(default_factory=dict)
     # channel -> seconds the oldest due row has waited (pending and due, or an expired lease).
@@ -51,7 +52,7 @@ class Snapshot:
 def snapshot(session: Session, *, now: datetime | None = None,
              include_sent: bool = False) -> Snapshot:
     now = now or utcnow()
-    snap = Snapshot(now=now, worker=worker_health(session, now))
+    snap = Snapshot(now=now, worker=worker_health(session, now), bot=bot_health(session, now))
     states = [s.value for s in OutboxStatus if include_sent or s not in (
         OutboxStatus.SENT, OutboxStatus.CANCELLED)]
     for channel, status, count in session.execute(

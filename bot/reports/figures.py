@@ -84,7 +84,7 @@ def build_report(session: Session, period: Period, organisation_id: int,
         _scope(org.name, "municipality", keys, counts, durations, columns)]
     scopes += [_scope(names[k], "team", [k], counts, durations, columns) for k in keys]
     return Report(org.name, period.first, period.last, [m.label for m in period.months],
-                  scopes, now or utcnow(), shareable)
+                  scopes, now or utcnow(), shareable, org.tz_name)
 
 
 def _scope(name: str, kind: str, keys: Iterable[int], counts: Counts, durations: Durations,

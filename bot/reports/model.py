@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
+from zoneinfo import ZoneInfo
 
 from bot.landlords.texts import CATEGORY_LABELS, URGENCY_LABELS
 from bot.models.enums import Severity, Source
@@ -91,8 +92,13 @@ class Report:
     last: date
     months: list[str]
     scopes: list[ScopeFigures]
-    generated_at: datetime
+    generated_at: datetime  # UTC
     shareable: bool = False
+    tz_name: str = "Europe/Copenhagen"  # the municipality's: "made at" is shown in its time
+
+    @property
+    def generated_local(self) -> datetime:
+        return self.generated_at.astimezone(ZoneInfo(self.tz_name))
 
     @property
     def columns(self) -> list[str]:

@@ -40,6 +40,8 @@ def to_json(report: Report) -> str:
         "from": report.first.isoformat(),
         "to": report.last.isoformat(),
         "generated_at": report.generated_at.isoformat(timespec="seconds"),
+        "generated_at_local": report.generated_local.isoformat(timespec="seconds"),
+        "time_zone": report.tz_name,
         "shareable": report.shareable,
         "suppressed_below": SMALL if report.shareable else None,
         "months": report.months,
@@ -97,7 +99,15 @@ def _context(report: Report, lang: str) -> dict[str, Any]:
     return {"report": report, "t": t, "L": labels, "cell": cell, "scopes": scopes,
             "sections": sections, "label": lambda key: labels.metric_label(lang, key),
             "column": lambda c: labels.column_label(lang, c), "lang": normalize_lang(lang),
-            "generated": report.generated_at.strftime("%Y-%m-%d %H:%M UTC")}
+            "generated": made_at(report)}
+
+
+def made_at(report: Report) -> str:
+    """When the report was made, in the municipality's time: "2026-03-02 09:15 CET"; a zone
+    without a common abbreviation shows its offset ("2025-07-01 09:30 UTC-01", Nuuk)."""
+    local = report.generated_local
+    zone = local.tzname() or ""
+    return f"{local:%Y-%m-%d %H:%M} {'UTC' + zone if zone[:1] in '+-' else zone}".rstrip()
 
 
 def stylesheet() -> str:

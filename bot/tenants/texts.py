@@ -5,6 +5,9 @@ and each must stay GSM-7 and within two SMS segments for any realistic name (che
 the i18n tests). Keywords named in a text (RING, CALL, STOP, START, INFO) must be understood
 by :mod:`bot.tenants.intents` - also checked by the tests.
 
+Livslinien is not open around the clock: every text that names it gives its hours
+(:mod:`bot.tenants.helplines`); 112 and Lev Uden Vold's 1888 answer day and night.
+
 Rendered texts pass through :func:`bot.core.segments.to_gsm7_friendly`, so a name like "Zoë" or a
 curly quote cannot switch a message to UCS-2 and double its cost.
 
@@ -34,6 +37,7 @@ from __future__ import annotations
 
 from bot.core.i18n import N_, SUPPORTED, sms_text
 from bot.core.phones import display_phone
+from bot.tenants.helplines import livslinien_hours
 
 __all__ = [
     "answer_without_checkin",
@@ -90,7 +94,7 @@ START_CONFIRMATION = N_(
 HELP_INFO = N_(
     "Trygt Hjem keeps you in touch with your caseworker. Answer 1 if things are good, 2 if "
     "so-so, 3 if you need help. Write CALL to be called. Write STOP to stop. Do you need to "
-    "talk to someone? Livslinien 70 201 201. Emergency: 112."
+    "talk to someone? Livslinien 70 201 201, open {hours}. Emergency: 112."
 )
 UNCLEAR_MESSAGE = N_(
     "Sorry, we did not understand. Reply 1 good, 2 so-so or 3 need help. Write CALL to be "
@@ -98,7 +102,7 @@ UNCLEAR_MESSAGE = N_(
 )
 CRISIS_REPLY = N_(
     "Thank you for writing. If you are in danger, call 112 now. You can talk to Livslinien "
-    "on 70 201 201. Your caseworker has been alerted. You are not alone."
+    "on 70 201 201, open {hours}. Your caseworker has been alerted. You are not alone."
 )
 # Lev Uden Vold: the national hotline on violence in close relationships (free, anonymous, 24/7).
 VIOLENCE_REPLY = N_(
@@ -119,20 +123,20 @@ UNKNOWN_SENDER = N_(
 # configured channel): no claim that anyone was told, and the help lines.
 CRISIS_REPLY_UNCONFIRMED = N_(
     "Thank you for writing. If you are in danger, call 112 now. You can talk to Livslinien "
-    "on 70 201 201. You are not alone."
+    "on 70 201 201, open {hours}. You are not alone."
 )
 CRISIS_REPLY_STRANGER = N_(
     "Thank you for writing. If you are in danger, call 112 now. You can talk to Livslinien "
-    "on 70 201 201. A caseworker has been alerted."
+    "on 70 201 201, open {hours}. A caseworker has been alerted."
 )
-CRISIS_LINES = N_("In danger? Call 112. Livslinien: 70 201 201.")
+CRISIS_LINES = N_("In danger? Call 112. Livslinien: 70 201 201, open {hours}.")
 REPLY_NEED_HELP_UNCONFIRMED = N_(
     "Thank you for telling us. We will get a caseworker to contact you as soon as we can. "
-    "If it is urgent, call 112. Livslinien: 70 201 201."
+    "If it is urgent, call 112. Livslinien: 70 201 201, open {hours}."
 )
 CALL_ME_UNCONFIRMED = N_(
     "Thank you. We will ask a caseworker to call you as soon as we can. If it is urgent, "
-    "call 112. Livslinien: 70 201 201."
+    "call 112. Livslinien: 70 201 201, open {hours}."
 )
 FREE_TEXT_UNCONFIRMED = N_(
     "Thank you. We have your message and will pass it on to a caseworker. In an emergency, "
@@ -155,7 +159,9 @@ def reply_so_so(lang: str | None) -> str:
 
 def reply_need_help(lang: str | None, told: bool = True) -> str:
     """Answer 3 (or "hjælp"): the caseworker has been alerted (``told``), or will be."""
-    return sms_text(lang, REPLY_NEED_HELP if told else REPLY_NEED_HELP_UNCONFIRMED)
+    if told:
+        return sms_text(lang, REPLY_NEED_HELP)
+    return sms_text(lang, REPLY_NEED_HELP_UNCONFIRMED, hours=livslinien_hours(lang))
 
 
 def reply_to_answer(lang: str | None, answer: int, told: bool = True) -> str:
@@ -168,7 +174,9 @@ def reply_to_answer(lang: str | None, answer: int, told: bool = True) -> str:
 
 
 def call_me_ack(lang: str | None, told: bool = True) -> str:
-    return sms_text(lang, CALL_ME_ACK if told else CALL_ME_UNCONFIRMED)
+    if told:
+        return sms_text(lang, CALL_ME_ACK)
+    return sms_text(lang, CALL_ME_UNCONFIRMED, hours=livslinien_hours(lang))
 
 
 def free_text_received(lang: str | None, told: bool = True) -> str:
@@ -192,7 +200,7 @@ def start_confirmation(lang: str | None) -> str:
 
 
 def help_info(lang: str | None) -> str:
-    return sms_text(lang, HELP_INFO)
+    return sms_text(lang, HELP_INFO, hours=livslinien_hours(lang))
 
 
 def unclear_message(lang: str | None) -> str:
@@ -203,20 +211,22 @@ def unclear_message(lang: str | None) -> str:
 def crisis_reply(lang: str | None, told: bool = True) -> str:
     """Crisis language: 112, Livslinien, and that the caseworker has been alerted (only when a
     notification to a person was enqueued: ``told``)."""
-    return sms_text(lang, CRISIS_REPLY if told else CRISIS_REPLY_UNCONFIRMED)
+    return sms_text(lang, CRISIS_REPLY if told else CRISIS_REPLY_UNCONFIRMED,
+                    hours=livslinien_hours(lang))
 
 
 def crisis_reply_stranger(told: bool) -> str:
     """Crisis words from a number we do not know: Danish then English, 112 and Livslinien,
     and "a caseworker has been alerted" only when one was."""
     msgid = CRISIS_REPLY_STRANGER if told else CRISIS_REPLY_UNCONFIRMED
-    return "\n".join(sms_text(lang, msgid) for lang in SUPPORTED)
+    return "\n".join(sms_text(lang, msgid, hours=livslinien_hours(lang)) for lang in SUPPORTED)
 
 
 def crisis_lines() -> str:
     """Only the help lines, Danish then English: what an unknown number's crisis message still
     gets once its replies for the day are used up."""
-    return "\n".join(sms_text(lang, CRISIS_LINES) for lang in SUPPORTED)
+    return "\n".join(
+        sms_text(lang, CRISIS_LINES, hours=livslinien_hours(lang)) for lang in SUPPORTED)
 
 
 def violence_reply(lang: str | None, told: bool = True) -> str:

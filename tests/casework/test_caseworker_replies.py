@@ -11,7 +11,7 @@ from bot.alerts import staff_texts as sms_staff_texts
 from bot.alerts.lifecycle import act, raise_alert
 from bot.casework.sms_replies import handle_caseworker_sms, may_act
 from bot.models import Alert, AlertEvent, AuditEvent, Caseworker, Direction, Message, Role, Team
-from tests.support.factories import World
+from tests.support.factories import World, add_tenant
 from tests.support.sms import SMS_PATH, inbound_form, post_signed, twiml_messages
 
 
@@ -67,9 +67,53 @@ def test_acknowledge_then_resolve(session: Session, world: World, alert: Alert) 
 @pytest.mark.parametrize("body", ["ok", "42", "hvad betyder det?", "", "42 ikke ok", "1 2 ok"])
 def test_unclear_codes_get_the_how_to(session: Session, world: World, alert: Alert,
                                       body: str) -> None:
-    assert handle_caseworker_sms(session, world.caseworker, body) == \
-        sms_staff_texts.unknown_code("da")
+    assert handle_caseworker_sms(session, world.caseworker, body) == (
+        f"Forstod ikke beskeden. Svar fx {alert.id} OK for at kvittere for alarm {alert.id}, "
+        f"eller {alert.id} LØST for at lukke den.")
     assert alert.state == "open"
+
+
+def _notified(session: Session, alert: Alert, person: Caseworker, channel: str) -> None:
+    session.add(AlertEvent(alert=alert, kind="notified", detail={
+        "step": 1, "target": "team", "channel": channel, "caseworker_id": person.id}))
+    session.commit()
+
+
+def test_the_how_to_uses_a_code_of_the_caseworkers_own_current_alert(
+        session: Session, world: World, outsider: Caseworker, alert: Alert) -> None:
+    """The example is a code that works for this caseworker, never 42 or someone else's."""
+    owner, colleague = world.caseworker, world.colleague
+    # The owner: their open alert, OK or LØST; once acknowledged, only LØST is of use.
+    assert f"{alert.id} OK" in handle_caseworker_sms(session, owner, "hvad?")
+    act(session, alert, "acknowledge", actor=owner, via="dashboard")
+    assert handle_caseworker_sms(session, owner, "hvad?") == \
+        f"Forstod ikke beskeden. Svar fx {alert.id} LØST for at lukke alarm {alert.id}."
+    # A colleague told by e-mail only has no SMS to answer: no number, just how codes work.
+    _notified(session, alert, colleague, "email")
+    neutral = handle_caseworker_sms(session, colleague, "hvad?")
+    assert neutral == sms_staff_texts.unknown_code("da")
+    assert not any(ch.isdigit() for ch in neutral) and "OK eller LØST" in neutral
+    # Told by SMS: that alert is theirs to answer.
+    _notified(session, alert, colleague, "sms")
+    assert f"{alert.id} LØST" in handle_caseworker_sms(session, colleague, "hvad?")
+    # Another team's caseworker, even told by SMS (the intake route, say), may not act on it.
+    _notified(session, alert, outsider, "sms")
+    assert handle_caseworker_sms(session, outsider, "?") == sms_staff_texts.unknown_code("en")
+    # An open alert comes before an acknowledged one; closed alerts are no example.
+    bo = add_tenant(session, world)
+    newer, _ = raise_alert(session, source="call_me", summary="x", tenant=bo)
+    session.commit()
+    assert f"{newer.id} OK" in handle_caseworker_sms(session, owner, "?")
+    for each in (newer, alert):
+        act(session, each, "resolve", actor=owner, via="dashboard")
+    assert handle_caseworker_sms(session, owner, "?") == sms_staff_texts.unknown_code("da")
+
+
+def test_the_how_to_in_english(session: Session, world: World, alert: Alert) -> None:
+    world.caseworker.language = "en"
+    assert handle_caseworker_sms(session, world.caseworker, "what?") == (
+        f"Not understood. Reply e.g. {alert.id} OK to acknowledge alert {alert.id}, or "
+        f"{alert.id} LØST to close it.")
 
 
 def test_unknown_alert_and_other_team(session: Session, world: World, outsider: Caseworker,

@@ -166,3 +166,29 @@ def test_contact_person_is_changed_by_the_team_lead_only(session: Session,
     assert world.tenant.caseworker_id == world.colleague.id
     [event] = session.scalars(select(AuditEvent).where(AuditEvent.action == "change_caseworker"))
     assert event.detail == {"before": world.caseworker.id, "after": world.colleague.id}
+
+
+@pytest.mark.parametrize("door", ["dashboard", "api"])
+def test_an_alert_that_reached_nobody_is_never_cut_off_a_full_queue(session: Session,
+                                                                     world: World,
+                                                                     door: str) -> None:
+    """Both queues show at most a page of alerts; the one that reached nobody (low severity,
+    raised last) still comes first rather than falling beyond the page."""
+    from bot.casework.queries import alert_queue
+    from bot.models import Alert
+
+    anna, bo = _tenants(session, world)
+    raise_alert(session, source="crisis", summary="a", tenant=anna)
+    raise_alert(session, source="crisis", summary="b", tenant=bo)
+    carl = Tenant(organisation=world.org, name="Carl Holm", phone="+4528000303",
+                  caseworker=world.caseworker)
+    session.add(carl)
+    lost, _ = raise_alert(session, source="delivery_failed", summary="c", tenant=carl)
+    session.get_one(Alert, lost.id).undelivered_at = datetime(2026, 3, 3, 9, 0, tzinfo=UTC)
+    session.commit()
+    viewer = viewer_for(world.lead)
+    if door == "dashboard":
+        page = queue.alerts(session, viewer, queue.QueueFilter(), limit=2)
+    else:
+        page = alert_queue(session, viewer, limit=2)
+    assert page[0].id == lost.id

@@ -583,7 +583,8 @@ def test_a_colleague_acknowledges_by_code_and_staff_words_are_not_tenant_intents
     stack.text(world.tenant.phone, "3")
     stack.tick()
     [alert] = stack.alerts()
-    assert stack.text(world.caseworker.phone, "stop") == [sms_staff_texts.unknown_code("da")]
+    assert stack.text(world.caseworker.phone, "stop") == [
+        sms_staff_texts.unknown_code("da", alert.id)]  # Jonas was told about it by SMS
     assert stack.text(world.colleague.phone, f"{alert.id} ok") == [
         sms_staff_texts.acknowledged("da", alert.id)]
     assert len(stack.alerts()) == 1

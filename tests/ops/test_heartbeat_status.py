@@ -2,25 +2,41 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
+import re
+import subprocess
+import sys
+import time
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from click.testing import CliRunner
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from pytest_httpserver import HTTPServer
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session, sessionmaker
+from telegram.ext import CallbackContext
+from werkzeug import Request, Response
 
 from bot.alerts.lifecycle import raise_alert
 from bot.cli import main
 from bot.core.outbox import enqueue
 from bot.models import AlertEvent, Heartbeat, OutboxItem, OutboxStatus, utcnow
-from bot.ops.heartbeat import PRUNE_AFTER, beat, worker_health
+from bot.ops.heartbeat import BOT, PRUNE_AFTER, beat, bot_health, worker_health
 from bot.runtime import Runtime
+from bot.telegram_bot import build_application
+from bot.telegram_bot.heartbeat import beat_while_polling as heartbeat_job
+from bot.telegram_bot.heartbeat import install_heartbeat
 from scheduler.runner import JOBS, run_once
 from tests.support.dashboard import admin, login, with_passwords
+from tests.support.emulators import TEST_BOT_TOKEN
 from tests.support.factories import make_world
 
 BANNER = "Ingen worker har kørt"
+BOT_BANNER = "Telegram-botten (polling) har ikke kørt"
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_a_beat_updates_its_own_row_and_prunes_the_long_gone(session: Session) -> None:
@@ -118,3 +134,106 @@ def test_status_one_screen(db_url: str, session: Session, monkeypatch: Any) -> N
     assert data["worker"]["running"] is False and len(data["undelivered_alerts"]) == 1
     assert {"channel": "sms", "status": "dead", "rows": 1} in data["outbox"]
     assert session.scalar(select(func.count()).select_from(Heartbeat)) == 0
+
+
+def _status(db_url: str, monkeypatch: Any) -> str:
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    result = CliRunner().invoke(main, ["status"])
+    assert result.exit_code == 0, result.output
+    return str(result.output)
+
+
+def _bot_api(request: Request) -> Response:
+    """Just enough Bot API for `trygthjem bot` to start and poll (an empty update queue)."""
+    method = request.path.rsplit("/", 1)[-1].lower()
+    result: Any = True
+    if method == "getme":
+        result = {"id": 7000000001, "is_bot": True, "first_name": "Trygt Hjem",
+                  "username": "TrygtHjemTestBot"}
+    elif method == "getupdates":
+        time.sleep(0.2)  # as a long poll would wait
+        result = []
+    return Response(json.dumps({"ok": True, "result": result}), 200,
+                    {"Content-Type": "application/json"})
+
+
+def test_the_polling_bot_beats_while_it_polls(db_url: str, sessions: sessionmaker[Session],
+                                              httpserver: HTTPServer, monkeypatch: Any) -> None:
+    """`trygthjem bot` itself, as the Procfile runs it, on a stand-in Bot API."""
+    httpserver.expect_request(re.compile("^/bot.*")).respond_with_handler(_bot_api)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "DATABASE_URL": db_url,
+           "TELEGRAM_BOT_TOKEN": TEST_BOT_TOKEN, "LOG_FORMAT": "console",
+           "TELEGRAM_API_URL": httpserver.url_for("/").rstrip("/")}
+    proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "bot"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            with sessions() as session:
+                if bot_health(session).running:
+                    break
+            assert proc.poll() is None, proc.communicate()[0][-2000:]
+            assert time.monotonic() < deadline, "no heartbeat from the polling bot"
+            time.sleep(0.1)
+        while not any(r.path.endswith("/getUpdates") for r, _ in httpserver.log):
+            assert time.monotonic() < deadline, "it beats while it polls"
+            time.sleep(0.05)
+    finally:
+        proc.terminate()
+        proc.wait(30)
+    with sessions() as session:
+        [row] = session.scalars(select(Heartbeat).where(Heartbeat.kind == BOT)).all()
+        assert row.process.startswith("bot:") and row.detail == "polling"
+        assert not worker_health(session).running  # a bot is not a worker
+    assert "running: 1 process(es)" in _status(db_url, monkeypatch).split(
+        "Telegram bot (polling")[1]
+
+
+def test_the_bot_beats_only_while_its_updater_polls(sessions: sessionmaker[Session]) -> None:
+    application = build_application(sessions, TEST_BOT_TOKEN)
+    job = install_heartbeat(application, sessions)
+    context = CallbackContext.from_job(job, application)
+    assert application.updater is not None and not application.updater.running
+    asyncio.run(heartbeat_job(context))
+    with sessions() as session:
+        assert bot_health(session).last_seen is None, "not polling: no beat"
+    application.updater._running = True  # as start_polling leaves it
+    asyncio.run(heartbeat_job(context))
+    with sessions() as session:
+        assert bot_health(session).running
+
+
+def test_status_metrics_and_banner_tell_when_the_polling_bot_is_down(
+        db_url: str, client: Any, session: Session, monkeypatch: Any) -> None:
+    for name in ("TWILIO_ACCOUNT_SID", "TELEGRAM_BOT_TOKEN", "SMTP_HOST", "CONSOLE_CHANNELS"):
+        monkeypatch.delenv(name, raising=False)
+    w = with_passwords(session, make_world(session))
+    admin(session, w)
+    session.commit()
+    login(client, "admin@odense.example")
+    # Never polled (the webhook, or no Telegram): nothing to warn about.
+    bot_part = _status(db_url, monkeypatch).split("Telegram bot (polling")[1]
+    assert "none has run (with the webhook none is needed)" in bot_part
+    assert BOT_BANNER not in client.get("/dashboard/").get_data(as_text=True)
+    metrics = client.get("/metrics").get_data(as_text=True)
+    assert "trygthjem_bot_heartbeat_age_seconds +Inf" in metrics
+    # A polling bot that beat 7 minutes ago has stopped.
+    beat(session, BOT, now=utcnow() - timedelta(minutes=7), process="bot:x:1")
+    session.commit()
+    bot_part = _status(db_url, monkeypatch).split("Telegram bot (polling")[1]
+    assert "NOT RUNNING: last heartbeat 7 min ago (over 2 min)" in bot_part.split("\n\n")[0]
+    assert "Telegram-botten (polling) har ikke kørt i 7 minutter" in client.get(
+        "/dashboard/").get_data(as_text=True)
+    metrics = client.get("/metrics").get_data(as_text=True)
+    age = next(float(line.split()[-1]) for line in metrics.splitlines()
+               if line.startswith("trygthjem_bot_heartbeat_age_seconds "))
+    assert 7 * 60 <= age < 9 * 60
+    assert "trygthjem_bot_processes 0.0" in metrics
+    data = json.loads(CliRunner().invoke(main, ["status", "--json"]).output)
+    assert data["bot"]["running"] is False and data["bot"]["last_seen"]
+    # Beating again: all clear.
+    session.execute(update(Heartbeat).values(seen_at=utcnow()))
+    session.commit()
+    assert BOT_BANNER not in client.get("/dashboard/").get_data(as_text=True)
+    assert "running: 1 process(es)" in _status(db_url, monkeypatch).split(
+        "Telegram bot (polling")[1]

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import time_machine
 from click.testing import CliRunner
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -126,3 +128,30 @@ def test_report_for_the_demo_world(client: Any, session: Session) -> None:
     response = client.get("/dashboard/report?lang=en")
     assert response.status_code == 200
     assert "Programme report" in response.get_data(as_text=True)
+
+
+# 10:30 UTC on 1 July 2025: 12:30 summer time in Copenhagen, 09:30 in Nuuk (Greenland, UTC-1).
+MADE = datetime(2025, 7, 1, 10, 30, tzinfo=UTC)
+
+
+def test_made_at_is_the_municipalitys_local_time(client: Any, session: Session, db_url: str,
+                                                 monkeypatch: Any) -> None:
+    w = with_passwords(session, make_world(session))
+    admin(session, w)
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    with time_machine.travel(MADE, tick=False):
+        login(client, "admin@odense.example")
+        page = client.get(f"/dashboard/report?{YEAR}").get_data(as_text=True)
+        assert "Lavet 2025-07-01 12:30 CEST." in page and "UTC" not in page
+        w.org.tz_name = "America/Nuuk"  # the organisation row decides, not a server default
+        session.commit()
+        page = client.get(f"/dashboard/report?{YEAR}").get_data(as_text=True)
+        data = json.loads(client.get(f"/dashboard/report?{YEAR}&format=json").data)
+        html = CliRunner().invoke(main, ["report", "--from", "2025-01-01", "--to", "2025-06-30",
+                                         "--organisation", "Odense Kommune", "--lang", "en"])
+    assert "Lavet 2025-07-01 09:30 UTC-01." in page
+    assert data["generated_at"] == "2025-07-01T10:30:00+00:00"
+    assert data["generated_at_local"] == "2025-07-01T09:30:00-01:00"
+    assert data["time_zone"] == "America/Nuuk"
+    assert html.exit_code == 0, html.output
+    assert "Made 2025-07-01 09:30 UTC-01." in html.output

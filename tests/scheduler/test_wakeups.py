@@ -10,17 +10,22 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session
 
 from bot.channels.console import ConsoleChannel
-from bot.core.wakeup import Signal, local_signal
+from bot.core.db import make_engine
+from bot.core.wakeup import Signal, announce, local_signal
 from bot.runtime import Runtime
 from scheduler.runner import build_fast_lane
-from scheduler.wakeups import FastLane
+from scheduler.wakeups import FastLane, PostgresListener
+from tests.conftest import PG_URL
 from tests.support.factories import World
 from tests.support.sms import inbound_form, post_signed, twiml_messages
 
@@ -98,3 +103,50 @@ def test_wakeups_during_a_pass_fold_into_one_more() -> None:
         assert lane.passes == 2, "a burst of wake-ups is one more pass, not a backlog"
     finally:
         lane.stop()
+
+
+@pytest.fixture
+def other_schema(engine: Engine) -> Iterator[Engine]:
+    """A second schema in the same PostgreSQL database: another test run or deployment."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("NOTIFY is PostgreSQL's; SQLite wakes in-process only")
+    schema = f"th_other_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    with engine.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in PG_URL else "?"
+    other = make_engine(f"{PG_URL}{sep}options=-csearch_path%3D{schema}")
+    yield other
+    other.dispose()
+    with engine.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+
+
+def _commit_work(engine: Engine) -> None:
+    with Session(engine) as session:
+        announce(session)  # as an alert or outbox insert would
+        session.commit()
+
+
+def test_notify_wakes_only_the_listener_of_the_same_schema(engine: Engine,
+                                                           other_schema: Engine) -> None:
+    stop = threading.Event()
+    ours, theirs = Signal(), Signal()
+    listeners = [PostgresListener(engine, ours, stop), PostgresListener(other_schema, theirs, stop)]
+    threads = [threading.Thread(target=lis.run, daemon=True) for lis in listeners]
+    for thread in threads:
+        thread.start()
+    try:
+        for lis, signal in zip(listeners, (ours, theirs), strict=True):
+            assert lis.listening.wait(5)
+            assert signal.wait(DEADLINE_S)  # the start-up look; what follows is a notification
+        _commit_work(other_schema)
+        assert theirs.wait(DEADLINE_S), "the other schema's own worker is woken"
+        assert not ours.wait(0.5), "work committed in another schema woke this worker"
+        _wait_for(lambda: listeners[0].ignored >= 1)  # it was delivered, and set aside
+        _commit_work(engine)
+        assert ours.wait(DEADLINE_S)
+        assert not theirs.wait(0.5)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(5)

@@ -59,11 +59,12 @@ class RecordingChannel:
 
 
 def enqueue_sms(sessions: sessionmaker[Session], count: int, *, channel: str = "sms",
-                prefix: str = "m") -> list[str]:
+                prefix: str = "m", kind: str = "reply") -> list[str]:
     keys = [f"{prefix}{i:04d}" for i in range(count)]
     with sessions() as s, s.begin():
         outbox.enqueue_many(s, [dict(channel=channel, recipient=f"+452800{i:04d}",
-                                     body=f"Hej {key}", key=key) for i, key in enumerate(keys)])
+                                     body=f"Hej {key}", key=key, kind=kind)
+                                for i, key in enumerate(keys)])
     return keys
 
 

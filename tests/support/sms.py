@@ -75,7 +75,7 @@ def twiml_messages(response: Any) -> list[str]:
 
 @pytest.fixture
 def sms_runtime(db_url: str, engine: Engine, sessions: sessionmaker[Session],
-                console_channels: dict[str, ConsoleChannel]) -> Runtime:
+                console_channels: dict[str, ConsoleChannel], worker_running: None) -> Runtime:
     """Twilio configured (so the webhook checks the real auth token); sends go to consoles."""
     return Runtime(sms_settings(db_url), engine, sessions, dict(console_channels))
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -15,6 +16,7 @@ from bot.core.config import Settings
 from bot.landlords.flow import Draft, report_concern
 from bot.landlords.texts import concern_received
 from bot.models import Alert, AlertEvent, Caseworker, Organisation, OutboxItem, Role
+from bot.ops.heartbeat import WORKER_STALE, beat
 from bot.tenants import inbound as sms_inbound
 from bot.tenants import texts
 from bot.tenants.conversation import UNKNOWN_REPLIES_PER_DAY, handle_tenant_sms
@@ -46,6 +48,26 @@ def test_crisis_reply_claims_the_caseworker_was_alerted_only_when_an_sms_is_queu
     assert "har fået besked" in told.reply
     [row] = session.scalars(select(OutboxItem)).all()
     assert row.recipient == world.caseworker.phone and row.kind == "alert"
+
+
+@pytest.mark.parametrize("sender", [None, "stale worker", "dispatcher"])
+def test_told_needs_a_running_worker_or_dispatcher(session: Session, world: World,
+                                                   sender: str | None) -> None:
+    """In a deployment the outbox reaches a person only while a worker or `trygthjem dispatch`
+    beats: with none for minutes, the SMS is queued for when one starts, and the tenant gets the
+    calm reply with the help lines instead of "your caseworker has been told"."""
+    if sender == "stale worker":
+        beat(session, "worker", now=NOW - WORKER_STALE - timedelta(seconds=1))
+    elif sender == "dispatcher":
+        beat(session, "dispatcher", now=NOW - timedelta(seconds=20))
+    deployed = Delivery.of(Settings(), {"sms"})
+    outcome = handle_tenant_sms(session, world.tenant, "jeg vil ikke leve mere", now=NOW,
+                                delivery=deployed)
+    [row] = session.scalars(select(OutboxItem)).all()  # queued either way
+    assert row.recipient == world.caseworker.phone
+    running = sender == "dispatcher"
+    assert outcome.told is running
+    assert outcome.reply == texts.crisis_reply("da", told=running)
 
 
 def test_crisis_reply_when_nobody_can_be_reached_is_calm_and_gives_the_help_lines(

@@ -31,14 +31,16 @@ EXPECTED = {
     "answer_to_open_checkin": (6, 6),
     "answer_without_checkin": (5, 5),
     # ... + the tenant's active case, home, alert + raised event, policy, working hours (one
-    # statement each), outbox row, the alert's step, notified (+ skipped) events; PG: NOTIFY.
-    "first_need_help": (15, 15),
-    # ... + active case, the alert's trigger count, the joined event, "was a person told?".
-    "need_help_again": (9, 9),
-    "first_call_me": (15, 15),
+    # statement each), outbox row, the alert's step, notified (+ skipped) events, "is a worker
+    # or dispatcher running?" (before saying a person was told); PG: NOTIFY.
+    "first_need_help": (16, 16),
+    # ... + active case, the alert's trigger count, the joined event, "was a person told?",
+    # "is a sender running?".
+    "need_help_again": (10, 10),
+    "first_call_me": (16, 16),
     # A low alert in working hours: due at once; its first step has two channels (two outbox
     # rows, the first one's event flushed between them).
-    "first_free_text": (16, 17),
+    "first_free_text": (17, 18),
     # store (conflict) + its id; claim (nothing to claim) + the remembered reply.
     "provider_retry": (4, 4),
 }
