@@ -146,7 +146,7 @@ def worker_running(sessions: sessionmaker[Session]) -> None:
 
 @pytest.fixture
 def runtime(settings: Settings, engine: Engine, sessions: sessionmaker[Session],
-            console_channels: dict[str, ConsoleChannel], worker_running: None) -> Runtime:
+            console_channels: dict[str, ConsoleChannel]) -> Runtime:
     return Runtime(settings, engine, sessions, dict(console_channels))
 
 

@@ -65,6 +65,7 @@ def status(as_json: bool) -> None:
             "outbox": [{"channel": c, "status": s, "rows": n}
                        for (c, s), n in sorted(snap.outbox.items())],
             "oldest_due_seconds": snap.oldest_due_seconds,
+            "oldest_due_alert_seconds": snap.oldest_due_alert_seconds,
             "dead_letters": [{"id": d.id, "channel": d.channel, "kind": d.kind,
                               "at": d.created_at.isoformat(), "reason": d.reason}
                              for d in snap.dead_letters],
@@ -87,6 +88,9 @@ def status(as_json: bool) -> None:
     for (channel, state), count in sorted(snap.outbox.items()):
         due = snap.oldest_due_seconds.get(channel) if state in ("pending", "sending") else None
         late = f"  (oldest due waiting {_age(due)})" if due is not None else ""
+        alert_due = snap.oldest_due_alert_seconds.get(channel) if state == "pending" else None
+        if alert_due is not None:
+            late += f"  (an ALERT message waiting {_age(alert_due)})"
         out.append(f"  {channel:<9} {state:<10} {count:>7}{late}")
     dead = sum(n for (_c, s), n in snap.outbox.items() if s == "dead")
     out += ["", f"Dead letters: {dead}" + (" (newest first)" if dead else "")]

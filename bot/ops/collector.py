@@ -46,6 +46,13 @@ class DatabaseStateCollector(Collector):
         for channel, seconds in sorted(snap.oldest_due_seconds.items()):
             oldest.add_metric([channel], seconds)
         yield oldest
+        alert_wait = GaugeMetricFamily(
+            f"{PREFIX}_outbox_oldest_due_alert_age_seconds",
+            "How long the oldest due alert message to a caseworker has waited, by channel "
+            "(absent when none is due); alerts go before queued check-ins", labels=["channel"])
+        for channel, seconds in sorted(snap.oldest_due_alert_seconds.items()):
+            alert_wait.add_metric([channel], seconds)
+        yield alert_wait
 
         alerts = GaugeMetricFamily(f"{PREFIX}_alerts_active", "Open and acknowledged alerts by "
                                    "severity and state", labels=["severity", "state"])

@@ -13,6 +13,7 @@ from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from bot.models import Alert, AlertState, OutboxItem, OutboxStatus, utcnow
+from bot.models.enums import OutboxPriority
 from bot.ops.heartbeat import ProcessHealth, bot_health, worker_health
 
 ACTIVE = (AlertState.OPEN, AlertState.ACKNOWLEDGED)
@@ -37,6 +38,9 @@ class Snapshot:
     outbox: dict[tuple[str, str], int] = field(default_factory=dict)
     # channel -> seconds the oldest due row has waited (pending and due, or an expired lease).
     oldest_due_seconds: dict[str, float] = field(default_factory=dict)
+    # channel -> the same for alert messages only (OutboxPriority.ALERT): they go before any
+    # queued check-in, so this stays near zero even while a morning's prompts are going out.
+    oldest_due_alert_seconds: dict[str, float] = field(default_factory=dict)
     dead_letters: list[DeadLetter] = field(default_factory=list)
     # (severity, state) -> active alerts
     alerts: dict[tuple[str, str], int] = field(default_factory=dict)
@@ -62,10 +66,13 @@ def snapshot(session: Session, *, now: datetime | None = None,
         snap.outbox[(channel, status)] = count
     due = or_(and_(OutboxItem.status == OutboxStatus.PENDING, OutboxItem.next_attempt_at <= now),
               and_(OutboxItem.status == OutboxStatus.SENDING, OutboxItem.locked_until <= now))
-    for channel, oldest in session.execute(
-            select(OutboxItem.channel, func.min(OutboxItem.next_attempt_at)).where(due)
-            .group_by(OutboxItem.channel)):
-        snap.oldest_due_seconds[channel] = _seconds(now - oldest)
+    for channel, priority, oldest in session.execute(
+            select(OutboxItem.channel, OutboxItem.priority, func.min(OutboxItem.next_attempt_at))
+            .where(due).group_by(OutboxItem.channel, OutboxItem.priority)):
+        age = _seconds(now - oldest)
+        snap.oldest_due_seconds[channel] = max(age, snap.oldest_due_seconds.get(channel, 0.0))
+        if priority == OutboxPriority.ALERT:
+            snap.oldest_due_alert_seconds[channel] = age
     snap.dead_letters = [
         DeadLetter(r.id, r.channel, r.kind, r.created_at, (r.last_error or "")[:200])
         for r in session.execute(

@@ -177,6 +177,8 @@ def test_state_gauges_from_the_database(client: Any, session: Session,
             not_before=now - timedelta(minutes=12))
     enqueue(session, channel="sms", recipient="+4520000001", body="x", key="later",
             not_before=now + timedelta(hours=1))
+    enqueue(session, channel="sms", recipient="+4526000001", body="x", key="alert:9:e0:step:0",
+            kind="alert", not_before=now - timedelta(seconds=90))
     enqueue(session, channel="telegram", recipient="1", body="x", key="dead")
     session.flush()
     for row in session.query(OutboxItem).filter_by(idempotency_key="dead"):
@@ -196,11 +198,14 @@ def test_state_gauges_from_the_database(client: Any, session: Session,
     session.commit()
 
     text = client.get("/metrics").get_data(as_text=True)
-    assert _sample(text, "trygthjem_outbox_rows", channel="sms", status="pending") == 2
+    assert _sample(text, "trygthjem_outbox_rows", channel="sms", status="pending") == 3
     assert _sample(text, "trygthjem_outbox_rows", channel="telegram", status="dead") == 1
     age = _sample(text, "trygthjem_outbox_oldest_due_age_seconds", channel="sms")
     assert age is not None and 11 * 60 < age < 14 * 60
     assert _sample(text, "trygthjem_outbox_oldest_due_age_seconds", channel="telegram") is None
+    # The alert message's own wait, not the check-in backlog's.
+    alert_age = _sample(text, "trygthjem_outbox_oldest_due_alert_age_seconds", channel="sms")
+    assert alert_age is not None and 85 < alert_age < 180
     assert _sample(text, "trygthjem_alerts_active", severity="critical", state="open") == 1
     assert _sample(text, "trygthjem_alerts_past_policy", severity="critical") == 1
     assert _sample(text, "trygthjem_alerts_past_policy", severity="low") == 0
@@ -284,6 +289,7 @@ def _exposed(sessions: sessionmaker[Session]) -> dict[str, set[str]]:
 KNOWN_LABELS = {
     "trygthjem_outbox_rows": {"channel", "status"},
     "trygthjem_outbox_oldest_due_age_seconds": {"channel"},
+    "trygthjem_outbox_oldest_due_alert_age_seconds": {"channel"},
     "trygthjem_alerts_active": {"severity", "state"},
     "trygthjem_alert_oldest_unacknowledged_age_seconds": {"severity"},
     "trygthjem_alerts_past_policy": {"severity"},
@@ -337,6 +343,7 @@ def test_rules_and_dashboard_name_only_metrics_that_exist(session: Session,
     # The four promised rules are there.
     rules = " ".join(_rule_exprs())
     for needed in ("trygthjem_outbox_oldest_due_age_seconds", "trygthjem_alerts_past_policy",
+                   "trygthjem_outbox_oldest_due_alert_age_seconds",
                    'outcome="dead"', "trygthjem_worker_heartbeat_age_seconds"):
         assert needed in rules
 

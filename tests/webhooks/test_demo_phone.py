@@ -21,6 +21,9 @@ from tests.support.factories import World
 from tests.support.live_server import serve_wsgi
 from tests.support.sms import SMS_PATH, inbound_form, post_signed, sms_settings
 
+# The demo runs its worker in-process; replies say "told" only while it beats.
+pytestmark = pytest.mark.usefixtures("worker_running")
+
 
 def test_not_there_outside_demo_mode(db_url: str, engine: Engine,
                                      sessions: sessionmaker[Session]) -> None:
