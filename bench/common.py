@@ -80,6 +80,7 @@ def database(backend: str) -> Iterator[str]:
 def seed_tenants(sessions: sessionmaker[Session], tenants: int) -> list[str]:
     """One municipality, a team on duty around the clock, 20 caseworkers, `tenants` tenants."""
     from bot.models import Caseworker, Consent, Home, Landlord, Organisation, Role, Team, Tenant
+    from bot.ops.heartbeat import beat
 
     with sessions() as s, s.begin():
         org = Organisation(name="Bench Kommune")
@@ -97,6 +98,9 @@ def seed_tenants(sessions: sessionmaker[Session], tenants: int) -> list[str]:
                          consent=Consent.GIVEN) for i in range(tenants)]
         s.add_all([org, team, lead, *workers, landlord, home, *people])
         s.flush()
+        # A worker that beat just now, as in production: replies may say a person was told
+        # (bot.ops.heartbeat.sender_running) and take that path, not the "no sender" one.
+        beat(s, "worker", process="bench-worker")
         return [t.phone for t in people]
 
 

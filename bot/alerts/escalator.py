@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field, replace
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from functools import partial
 
 from sqlalchemy import select
@@ -47,20 +47,18 @@ from bot.alerts.routing import (
     intake_people,
     team_leads,
 )
+from bot.alerts.shifts import working_hours
 from bot.alerts.timetable import Policy, Step, ack_reminder_due, next_notification
 from bot.alerts.told import escalation_epoch, person_told
 from bot.core import metrics, outbox
 from bot.core.config import Settings
 from bot.core.logs import get_logger
-from bot.core.timing import next_working_moment
 from bot.models import (
     Alert,
     AlertEvent,
     AlertState,
     Caseworker,
-    Organisation,
     Role,
-    Team,
     utcnow,
 )
 from bot.models.enums import Channel, OutboxKind, Target
@@ -96,6 +94,12 @@ class _Run:
     now: datetime
     stats: EscalationStats
     policies: dict[tuple[int | None, str], Policy] = field(default_factory=dict)
+    # Working hours per (team, municipality), read once per run.
+    shifts: dict[tuple[int | None, int | None], Callable[[datetime], datetime]] = field(
+        default_factory=dict)
+    # Escalations known without a query: an alert raised in this transaction starts at 0.
+    epochs: dict[int, tuple[datetime, int]] = field(default_factory=dict)
+    told: bool = False  # a person was notified (or found notified) in this run
 
 
 def run_escalation(sessions: sessionmaker[Session], settings: Settings, *,
@@ -139,17 +143,22 @@ def run_escalation(sessions: sessionmaker[Session], settings: Settings, *,
 
 
 def escalate_now(session: Session, alert: Alert, delivery: Delivery,
-                 now: datetime | None = None) -> bool:
+                 now: datetime | None = None, *, new: bool = False) -> bool:
     """Perform the alert's due escalation in the caller's transaction (a new or retriggered
     alert's first step goes into the outbox with the change that caused it). Returns whether a
-    person has been notified in the alert's current escalation."""
+    person has been notified in the alert's current escalation. ``new``: raised in this
+    transaction, so this escalation is its first (no reopen or retrigger to look up)."""
     run = _Run(delivery.settings, delivery.channels, now or utcnow(), EscalationStats())
     session.flush()
+    told_now = False
+    if new:
+        run.epochs[alert.id] = (alert.created_at, 0)
     if (alert.state == AlertState.OPEN and alert.next_action_at is not None
             and alert.next_action_at <= run.now):
         _handle(session, alert, run)
         session.flush()
-    if not person_told(session, alert):
+        told_now = run.told  # a person notified just now: live, as person_told would find
+    if not (told_now or person_told(session, alert)):
         return False
     if delivery.needs_running_sender and not sender_running(session, run.now):
         # In the outbox, but no worker or dispatcher has beaten for minutes: it goes out only
@@ -163,11 +172,15 @@ def route_reachable(session: Session, alert: Alert, delivery: Delivery) -> bool:
     """Whether someone on the alert's route (its owner, team, leads, or the intake route) has
     an address on a configured channel: then a notification that waits for working hours will
     reach a person when its time comes (the fallback covers the whole route)."""
-    people = [*(_recipients(session, alert, target) for target in Target),
-              intake_people(session, alert.organisation_id)]
     channels = [Channel(c) for c in delivery.person_channels()]
+    # Group by group, nearest first, so the usual answer (the owner) costs no query; the team's
+    # leads are among its members.
+    groups: tuple[Callable[[], list[Caseworker]], ...] = (
+        partial(_recipients, session, alert, Target.ASSIGNED),
+        partial(_recipients, session, alert, Target.TEAM),
+        partial(intake_people, session, alert.organisation_id))
     return any(person.active and address_for(person, channel) is not None
-               for group in people for person in group for channel in channels)
+               for group in groups for person in group() for channel in channels)
 
 
 def _postpone(sessions: sessionmaker[Session], alert_id: int, now: datetime) -> None:
@@ -185,7 +198,10 @@ def _handle(session: Session, alert: Alert, run: _Run) -> None:
     if key not in run.policies:
         run.policies[key] = load_policy(session, alert.team_id, alert.severity)
     policy = run.policies[key]
-    shift = _shift(session, alert, run.settings)
+    place = (alert.team_id, alert.organisation_id)
+    if place not in run.shifts:
+        run.shifts[place] = working_hours(session, alert, run.settings)
+    shift = run.shifts[place]
     if alert.state == AlertState.ACKNOWLEDGED:
         _remind(session, alert, policy, shift, run)
     else:
@@ -195,22 +211,9 @@ def _handle(session: Session, alert: Alert, run: _Run) -> None:
         alert.next_action_at = run.now + timedelta(minutes=1)
 
 
-def _shift(session: Session, alert: Alert,
-           settings: Settings) -> Callable[[datetime], datetime]:
-    """Working hours: the team's hours, in the time zone of the alert's municipality (an alert
-    without one, which the migration leaves none of, uses TZ_NAME, a new municipality's)."""
-    team = session.get(Team, alert.team_id) if alert.team_id is not None else None
-    start = team.work_start if team is not None else time(8)
-    end = team.work_end if team is not None else time(16)
-    org = (session.get(Organisation, alert.organisation_id)
-           if alert.organisation_id is not None else None)
-    tz_name = org.tz_name if org is not None else settings.tz_name
-    return partial(next_working_moment, tz=tz_name, start=start, end=end)
-
-
 def _escalate(session: Session, alert: Alert, policy: Policy,
               shift: Callable[[datetime], datetime], run: _Run) -> None:
-    started_at, epoch = escalation_epoch(session, alert)
+    started_at, epoch = run.epochs.get(alert.id) or escalation_epoch(session, alert)
     already: set[tuple[str, int]] = set()  # catching up: nobody gets the same channel twice
     fire_now = False
     while True:
@@ -356,6 +359,7 @@ def _notify(session: Session, alert: Alert, index: int | None, step: Step, key_p
                 run.stats.messages += 1
             already.add((channel.value, person.id))
             reached.add(person.id)
+            run.told = True
             event = AlertEvent(alert=alert, at=run.now, kind="notified", detail={
                 "step": index, "target": step.target.value, "channel": channel.value,
                 "caseworker_id": person.id, "reminder": reminder, "fallback": fallback,

@@ -6,11 +6,12 @@ them to database rows and writes each step to the alert's timeline.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from bot.alerts import events as alert_webhook
@@ -97,18 +98,23 @@ def raise_alert(
     return alert, True
 
 
+@functools.cache
+def _active_case_sql(by_tenant: bool) -> Select[Alert]:
+    # Built once (every alert a tenant raises looks for their case first); bound per call.
+    match = (Alert.tenant_id == bindparam("tenant_id") if by_tenant
+             else Alert.tenant_id.is_(None) & (Alert.sender_phone == bindparam("phone")))
+    return (select(Alert).where(match, Alert.concern_id.is_(None),
+                                Alert.state.in_([AlertState.OPEN, AlertState.ACKNOWLEDGED]))
+            .order_by(Alert.id.desc()).limit(1))
+
+
 def _active_case(session: Session, tenant: Tenant | None,
                  sender_phone: str | None) -> Alert | None:
     if tenant is not None:
-        match = Alert.tenant_id == tenant.id
-    elif sender_phone:
-        match = Alert.tenant_id.is_(None) & (Alert.sender_phone == sender_phone)
-    else:
-        return None
-    return session.scalar(
-        select(Alert).where(match, Alert.concern_id.is_(None),
-                            Alert.state.in_([AlertState.OPEN, AlertState.ACKNOWLEDGED]))
-        .order_by(Alert.id.desc()).limit(1))
+        return session.scalar(_active_case_sql(True), {"tenant_id": tenant.id})
+    if sender_phone:
+        return session.scalar(_active_case_sql(False), {"phone": sender_phone})
+    return None
 
 
 def _join(session: Session, alert: Alert, source: Source, sev: Severity, summary: str,

@@ -7,11 +7,12 @@ override), then `bot.alerts.timetable.DEFAULT_POLICIES`. Rows are validated thro
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, bindparam, or_, select
+from sqlalchemy.orm import Session, selectinload
 
 from bot.alerts.timetable import DEFAULT_POLICIES, Policy, Step
 from bot.models import EscalationPolicy, EscalationStep
@@ -39,11 +40,25 @@ def _row(session: Session, team_id: int | None, severity: Severity) -> Escalatio
         team_match, EscalationPolicy.severity == severity.value))
 
 
+@functools.cache
+def _policy_sql(with_team: bool) -> Select[EscalationPolicy]:
+    # The team's row and the deployment-wide one in one statement (steps: one more if any),
+    # built once: every alert's first step reads it in the request.
+    team_match = (or_(EscalationPolicy.team_id == bindparam("team_id"),
+                      EscalationPolicy.team_id.is_(None)) if with_team
+                  else EscalationPolicy.team_id.is_(None))
+    return (select(EscalationPolicy)
+            .where(team_match, EscalationPolicy.severity == bindparam("severity"))
+            .options(selectinload(EscalationPolicy.steps)))
+
+
 def load_policy(session: Session, team_id: int | None, severity: Severity | str) -> Policy:
     """The policy for alerts of `severity` on team `team_id` (None: the deployment default)."""
     sev = Severity(severity)
+    rows = session.scalars(_policy_sql(team_id is not None),
+                           {"team_id": team_id, "severity": sev.value}).all()
     for candidate in ((team_id, None) if team_id is not None else (None,)):
-        row = _row(session, candidate, sev)
+        row = next((r for r in rows if r.team_id == candidate), None)
         if row is not None and row.steps:
             return policy_from_row(row)
     return DEFAULT_POLICIES[sev]

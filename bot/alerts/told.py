@@ -6,10 +6,12 @@ to the intake route and the team lead.
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from bot.core.logs import get_logger
@@ -21,25 +23,39 @@ log = get_logger(__name__)
 EPOCH_KINDS = ("reopened", "retriggered")
 
 
+@functools.cache
+def _epoch_sql() -> Select[datetime, int]:
+    return (select(AlertEvent.at, AlertEvent.id)
+            .where(AlertEvent.alert_id == bindparam("alert_id"),
+                   AlertEvent.kind.in_(EPOCH_KINDS))
+            .order_by(AlertEvent.id.desc()).limit(1))
+
+
+@functools.cache
+def _told_sql() -> Select[str, Any]:
+    # One statement: the epoch (the last reopen or retrigger, else 0) as a subquery.
+    epoch = select(func.max(AlertEvent.id)).where(
+        AlertEvent.alert_id == bindparam("alert_id"),
+        AlertEvent.kind.in_(EPOCH_KINDS)).scalar_subquery()
+    return (select(AlertEvent.kind, AlertEvent.detail)
+            .where(AlertEvent.alert_id == bindparam("alert_id"),
+                   AlertEvent.id > func.coalesce(epoch, 0),
+                   AlertEvent.kind.in_(["notified", "notification_failed"]))
+            .order_by(AlertEvent.id))
+
+
 def escalation_epoch(session: Session, alert: Alert) -> tuple[datetime, int]:
     """When the current escalation started, and an id for it: the last reopen or retrigger, or
     the raise (0)."""
-    row = session.execute(
-        select(AlertEvent.at, AlertEvent.id)
-        .where(AlertEvent.alert_id == alert.id, AlertEvent.kind.in_(EPOCH_KINDS))
-        .order_by(AlertEvent.id.desc()).limit(1)).first()
+    row = session.execute(_epoch_sql(), {"alert_id": alert.id}).first()
     return (row[0], row[1]) if row is not None else (alert.created_at, 0)
 
 
 def person_told(session: Session, alert: Alert) -> bool:
     """Whether a notification to a person was enqueued since the current escalation began and
     has not since died at the provider (a dead letter told nobody)."""
-    _, epoch = escalation_epoch(session, alert)
-    rows = session.execute(select(AlertEvent.kind, AlertEvent.detail).where(
-        AlertEvent.alert_id == alert.id, AlertEvent.id > epoch,
-        AlertEvent.kind.in_(["notified", "notification_failed"])).order_by(AlertEvent.id))
     live: set[tuple[object, object]] = set()
-    for kind, detail in rows:
+    for kind, detail in session.execute(_told_sql(), {"alert_id": alert.id}):
         who = (detail.get("caseworker_id"), detail.get("channel"))
         if kind == "notified":
             live.add(who)

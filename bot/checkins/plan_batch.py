@@ -19,10 +19,10 @@ from sqlalchemy import (
     select,
     true,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from bot.checkins.rows import OrgRules
+from bot.core.db import insert_for_dialect
 from bot.models import CheckIn, CheckInStatus, Consent, PhoneStatus, Tenant
 
 LAST_ID = 2**63 - 1  # `until_id` with no upper bound
@@ -96,7 +96,7 @@ class BatchStatement:
             case((chosen.c.reason.is_(None), literal(str(sending), table.c.status.type)),
                  else_=literal(str(CheckInStatus.SKIPPED), table.c.status.type)),
         ).where(true())  # SQLite: an upsert's SELECT needs a WHERE to parse
-        insert = postgresql.insert if postgres else sqlite.insert
+        insert = insert_for_dialect("postgresql" if postgres else "sqlite")
         stmt = (insert(table)
                 .from_select(["tenant_id", "slot_at", "created_at", "sent_at", "status"], rows)
                 .on_conflict_do_nothing(index_elements=["tenant_id", "slot_at"])

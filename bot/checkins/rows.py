@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import ColumnElement, Integer, ScalarSelect, Select, bindparam, or_, select
+from sqlalchemy.orm import InstrumentedAttribute, Session, aliased, sessionmaker
 
 from bot.core.checkin_rules import CheckinPolicy
 from bot.core.logs import get_logger
@@ -103,25 +103,48 @@ def tenant_weekdays(tenant: Tenant) -> frozenset[int] | None:
 # --------------------------------------------------------------------------- answers
 
 
+def newest_open_checkin_id(tenant_id: ColumnElement[int] | InstrumentedAttribute[int]
+                           ) -> ScalarSelect[int]:
+    """The id of a tenant's newest open check-in (a SCHEDULED one counts once its time, the
+    bound ``now``, has come), as a subquery: for a statement that reads the tenant anyway."""
+    checkin = aliased(CheckIn)
+    return (select(checkin.id)
+            .where(checkin.tenant_id == tenant_id,
+                   or_(checkin.status.in_([CheckInStatus.SENT, CheckInStatus.REMINDED]),
+                       (checkin.status == CheckInStatus.SCHEDULED)
+                       & (checkin.sent_at <= bindparam("now"))))
+            .order_by(checkin.slot_at.desc()).limit(1).scalar_subquery())
+
+
+@functools.cache
+def _open_checkin_sql() -> Select[CheckIn]:
+    # Built once (every tenant SMS runs it); bound per call.
+    return select(CheckIn).where(
+        CheckIn.id == newest_open_checkin_id(bindparam("tenant_id", type_=Integer)))
+
+
 def open_checkin(session: Session, tenant: Tenant, now: datetime) -> CheckIn | None:
     """The tenant's newest open check-in (a SCHEDULED one counts once its time has come)."""
-    return session.scalar(
-        select(CheckIn)
-        .where(CheckIn.tenant_id == tenant.id,
-               or_(CheckIn.status.in_([CheckInStatus.SENT, CheckInStatus.REMINDED]),
-                   (CheckIn.status == CheckInStatus.SCHEDULED) & (CheckIn.sent_at <= now)))
-        .order_by(CheckIn.slot_at.desc()).limit(1))
+    return session.scalar(_open_checkin_sql(), {"tenant_id": tenant.id, "now": now})
+
+
+@dataclass(frozen=True)
+class Looked:
+    """The tenant's open check-in, already read (with the tenant, in one statement)."""
+
+    checkin: CheckIn | None
 
 
 def record_answer(session: Session, tenant: Tenant, answer: int | None,
-                  now: datetime) -> CheckIn | None:
+                  now: datetime, looked: Looked | None = None) -> CheckIn | None:
     """Close the tenant's newest open check-in with ``answer`` (1, 2, 3) and reset the miss run.
 
     ``answer`` None: the tenant wrote words or asked for a call instead of a number. An answer
     after the reminder still counts. With no open check-in nothing changes (returns None): the
-    missed ones stay missed, so a further miss still escalates as it should.
+    missed ones stay missed, so a further miss still escalates as it should. ``looked``: the
+    open check-in as read at ``now`` in this transaction, so it is not read again.
     """
-    checkin = open_checkin(session, tenant, now)
+    checkin = looked.checkin if looked is not None else open_checkin(session, tenant, now)
     if checkin is None:
         return None
     checkin.status = CheckInStatus.ANSWERED

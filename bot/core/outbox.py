@@ -7,22 +7,40 @@ lost, and a sender whose lease ran out or moved to another worker can tell befor
 
 from __future__ import annotations
 
+import functools
 import random
 import uuid
 from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Table, func, or_, select, update
+from sqlalchemy import ColumnElement, Table, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from bot.core.bulk import insert_new_rows
-from bot.core.db import affected_rows, insert_for
+from bot.core.db import affected_rows, insert_for_dialect
 from bot.models import OutboxItem, OutboxStatus, utcnow
 from bot.models.enums import OutboxPriority
 
 DEFAULT_LEASE = timedelta(minutes=2)
 MAX_ATTEMPTS = 8
+
+
+_ENQUEUE_COLUMNS = ("idempotency_key", "channel", "recipient", "body", "kind", "priority",
+                    "next_attempt_at", "tenant_id", "caseworker_id", "landlord_id", "payload",
+                    "status", "attempts", "created_at")
+
+
+@functools.cache
+def _enqueue_sql(dialect: str) -> Any:
+    # Built once per dialect, bound per call: every alert notification (in a tenant's request,
+    # too) enqueues, and building the statement cost more than running it. On the table, and
+    # through Session.execute so the worker's wake-up hook (bot.core.wakeup) still sees it.
+    insert = insert_for_dialect(dialect)
+    table = cast(Table, OutboxItem.__table__)
+    return (insert(table).values({name: bindparam(name) for name in _ENQUEUE_COLUMNS})
+            .on_conflict_do_nothing(index_elements=["idempotency_key"])
+            .returning(table.c.id))
 
 
 def enqueue(
@@ -49,10 +67,8 @@ def enqueue(
         tenant_id=tenant_id, caseworker_id=caseworker_id, landlord_id=landlord_id,
         payload=payload or {}, status=OutboxStatus.PENDING, attempts=0, created_at=utcnow(),
     )
-    insert = insert_for(session)
-    stmt = insert(OutboxItem).values(**values).on_conflict_do_nothing(
-        index_elements=["idempotency_key"]).returning(OutboxItem.id)
-    return session.execute(stmt).scalar() is not None
+    stmt = _enqueue_sql(session.get_bind().dialect.name)
+    return session.execute(stmt, values).scalar() is not None
 
 
 # Alerts first, then conversations, then bulk check-ins; within a priority, oldest due first.

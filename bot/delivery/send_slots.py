@@ -13,10 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import case
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from bot.core.db import insert_for
 from bot.models import SendSlot
 
 
@@ -29,7 +28,7 @@ class SenderKey:
 
 
 def _upsert(session: Session, key: SenderKey, first: float, on_conflict: Any) -> float:
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    insert = insert_for(session)
     stmt = (insert(SendSlot)
             .values(channel=key.channel, sender=key.sender, next_slot=first)
             .on_conflict_do_update(index_elements=["channel", "sender"],

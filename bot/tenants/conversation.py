@@ -49,7 +49,7 @@ from bot.alerts import staff_texts as sms_staff_texts
 from bot.alerts.escalator import escalate_now, route_reachable
 from bot.alerts.lifecycle import raise_alert
 from bot.alerts.routing import Delivery, unknown_sender_organisation
-from bot.checkins.rows import record_answer
+from bot.checkins.rows import Looked, record_answer
 from bot.core import audit
 from bot.core.opt_out import may_send_after_stop
 from bot.models import (
@@ -92,8 +92,11 @@ def _staff_lang(tenant: Tenant) -> str | None:
 def handle_tenant_sms(session: Session, tenant: Tenant, body: str | None, *,
                       message_id: int | None = None, pictures: int = 0,
                       carrier_opt: str | None = None, delivery: Delivery | None = None,
-                      now: datetime | None = None) -> Outcome:
+                      now: datetime | None = None, looked: Looked | None = None) -> Outcome:
     """Handle one SMS from ``tenant``; see the module docstring for the rules.
+
+    ``looked``: the tenant's open check-in as already read at ``now`` (inbound SMS reads it
+    with the tenant); None: read it here when the message answers one.
 
     ``delivery``: what this process can send through (None: every channel, for tests); the
     alert's first step is enqueued with it before the reply is chosen.
@@ -118,10 +121,10 @@ def handle_tenant_sms(session: Session, tenant: Tenant, body: str | None, *,
 
     def alert(source: Source, summary: str, **detail: Any) -> Alert:
         nonlocal told
-        raised, _ = raise_alert(session, source=source, summary=summary, tenant=tenant,
-                                detail={**ref, **{k: v for k, v in detail.items() if v}},
-                                now=now)
-        told = escalate_now(session, raised, via, now)
+        raised, created = raise_alert(session, source=source, summary=summary, tenant=tenant,
+                                      detail={**ref, **{k: v for k, v in detail.items() if v}},
+                                      now=now)
+        told = escalate_now(session, raised, via, now, new=created)
         return raised
 
     def passed_on(raised: Alert) -> bool:
@@ -159,16 +162,16 @@ def handle_tenant_sms(session: Session, tenant: Tenant, body: str | None, *,
     elif kind is IntentKind.CRISIS:
         raised = alert(Source.CRISIS, sms_staff_texts.summary_crisis(staff, tenant.name),
                        text=intent.text, matched=intent.matched, pictures=pictures)
-        checkin = record_answer(session, tenant, 3, now)
+        checkin = record_answer(session, tenant, 3, now, looked)
         reply = texts.crisis_reply(lang, told)
     elif kind is IntentKind.VIOLENCE:
         raised = alert(Source.VIOLENCE, sms_staff_texts.summary_violence(staff, tenant.name),
                        text=intent.text, matched=intent.matched, pictures=pictures)
-        checkin = record_answer(session, tenant, 3, now)
+        checkin = record_answer(session, tenant, 3, now, looked)
         reply = texts.violence_reply(lang, told)
     elif kind is IntentKind.CHECKIN_ANSWER:
         assert intent.answer is not None
-        checkin = record_answer(session, tenant, intent.answer, now)
+        checkin = record_answer(session, tenant, intent.answer, now, looked)
         if intent.answer == 3:
             raised = alert(Source.NEED_HELP, sms_staff_texts.summary_need_help(staff, tenant.name),
                            answer=3, text=intent.text, checkin_id=checkin and checkin.id,
@@ -184,12 +187,12 @@ def handle_tenant_sms(session: Session, tenant: Tenant, body: str | None, *,
     elif kind is IntentKind.CALL_ME:
         raised = alert(Source.CALL_ME, sms_staff_texts.summary_call_me(staff, tenant.name),
                        text=intent.text, pictures=pictures)
-        checkin = record_answer(session, tenant, None, now)
+        checkin = record_answer(session, tenant, None, now, looked)
         reply = texts.call_me_ack(lang, told)
     else:  # FREE_TEXT, GREETING
         raised = alert(Source.MESSAGE, sms_staff_texts.summary_message(staff, tenant.name),
                        text=intent.text, pictures=pictures)
-        checkin = record_answer(session, tenant, None, now)
+        checkin = record_answer(session, tenant, None, now, looked)
         reply = (texts.greeting_received(lang) if kind is IntentKind.GREETING
                  else texts.free_text_received(lang, passed_on(raised)))
 
@@ -223,13 +226,13 @@ def handle_unknown_sms(session: Session, phone: str, body: str | None, *,
     detail = {"message_id": message_id, "phone": phone, "text": intent.text}
     if intent.kind in (IntentKind.CRISIS, IntentKind.VIOLENCE):
         crisis = intent.kind is IntentKind.CRISIS
-        raised, _ = raise_alert(
+        raised, created = raise_alert(
             session, source=Source(intent.kind.value), now=now, sender_phone=phone,
             organisation_id=unknown_sender_organisation(session, service_number),
             summary=(sms_staff_texts.summary_unknown_crisis(None, phone) if crisis
                      else sms_staff_texts.summary_unknown_violence(None, phone)),
             detail={**detail, "matched": intent.matched})
-        told = escalate_now(session, raised, delivery or Delivery(), now)
+        told = escalate_now(session, raised, delivery or Delivery(), now, new=created)
         # No language known: Danish first, then English. The help lines always go.
         if replies_today >= UNKNOWN_REPLIES_PER_DAY:
             reply = texts.crisis_lines() if crisis else texts.violence_lines()

@@ -19,6 +19,9 @@ from bot.tenants.wording import Token, tokens, words
 __all__ = ["CRISIS", "NEED_HELP", "VIOLENCE", "TermList"]
 
 
+_WORD_START = r"(?<!\S)"  # every term starts a word
+
+
 @dataclass(frozen=True, slots=True)
 class _Term:
     term: str  # as written in the data file, for Intent.matched and audit
@@ -45,7 +48,7 @@ def _compile(term: str) -> _Term | None:
     if not found:
         return None
     # Matched against " ".join(tokens) + " ", so every word is followed by exactly one space.
-    pattern = re.compile(r"(?<!\S)" + "".join(parts))
+    pattern = re.compile(_WORD_START + "".join(parts))
     fuzzy = found[0] if len(found) == 1 and len(found[0]) >= 7 else None
     return _Term(term, pattern, fuzzy, frozenset(found))
 
@@ -65,6 +68,19 @@ class TermList:
         compiled = (_compile(e.text) for e in word_lists.entries(self.name))
         return tuple(t for t in compiled if t is not None)
 
+    @functools.cached_property
+    def _any(self) -> re.Pattern[str] | None:
+        """All the list's patterns as one alternation: most messages hold none of the terms,
+        and one scan in C says so instead of a Python loop over every term's pattern."""
+        if not self._terms:
+            return None
+        return re.compile(r"(?<!\S)(?:" + "|".join(
+            t.pattern.pattern.removeprefix(_WORD_START) for t in self._terms) + ")")
+
+    @functools.cached_property
+    def _fuzzy(self) -> tuple[_Term, ...]:
+        return tuple(t for t in self._terms if t.fuzzy_word)
+
     def terms(self) -> tuple[str, ...]:
         """The terms as written in the file."""
         return tuple(t.term for t in self._terms)
@@ -74,19 +90,29 @@ class TermList:
         if not toks:
             return None
         joined = " ".join(t.folded for t in toks) + " "
-        for term in self._terms:
-            for m in term.pattern.finditer(joined):
-                if not (self.negatable and _negated(joined, m, term.own_words)):
-                    return term.term
+        if self._any is None or self._any.search(joined) is not None:
+            found = self._first(joined)
+            if found is not None:
+                return found
         if not self.typos:
             return None
         long_words = {t.folded for t in toks if len(t.folded) >= 6 and t.folded.isalpha()}
-        for term in self._terms:
+        if not long_words:
+            return None
+        for term in self._fuzzy:
             if term.fuzzy_word and any(
                 one_edit(w, term.fuzzy_word, substitution="any", deletion=True)
                 for w in long_words
             ):
                 return term.term
+        return None
+
+    def _first(self, joined: str) -> str | None:
+        """The first term in file order that matches ``joined`` (and is not negated)."""
+        for term in self._terms:
+            for m in term.pattern.finditer(joined):
+                if not (self.negatable and _negated(joined, m, term.own_words)):
+                    return term.term
         return None
 
 
