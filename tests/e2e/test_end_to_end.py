@@ -52,6 +52,7 @@ from bot.models import (
     OutboxStatus,
     Tenant,
 )
+from bot.ops.heartbeat import beat
 from bot.runtime import Runtime
 from bot.telegram_bot import BotRunner, configure
 from bot.tenants import texts
@@ -86,7 +87,13 @@ class Stack:
 
     def text(self, phone: str, body: str) -> list[str]:
         """`phone` texts `body` to the service number; returns the TwiML reply messages."""
+        self.worker_beats()
         return twiml_messages(post_signed(self.client, SMS_PATH, inbound_form(phone, body)))
+
+    def worker_beats(self) -> None:
+        """The deployment's worker is running: it beats every 15 s (replies may say "told")."""
+        with self.sessions() as s, s.begin():
+            beat(s, "worker", process="worker:e2e")
 
     def tick(self) -> dict[str, object]:
         """One pass of the worker: every job in order, dispatch last."""

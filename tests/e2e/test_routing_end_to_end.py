@@ -96,6 +96,7 @@ def test_a_concern_about_an_empty_home_reaches_the_intake_team(
     settings = replace(_settings(db_url, prism_dynamic_url),
                        telegram=TelegramSettings(TEST_BOT_TOKEN, api_url=emulator.url))
     stack = _stack(settings, engine, sessions)
+    stack.worker_beats()
     _intake(session, world)
     landlord = world.other_landlord  # their home OE-2001 has no tenant
     token = create_invite(session, landlord)
