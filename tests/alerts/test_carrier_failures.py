@@ -15,14 +15,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.alerts.escalator import run_escalation
 from bot.alerts.lifecycle import raise_alert
-from bot.alerts.policies import save_policy
-from bot.alerts.timetable import Policy, Step
 from bot.alerts.told import person_told
 from bot.core import outbox
 from bot.core.config import Settings
 from bot.delivery.dispatcher import Dispatcher
-from bot.models import Alert, AlertEvent, Caseworker, Message, OutboxItem, Team, utcnow
+from bot.models import Alert, AlertEvent, Message, OutboxItem, utcnow
 from bot.models.enums import OutboxKind
+from tests.support.alerts import intake_team, told_once
 from tests.support.dispatch import RecordingChannel, VirtualClock
 from tests.support.factories import make_world
 from tests.support.sms import STATUS_PATH, post_signed
@@ -47,21 +46,8 @@ def test_an_alert_sms_the_carrier_could_not_deliver_does_not_count_as_told(
         sms_client: FlaskClient, sessions: sessionmaker[Session], session: Session,
         settings: Settings, status: str) -> None:
     w = make_world(session)
-    intake = Team(organisation=w.org, name="Modtagelsen")
-    member = Caseworker(team=intake, email="modtag@odense.example", name="Ida Modtag",
-                        phone="+4526000201")
-    session.add_all([intake, member])
-    session.flush()
-    w.org.intake_team_id = intake.id
-    save_policy(session, w.team.id, "high",
-                Policy(steps=(Step(0, "assigned", ("sms",)),), repeat=0,  # type: ignore[arg-type]
-                       working_hours_only=False))
-    session.commit()
-    with sessions() as s, s.begin():
-        alert, _ = raise_alert(s, source="need_help", summary="3", now=T0,
-                               tenant=s.get(type(w.tenant), w.tenant.id))
-        alert_id = alert.id
-    run_escalation(sessions, settings, channels={"sms"}, now=T0)
+    member = intake_team(session, w)
+    alert_id = told_once(session, sessions, settings, w, T0)
     assert Dispatcher(sessions, {"sms": _twilio()}).run_once().sent == 1
     sid = session.scalar(select(Message.provider_id).where(
         Message.recipient == w.caseworker.phone))

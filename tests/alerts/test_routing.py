@@ -31,9 +31,9 @@ from bot.models import (
     Organisation,
     OutboxItem,
     Role,
-    Team,
     utcnow,
 )
+from tests.support.alerts import intake_team, told_once
 from tests.support.factories import World, make_world
 
 T0 = datetime(2026, 3, 3, 9, 0, tzinfo=UTC)
@@ -48,18 +48,6 @@ def _kinds(session: Session, alert_id: int) -> list[str]:
     session.expire_all()
     return list(session.scalars(select(AlertEvent.kind).where(AlertEvent.alert_id == alert_id)
                                 .order_by(AlertEvent.id)))
-
-
-def _intake_team(session: Session, w: World, *, phone: str | None = "+4526000201") -> Caseworker:
-    """An intake team for the world's municipality, with one caseworker."""
-    team = Team(organisation=w.org, name="Modtagelsen")
-    member = Caseworker(team=team, email="modtag@odense.example", name="Ida Modtag",
-                        phone=phone)
-    session.add_all([team, member])
-    session.flush()
-    w.org.intake_team_id = team.id
-    session.commit()
-    return member
 
 
 def _admin(session: Session, w: World, *, phone: str | None = "+4526000208") -> Caseworker:
@@ -77,10 +65,10 @@ def _unknown_crisis(sessions: sessionmaker[Session], org_id: int | None = None) 
         return alert.id
 
 
-def test_a_teamless_alert_goes_to_the_intake_team(
+def test_a_teamless_alert_goes_to_theintake_team(
         sessions: sessionmaker[Session], session: Session, settings: Settings) -> None:
     w = make_world(session)
-    member = _intake_team(session, w)
+    member = intake_team(session, w)
     alert_id = _unknown_crisis(sessions)
     alert = session.get(Alert, alert_id)
     assert alert is not None and alert.team_id == w.org.intake_team_id
@@ -108,7 +96,7 @@ def test_without_an_intake_team_the_admins_are_the_route(
 def test_an_empty_intake_team_falls_back_to_the_admins(
         sessions: sessionmaker[Session], session: Session, settings: Settings) -> None:
     w = make_world(session)
-    member = _intake_team(session, w)
+    member = intake_team(session, w)
     member.active = False
     admin = _admin(session, w)
     session.commit()
@@ -120,7 +108,7 @@ def test_an_empty_intake_team_falls_back_to_the_admins(
 def test_a_concern_about_an_empty_home_reaches_the_intake_route(
         sessions: sessionmaker[Session], session: Session, settings: Settings) -> None:
     w = make_world(session)
-    member = _intake_team(session, w)
+    member = intake_team(session, w)
     with sessions() as s, s.begin():
         home = s.get(Home, w.other_home.id)  # nobody lives there
         alert, _ = raise_alert(s, source="concern", summary="TH-1", home=home, now=T0,
@@ -135,7 +123,7 @@ def test_unreachable_steps_move_on_and_end_on_intake_and_the_lead(
     """A policy that only names the owner, who has no phone: its step reaches nobody, the
     policy is exhausted at once, and the intake route and the team lead are told."""
     w = make_world(session)
-    member = _intake_team(session, w)
+    member = intake_team(session, w)
     save_policy(session, w.team.id, "high",
                 Policy(steps=(Step(0, "assigned", ("sms",)),), repeat=0,  # type: ignore[arg-type]
                        working_hours_only=False))
@@ -280,16 +268,8 @@ def test_a_notification_that_dies_at_the_provider_does_not_count_as_told(
     """The owner's SMS is dead-lettered: the alert is due again at once and, its policy used up,
     goes to the intake route and the team lead instead of resting as 'a person was told'."""
     w = make_world(session)
-    member = _intake_team(session, w)
-    save_policy(session, w.team.id, "high",
-                Policy(steps=(Step(0, "assigned", ("sms",)),), repeat=0,  # type: ignore[arg-type]
-                       working_hours_only=False))
-    session.commit()
-    with sessions() as s, s.begin():
-        alert, _ = raise_alert(s, source="need_help", summary="3", now=T0,
-                               tenant=s.get(type(w.tenant), w.tenant.id))
-        alert_id = alert.id
-    run_escalation(sessions, settings, channels={"sms"}, now=T0)
+    member = intake_team(session, w)
+    alert_id = told_once(session, sessions, settings, w, T0)
     assert [r.recipient for r in _outbox(session)] == [w.caseworker.phone]
     with sessions() as s:
         row = s.get(Alert, alert_id)

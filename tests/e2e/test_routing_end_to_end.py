@@ -22,7 +22,7 @@ from bot.core import outbox
 from bot.core.config import TelegramSettings
 from bot.landlords import texts as landlord_texts
 from bot.landlords.invites import create_invite
-from bot.models import Alert, Caseworker, Concern, Landlord, Team
+from bot.models import Alert, Concern, Landlord
 from bot.telegram_bot import configure
 from bot.tenants import texts
 from tests.e2e.test_end_to_end import (
@@ -34,6 +34,7 @@ from tests.e2e.test_end_to_end import (
     _stack,
     assert_handed_to_prism,
 )
+from tests.support.alerts import intake_team
 from tests.support.emulators import TEST_BOT_TOKEN, TelegramEmulator
 from tests.support.factories import World
 from tests.support.ptb_emulator import emulator_app_builder, running_application
@@ -42,18 +43,6 @@ pytestmark = pytest.mark.emulator
 
 STRANGER = "+4520304050"
 INTAKE_PHONE = "+4526000201"
-
-
-def _intake(session: Session, w: World) -> Caseworker:
-    """The municipality's intake team, with one caseworker who has a phone."""
-    team = Team(organisation=w.org, name="Modtagelsen")
-    member = Caseworker(team=team, email="modtag@odense.example", name="Ida Modtag",
-                        phone=INTAKE_PHONE)
-    session.add_all([team, member])
-    session.flush()
-    w.org.intake_team_id = team.id
-    session.commit()
-    return member
 
 
 def _to_intake(stack: Stack, alert_id: int) -> list[object]:
@@ -71,7 +60,7 @@ def stack(db_url: str, prism_dynamic_url: str, engine: Engine,
 
 def test_crisis_words_from_an_unknown_number_reach_the_intake_team(
         stack: Stack, world: World, session: Session) -> None:
-    member = _intake(session, world)
+    member = intake_team(session, world, phone=INTAKE_PHONE)
     with time_machine.travel(T_TUE, tick=False):
         # The first step went into the outbox with the reply, so the reply may say so.
         assert stack.text(STRANGER, CRISIS_WORDS) == [texts.crisis_reply_stranger(told=True)]
@@ -97,7 +86,7 @@ def test_a_concern_about_an_empty_home_reaches_the_intake_team(
                        telegram=TelegramSettings(TEST_BOT_TOKEN, api_url=emulator.url))
     stack = _stack(settings, engine, sessions)
     stack.worker_beats()
-    _intake(session, world)
+    intake_team(session, world, phone=INTAKE_PHONE)
     landlord = world.other_landlord  # their home OE-2001 has no tenant
     token = create_invite(session, landlord)
     session.commit()
@@ -140,7 +129,7 @@ def test_a_landlord_who_blocked_the_bot_reaches_the_intake_team(
     settings = replace(_settings(db_url, prism_dynamic_url), telegram=TelegramSettings(
         TEST_BOT_TOKEN, api_url=httpserver.url_for("/")))
     stack = _stack(settings, engine, sessions)
-    _intake(session, world)
+    intake_team(session, world, phone=INTAKE_PHONE)
     landlord = world.other_landlord  # no tenant in their home: no tenant's team to tell
     landlord.telegram_user_id = landlord.telegram_chat_id = 4242
     with time_machine.travel(T_TUE, tick=False):

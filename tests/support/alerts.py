@@ -1,0 +1,43 @@
+"""Alert set-ups that several test modules share: an intake route, an alert told to its owner."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.alerts.escalator import run_escalation
+from bot.alerts.lifecycle import raise_alert
+from bot.alerts.policies import save_policy
+from bot.alerts.timetable import Policy, Step
+from bot.core.config import Settings
+from bot.models import Caseworker, Team, Tenant
+from tests.support.factories import World
+
+
+def intake_team(session: Session, w: World, *, phone: str | None = "+4526000201") -> Caseworker:
+    """An intake team for the world's municipality, with one caseworker."""
+    team = Team(organisation=w.org, name="Modtagelsen")
+    member = Caseworker(team=team, email="modtag@odense.example", name="Ida Modtag",
+                        phone=phone)
+    session.add_all([team, member])
+    session.flush()
+    w.org.intake_team_id = team.id
+    session.commit()
+    return member
+
+
+def told_once(session: Session, sessions: sessionmaker[Session], settings: Settings, w: World,
+              now: datetime) -> int:
+    """A high alert whose policy is one SMS to its owner, raised and escalated at `now`: the
+    owner's SMS is in the outbox and the policy is used up. Returns the alert's id."""
+    save_policy(session, w.team.id, "high",
+                Policy(steps=(Step(0, "assigned", ("sms",)),), repeat=0,  # type: ignore[arg-type]
+                       working_hours_only=False))
+    session.commit()
+    with sessions() as s, s.begin():
+        alert, _ = raise_alert(s, source="need_help", summary="3", now=now,
+                               tenant=s.get(Tenant, w.tenant.id))
+        alert_id = alert.id
+    run_escalation(sessions, settings, channels={"sms"}, now=now)
+    return alert_id
