@@ -32,6 +32,7 @@ class Claim:
     items: deque[OutboxItem] = field(default_factory=deque)
     key: SenderKey | None = None  # the capped sender, None for uncapped rows
     rate: float = 0.0
+    looked_for_urgent_at: float = float("-inf")  # clock of the last look for alerts to let in
 
 
 def claim_unpaced(sessions: sessionmaker[Session], *, now: float, limit: int,

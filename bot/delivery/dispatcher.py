@@ -38,6 +38,11 @@ DEFAULT_HORIZON = timedelta(seconds=10)
 
 # At most this many urgent rows join a claim at once (each still goes at the sender's cap).
 URGENT_BATCH = 10
+# How often a dispatcher sending prompts looks for alerts to let in ahead of them (seconds).
+URGENT_LOOK_S = 0.25
+# Slots are spaced for 2 % under the cap: a send leaves a few milliseconds after its slot, and
+# without this margin that jitter can put one send more than the cap into some 1-second window.
+CAP_MARGIN = 0.98
 
 FailureHook = Callable[[Session, OutboxItem, PermanentError], None]
 
@@ -169,11 +174,15 @@ class Dispatcher:
     def _make_way(self, claim: Claim) -> None:
         """Alerts committed while this claim's prompts go out are sent next, in this claim.
 
-        Checked right before each send (after the slot wait), so an alert waits for at most the
-        send in progress, not for the rest of a claim that may hold minutes of check-ins."""
+        Checked right before a send (after the slot wait), at most every URGENT_LOOK_S, so an
+        alert waits for at most the send in progress or that long, not for the rest of a claim
+        that may hold minutes of check-ins; at high rates the look is not paid per send."""
         head = claim.items[0]
-        if head.priority <= OutboxPriority.ALERT:
+        now_s = self.clock()
+        if (head.priority <= OutboxPriority.ALERT
+                or now_s - claim.looked_for_urgent_at < URGENT_LOOK_S):
             return
+        claim.looked_for_urgent_at = now_s
         with self.sessions() as session:
             now = at(self.clock())
             ids = outbox.claim_rows(session, token=claim.token, now=now, until=now + self.lease,
@@ -188,7 +197,7 @@ class Dispatcher:
     def _wait_for_slot(self, key: SenderKey, rate: float) -> None:
         """Book the sender's next free slot (shared by all workers) and sleep until it."""
         with self.sessions() as session, session.begin():
-            slot = send_slots.book(session, key, self.clock(), 1.0 / rate)
+            slot = send_slots.book(session, key, self.clock(), 1.0 / (rate * CAP_MARGIN))
         delay = slot - self.clock()
         if delay > 0:
             self.sleep(delay)

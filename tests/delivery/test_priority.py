@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.channels.base import OutgoingMessage
 from bot.core import outbox
-from bot.delivery.dispatcher import Dispatcher
+from bot.delivery.dispatcher import URGENT_LOOK_S, Dispatcher
 from bot.models import OutboxItem, OutboxStatus
 from bot.models.enums import OutboxKind, OutboxPriority
 from tests.support.dispatch import RecordingChannel, Sent, VirtualClock, enqueue_sms
@@ -53,27 +53,36 @@ def test_a_claim_takes_alerts_first(sessions: sessionmaker[Session]) -> None:
     assert [i.idempotency_key for i in items] == ["alert", "landlord", "checkin0000"]
 
 
-@pytest.mark.parametrize("rate", [10.0, None], ids=["capped", "uncapped"])
-def test_an_alert_raised_during_a_checkin_burst_goes_next(sessions: sessionmaker[Session],
-                                                          rate: float | None) -> None:
-    """300 check-ins are being sent (at a 10/s cap one claim holds 100 of them); an alert
-    committed after the 5th send is the 6th message out, and every check-in still goes once."""
+@pytest.mark.parametrize(("rate", "slowest"), [(1.0, 1.0), (10.0, URGENT_LOOK_S + 0.15),
+                                               (None, URGENT_LOOK_S + 0.1)],
+                         ids=["default-cap", "capped", "uncapped"])
+def test_an_alert_raised_during_a_checkin_burst_goes_out_at_once(
+        sessions: sessionmaker[Session], rate: float | None, slowest: float) -> None:
+    """300 check-ins are being sent (a claim holds many of them); an alert committed after the
+    5th send overtakes the rest: it leaves within one send slot at the cap, or one look for
+    urgent rows (URGENT_LOOK_S) plus a send. Every check-in still goes once. The provider call
+    takes 50 ms of the worker's clock."""
     enqueue_sms(sessions, 300, prefix="checkin", kind=OutboxKind.CHECKIN)
     clock = VirtualClock()
     log: list[Sent] = []
+    committed: list[float] = []
 
-    def raise_alert_once(message: OutgoingMessage) -> None:
+    def provider(message: OutgoingMessage) -> None:
+        clock.now += 0.05
         if len(log) == 5:
             _enqueue(sessions, "alert", OutboxKind.ALERT, at=clock)
+            committed.append(clock.now)
 
-    channel = RecordingChannel(log, clock, on_send=raise_alert_once)
+    channel = RecordingChannel(log, clock, on_send=provider)
     dispatcher = Dispatcher(sessions, {"sms": channel}, rates={"sms": rate} if rate else None,
                             clock=clock, sleep=clock.sleep)
     for _ in range(50):
         if not dispatcher.run_once(batch=100).sent:
             break
     keys = [s.key for s in log]
-    assert keys.index("alert") == 5
+    [alert] = [s for s in log if s.key == "alert"]
+    assert alert.at - committed[0] <= slowest
+    assert keys.index("alert") < 10  # not after the claim's prompts
     assert len(keys) == len(set(keys)) == 301
     with sessions() as s:
         assert set(s.scalars(select(OutboxItem.status))) == {OutboxStatus.SENT}

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.core import outbox
 from bot.delivery.claims import Claim, claim_paced
-from bot.delivery.dispatcher import Dispatcher
+from bot.delivery.dispatcher import CAP_MARGIN, Dispatcher
 from bot.delivery.send_slots import SenderKey, book
 from bot.models import OutboxItem, OutboxStatus
 from tests.support.concurrency import run_together
@@ -57,14 +57,15 @@ def _gaps(log: list[Sent]) -> list[float]:
 @pytest.mark.parametrize("workers", [1, 3])
 def test_workers_together_keep_the_cap(sessions: sessionmaker[Session], workers: int) -> None:
     """N workers send at the cap together, never N times it: no two sends of the sender are
-    closer than 1/rate, and 60 sends at 10/s span 5.9 s whether one worker sends or three."""
+    closer than 1/rate, and 60 sends at 10/s span 5.9 s (/ CAP_MARGIN: slots are spaced 2 %
+    under the cap) whether one worker sends or three."""
     enqueue_sms(sessions, 60)
     log: list[Sent] = []
     sent = _run_workers(sessions, log, rate=10.0, n=workers)
     assert sum(sent) == 60 == len({s.key for s in log})
     gaps = _gaps(log)
     assert min(gaps) >= 0.1 - 1e-6
-    assert sum(gaps) == pytest.approx(5.9, abs=0.05 * workers)  # at the cap, not below it
+    assert sum(gaps) == pytest.approx(5.9 / CAP_MARGIN, abs=0.05 * workers)  # at the cap
 
 
 def test_a_slow_worker_does_not_crowd_the_others(sessions: sessionmaker[Session]) -> None:
