@@ -18,6 +18,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 
 from bot.core import metrics
 from bot.core.logs import get_logger
+from bot.ops.heartbeat import BEAT_EVERY_S
 from bot.runtime import Runtime
 from scheduler import jobs
 from scheduler.wakeups import FastLane
@@ -47,7 +48,7 @@ JOBS: tuple[JobSpec, ...] = (
     JobSpec("retention_purge", jobs.retention_purge, 24 * 3600),
     JobSpec("expire_concern_drafts", jobs.expire_concern_drafts, 60),
     # "This worker runs jobs": the dashboard banner and the alert rules watch for it to stop.
-    JobSpec("heartbeat", jobs.heartbeat, 15, at_start=True),
+    JobSpec("heartbeat", jobs.heartbeat, int(BEAT_EVERY_S), at_start=True),
     # Last, so `worker --once` delivers what the jobs above have just enqueued.
     JobSpec("dispatch_outbox", jobs.dispatch_outbox, 5, on_wake=True),
 )

@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.core.db import affected_rows
+from bot.core.db import affected_rows, transaction
 from bot.core.logs import get_logger
 from bot.core.storable import storable
 from bot.models import Heartbeat, utcnow
@@ -102,7 +102,7 @@ def keep_beating(sessions: sessionmaker[Session], kind: str, stop: threading.Eve
     def run() -> None:
         while True:
             try:
-                with sessions() as session, session.begin():
+                with transaction(sessions) as session:
                     beat(session, kind, process=name)
             except Exception:  # the database restarting: beat again next time
                 log.warning("heartbeat.failed", kind=kind)

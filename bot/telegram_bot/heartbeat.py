@@ -18,10 +18,9 @@ from telegram.ext import Application, ContextTypes, Job
 
 from bot.core.db import transaction
 from bot.core.logs import get_logger
-from bot.ops.heartbeat import BOT, beat
+from bot.ops.heartbeat import BEAT_EVERY_S, BOT, beat
 
 log = get_logger(__name__)
-BEAT_EVERY_S = 15.0
 
 
 def install_heartbeat(application: Application[Any, Any, Any, Any, Any, Any],
