@@ -109,8 +109,8 @@ def _exit_on_sigterm(signum: int, frame: FrameType | None) -> None:
 
 
 def _remove_demo_database(db_file: str) -> None:
-    """The SQLite file and its write-ahead log, shared memory and journal."""
-    for suffix in ("", "-wal", "-shm", "-journal"):
+    """The SQLite file and its write-ahead log, shared memory, journal and writer-queue lock."""
+    for suffix in ("", "-wal", "-shm", "-journal", "-writers.lock"):
         Path(db_file + suffix).unlink(missing_ok=True)
 
 
