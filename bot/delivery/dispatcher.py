@@ -28,7 +28,7 @@ from bot.delivery import send_slots
 from bot.delivery.claims import Claim, at, claim_paced, claim_unpaced
 from bot.delivery.send_slots import SenderKey
 from bot.models import Direction, Message, OutboxItem, OutboxStatus, Tenant
-from bot.models.enums import OutboxKind, OutboxPriority
+from bot.models.enums import ALERT_MESSAGE_KINDS, OutboxPriority
 
 log = get_logger(__name__)
 
@@ -296,7 +296,7 @@ class Dispatcher:
     def _dead(self, row: OutboxItem, error: str, stats: DispatchStats) -> None:
         self._close(row, OutboxStatus.DEAD, error)
         session = object_session(row)
-        if session is not None and row.kind in (OutboxKind.ALERT, OutboxKind.ALERT_REMINDER):
+        if session is not None and row.kind in ALERT_MESSAGE_KINDS:
             # Nobody got it: the alert must move on, not count this message as delivered.
             notification_died(session, row.idempotency_key, row.caseworker_id, row.channel, error)
         stats.dead += 1

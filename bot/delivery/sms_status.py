@@ -19,7 +19,7 @@ from bot.core.logs import get_logger
 from bot.core.storable import storable
 from bot.delivery.failures import sms_error
 from bot.models import Direction, Message, OutboxItem, Tenant, utcnow
-from bot.models.enums import Channel, OutboxKind
+from bot.models.enums import ALERT_MESSAGE_KINDS, Channel
 
 log = get_logger(__name__)
 
@@ -32,7 +32,6 @@ _RANK = {
 FINAL = frozenset({"delivered", "undelivered", "failed", "canceled"})
 # Final statuses that mean the recipient's phone never got the message.
 NOT_RECEIVED = frozenset({"undelivered", "failed", "canceled"})
-ALERT_KINDS = frozenset({OutboxKind.ALERT, OutboxKind.ALERT_REMINDER})
 
 
 @dataclass(frozen=True)
@@ -73,7 +72,7 @@ def apply_status(session: Session, provider_id: str, status: str, error_code: st
     if error_code:
         message.error_code = error_code
     log.info("sms.status", message_id=message.id, status=status, error_code=error_code)
-    if status in NOT_RECEIVED and message.intent in ALERT_KINDS:
+    if status in NOT_RECEIVED and message.intent in ALERT_MESSAGE_KINDS:
         _alert_not_received(session, message, status, error_code, now or utcnow())
     return StatusUpdate(found=True, changed=True, status=status, effect=effect)
 

@@ -56,6 +56,10 @@ class OutboxKind(StrEnum):
     ALERT_REOPENED = "alert.reopened"
 
 
+# Messages that tell a caseworker about an alert: one that dies or never arrives told nobody.
+ALERT_MESSAGE_KINDS = frozenset({OutboxKind.ALERT, OutboxKind.ALERT_REMINDER})
+
+
 class OutboxPriority(IntEnum):
     """Which due outbox rows a dispatcher takes first (``OutboxItem.priority``, lower first).
 
@@ -72,7 +76,7 @@ class OutboxPriority(IntEnum):
     def of(cls, kind: str) -> OutboxPriority:
         if kind in (OutboxKind.CHECKIN, OutboxKind.REMINDER):
             return cls.BULK
-        if kind in (OutboxKind.ALERT, OutboxKind.ALERT_REMINDER) or kind.startswith("alert."):
+        if kind in ALERT_MESSAGE_KINDS or kind.startswith("alert."):
             return cls.ALERT
         return cls.CONVERSATION
 
