@@ -33,12 +33,14 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import partial
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.attributes import set_committed_value
 
-from bot.alerts import events as alert_webhook
 from bot.alerts import texts as alert_texts
+from bot.alerts import timeline
 from bot.alerts.policies import load_policy
 from bot.alerts.routing import (
     MISSING_ADDRESS,
@@ -100,6 +102,14 @@ class _Run:
     # Escalations known without a query: an alert raised in this transaction starts at 0.
     epochs: dict[int, tuple[datetime, int]] = field(default_factory=dict)
     told: bool = False  # a person was notified (or found notified) in this run
+    # The alert being handled: its columns changed so far, written once at the end (_handle).
+    changes: dict[str, Any] = field(default_factory=dict)
+
+    def change(self, alert: Alert, **values: Any) -> None:
+        """Change the alert's columns: seen by the object at once, written by _handle."""
+        for name, value in values.items():
+            set_committed_value(alert, name, value)
+        self.changes.update(values)
 
 
 def run_escalation(sessions: sessionmaker[Session], settings: Settings, *,
@@ -149,14 +159,13 @@ def escalate_now(session: Session, alert: Alert, delivery: Delivery,
     person has been notified in the alert's current escalation. ``new``: raised in this
     transaction, so this escalation is its first (no reopen or retrigger to look up)."""
     run = _Run(delivery.settings, delivery.channels, now or utcnow(), EscalationStats())
-    session.flush()
+    session.flush()  # the caller's pending changes (none on the webhook's path: it is clean)
     told_now = False
     if new:
         run.epochs[alert.id] = (alert.created_at, 0)
     if (alert.state == AlertState.OPEN and alert.next_action_at is not None
             and alert.next_action_at <= run.now):
-        _handle(session, alert, run)
-        session.flush()
+        _handle(session, alert, run)  # its writes are done when it returns (no flush)
         told_now = run.told  # a person notified just now: live, as person_told would find
     if not (told_now or person_told(session, alert)):
         return False
@@ -194,6 +203,7 @@ def _postpone(sessions: sessionmaker[Session], alert_id: int, now: datetime) -> 
 
 def _handle(session: Session, alert: Alert, run: _Run) -> None:
     run.stats.alerts += 1
+    run.changes = {}
     key = (alert.team_id, alert.severity)
     if key not in run.policies:
         run.policies[key] = load_policy(session, alert.team_id, alert.severity)
@@ -208,7 +218,9 @@ def _handle(session: Session, alert: Alert, run: _Run) -> None:
         _escalate(session, alert, policy, shift, run)
     if alert.next_action_at is not None and alert.next_action_at <= run.now:
         # Never leave a row due again in this run (a shift function that goes backwards).
-        alert.next_action_at = run.now + timedelta(minutes=1)
+        run.change(alert, next_action_at=run.now + timedelta(minutes=1))
+    # One UPDATE for everything this step changed, instead of a flush of the object.
+    timeline.update_alert(session, alert, run.changes)
 
 
 def _escalate(session: Session, alert: Alert, policy: Policy,
@@ -223,18 +235,18 @@ def _escalate(session: Session, alert: Alert, policy: Policy,
             _after_policy(session, alert, epoch, run)
             return
         if not (due.ready or fire_now):
-            alert.next_action_at = due.due_at
+            run.change(alert, next_action_at=due.due_at)
             return
         reached = _notify(session, alert, due.index, due.step, f"e{epoch}:step:{due.index}",
                           already, run)
-        alert.steps_done = due.index + 1
+        run.change(alert, steps_done=due.index + 1)
         run.stats.steps += 1
         metrics.escalation_step(reached)
         fire_now = reached == 0
         if fire_now:
             run.stats.unreachable += 1
-            session.add(AlertEvent(alert=alert, at=run.now, kind="unreachable",
-                                   detail={"step": due.index, "target": due.step.target.value}))
+            timeline.record(session, alert, run.now, [
+                ("unreachable", {"step": due.index, "target": due.step.target.value})])
             log.warning("alert.step_unreachable", alert_id=alert.id, step=due.index)
 
 
@@ -248,7 +260,7 @@ def _after_policy(session: Session, alert: Alert, epoch: int, run: _Run) -> None
                    *team_leads(session, alert.team_id)):
         people.setdefault(person.id, person)
     if alert.intake_at is None and alert.team_id is not None:
-        alert.intake_at = run.now  # the intake team it tells must be able to act on it
+        run.change(alert, intake_at=run.now)  # the intake team it tells must be able to act
     fallback = Step(0, Target.TEAM_LEAD, _FALLBACK_CHANNELS)
     retry = alert.undelivered_at is not None  # its skips are on the timeline already
     reached = _notify(session, alert, None, fallback,
@@ -257,29 +269,27 @@ def _after_policy(session: Session, alert: Alert, epoch: int, run: _Run) -> None
     if reached:
         return _delivered(session, alert, run)
     if alert.undelivered_at is None:
-        alert.undelivered_at = run.now
-        event = AlertEvent(alert=alert, at=run.now, kind="undelivered", detail={
+        run.change(alert, undelivered_at=run.now)
+        timeline.record(session, alert, run.now, [("undelivered", {
             "retry_at": (run.now + RETRY_UNDELIVERED).isoformat(),
-            "intake_people": len(people)})
-        session.add(event)
-        alert_webhook.emit(session, alert, event)
+            "intake_people": len(people)})])
         log.error("alert.undelivered", alert_id=alert.id, organisation_id=alert.organisation_id)
     run.stats.undelivered += 1
-    alert.next_action_at = run.now + RETRY_UNDELIVERED
+    run.change(alert, next_action_at=run.now + RETRY_UNDELIVERED)
 
 
 def _delivered(session: Session, alert: Alert, run: _Run) -> None:
     """A person was told: the policy is done, and an undelivered flag is cleared."""
-    alert.next_action_at = None
+    run.change(alert, next_action_at=None)
     if alert.undelivered_at is not None:
-        alert.undelivered_at = None
-        session.add(AlertEvent(alert=alert, at=run.now, kind="delivered", detail={}))
+        run.change(alert, undelivered_at=None)
+        timeline.record(session, alert, run.now, [("delivered", {})])
 
 
 def _remind(session: Session, alert: Alert, policy: Policy,
             shift: Callable[[datetime], datetime], run: _Run) -> None:
     if alert.acknowledged_at is None:
-        alert.next_action_at = None
+        run.change(alert, next_action_at=None)
         return
     if ack_reminder_due(alert.acknowledged_at, alert.last_reminder_at, policy, run.now,
                         shift=shift):
@@ -290,15 +300,14 @@ def _remind(session: Session, alert: Alert, policy: Policy,
         reminder = Step(0, Target.ASSIGNED, policy.steps[0].channels)
         reached = _notify(session, alert, None, reminder,
                           f"reminder:{int(since.timestamp())}", set(), run, people=people)
-        alert.last_reminder_at = run.now
+        run.change(alert, last_reminder_at=run.now)
         run.stats.reminders += 1
         if reached == 0:
-            session.add(AlertEvent(alert=alert, at=run.now, kind="unreachable",
-                                   detail={"reminder": True}))
+            timeline.record(session, alert, run.now, [("unreachable", {"reminder": True})])
     due_at = _reminder_base(alert) + timedelta(minutes=policy.ack_reminder_minutes)
     if policy.working_hours_only:
         due_at = max(shift(due_at), due_at)
-    alert.next_action_at = due_at
+    run.change(alert, next_action_at=due_at)
 
 
 def _reminder_base(alert: Alert) -> datetime:
@@ -331,6 +340,7 @@ def _notify(session: Session, alert: Alert, index: int | None, step: Step, key_p
         people = _recipients(session, alert, step.target)
     reminder = index is None and not fallback
     reached: set[int] = set()
+    entries: list[tuple[str, dict[str, Any]]] = []  # the timeline's, written in one statement
     for person in people:
         for channel in step.channels:
             if channel is Channel.WEBHOOK:
@@ -346,7 +356,7 @@ def _notify(session: Session, alert: Alert, index: int | None, step: Step, key_p
                 reason = MISSING_ADDRESS[channel]
             if reason is not None or address is None:
                 if record_skips:
-                    session.add(AlertEvent(alert=alert, at=run.now, kind="skipped", detail={
+                    entries.append(("skipped", {
                         "step": index, "caseworker_id": person.id, "channel": channel.value,
                         "reason": reason, "fallback": fallback}))
                 continue
@@ -360,12 +370,11 @@ def _notify(session: Session, alert: Alert, index: int | None, step: Step, key_p
             already.add((channel.value, person.id))
             reached.add(person.id)
             run.told = True
-            event = AlertEvent(alert=alert, at=run.now, kind="notified", detail={
+            entries.append(("notified", {
                 "step": index, "target": step.target.value, "channel": channel.value,
                 "caseworker_id": person.id, "reminder": reminder, "fallback": fallback,
-                **({"why": why} if why else {})})
-            session.add(event)
-            alert_webhook.emit(session, alert, event)
+                **({"why": why} if why else {})}))
+    timeline.record(session, alert, run.now, entries)
     return len(reached)
 
 

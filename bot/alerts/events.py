@@ -21,7 +21,7 @@ from bot.core import outbox
 from bot.models import Alert, AlertEvent
 from bot.models.enums import Channel, OutboxKind
 
-__all__ = ["EVENTS", "emit", "enable", "event_body"]
+__all__ = ["EVENTS", "emit", "enable", "enabled", "event_body"]
 
 INFO_KEY = "alert_webhook_url"
 # Timeline kinds that are reported, and the event names receivers see.
@@ -39,6 +39,11 @@ def enable(sessions: sessionmaker[Session], url: str) -> None:
     info = dict(sessions.kw.get("info") or {})
     info[INFO_KEY] = url
     sessions.configure(info=info)
+
+
+def enabled(session: Session) -> bool:
+    """Whether this session's alert events go to the webhook."""
+    return bool(session.info.get(INFO_KEY))
 
 
 def event_body(alert: Alert, event: AlertEvent) -> dict[str, Any]:

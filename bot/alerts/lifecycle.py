@@ -15,6 +15,7 @@ from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from bot.alerts import events as alert_webhook
+from bot.alerts import timeline
 from bot.alerts.routing import intake_team_id
 from bot.alerts.rules import Join, join_trigger, severity_for, transition
 from bot.core.logs import get_logger
@@ -78,22 +79,27 @@ def raise_alert(
     if existing is not None:
         _join(session, existing, Source(source), sev, summary, detail or {}, now)
         return existing, False
+    if any(obj is not None and obj.id is None for obj in (tenant, home, concern)):
+        session.flush()  # added but not yet written: the alert refers to their ids
     owner = tenant.caseworker if tenant is not None else None
-    if home is None and tenant is not None:
-        home = tenant.home
+    # The tenant's home by its id: loading the row only to point at it cost a query.
+    home_id = home.id if home is not None else tenant.home_id if tenant is not None else None
     org_id = alert_organisation(session, organisation_id, tenant, home)
     # No owner: the municipality's intake team takes it (without one, its admins; see routing).
     team_id = owner.team_id if owner is not None else intake_team_id(session, org_id)
-    alert = Alert(source=str(source), severity=str(sev), summary=summary[:500], tenant=tenant,
-                  home=home, concern=concern, owner=owner, team_id=team_id,
-                  organisation_id=org_id, sender_phone=sender_phone if tenant is None else None,
-                  state=AlertState.OPEN, next_action_at=now, created_at=now)
-    session.add(alert)
-    raised = AlertEvent(alert=alert, at=now, kind="raised",
-                        detail={"severity": str(sev), "summary": summary, **(detail or {})})
-    session.add(raised)
-    session.flush()
-    alert_webhook.emit(session, alert, raised)  # outgoing webhook hook (no-op unless enabled)
+    alert = timeline.insert_alert(session, {
+        "source": str(source), "severity": str(sev), "state": AlertState.OPEN,
+        "summary": summary[:500], "tenant_id": tenant.id if tenant is not None else None,
+        "home_id": home_id, "concern_id": concern.id if concern is not None else None,
+        "team_id": team_id, "organisation_id": org_id,
+        "owner_id": owner.id if owner is not None else None, "trigger_count": 1,
+        "steps_done": 0, "next_action_at": now, "acknowledged_at": None,
+        "acknowledged_by_id": None, "last_reminder_at": None, "resolved_at": None,
+        "resolved_by_id": None, "undelivered_at": None, "intake_at": None,
+        "sender_phone": sender_phone if tenant is None else None, "created_at": now,
+    }, {"tenant": tenant, "home": home, "concern": concern, "owner": owner})
+    timeline.record(session, alert, now, [
+        ("raised", {"severity": str(sev), "summary": summary, **(detail or {})})])
     log.info("alert.raised", alert_id=alert.id, source=str(source), severity=str(sev))
     return alert, True
 
@@ -120,25 +126,20 @@ def _active_case(session: Session, tenant: Tenant | None,
 def _join(session: Session, alert: Alert, source: Source, sev: Severity, summary: str,
           detail: dict[str, Any], now: datetime) -> None:
     how = join_trigger(alert.state, alert.severity, source, sev)
-    alert.trigger_count += 1
+    changes: dict[str, Any] = {"trigger_count": alert.trigger_count + 1}
     event_detail = {"summary": summary, "source": str(source), "severity": str(sev), **detail}
     if how is Join.RETRIGGER:
         event_detail["from_severity"] = alert.severity
         event_detail["from_state"] = alert.state
         if sev.rank > Severity(alert.severity).rank:  # severity only rises
-            alert.severity, alert.source, alert.summary = str(sev), str(source), summary[:500]
+            changes.update(severity=str(sev), source=str(source), summary=summary[:500])
         # A new escalation: open again (a new cry for help needs a new acknowledgement), from
         # the first step (the owner), due now. The event starts the escalator's new epoch.
-        alert.state = AlertState.OPEN
-        alert.acknowledged_at = alert.acknowledged_by_id = None
-        alert.last_reminder_at = None
-        alert.steps_done = 0
-        alert.next_action_at = now
-    event = AlertEvent(alert=alert, at=now, kind=how.value, detail=event_detail)
-    session.add(event)
-    session.flush()
+        changes.update(state=AlertState.OPEN, acknowledged_at=None, acknowledged_by_id=None,
+                       last_reminder_at=None, steps_done=0, next_action_at=now)
+    timeline.update_alert(session, alert, changes)
+    timeline.record(session, alert, now, [(how.value, event_detail)])
     if how is Join.RETRIGGER:
-        alert_webhook.emit(session, alert, event)
         log.info("alert.retriggered", alert_id=alert.id, source=str(source), severity=str(sev))
 
 
