@@ -380,6 +380,10 @@ def test_webhook_events_are_enqueued_with_the_change(
     assert body["detail"]["channel"] == "sms" and body["detail"]["caseworker_id"] == w.caseworker.id
     raw = " ".join(r.body for r in hooks)
     assert "Anna" not in raw and "test" not in raw  # no names, no summaries
+    # Each body names its own timeline row (events written several to a statement).
+    timeline = {row.id: row.kind for row in session.execute(select(AlertEvent.id, AlertEvent.kind))}
+    assert [timeline[json.loads(r.body)["event_id"]] for r in hooks] == [
+        "raised", "notified", "acknowledged", "resolved", "reopened"]
 
 
 def test_webhook_off_by_default(sessions: sessionmaker[Session], session: Session,
