@@ -17,6 +17,7 @@ from bot.core.logs import get_logger
 
 # Imported for its hook: a concern follows its alert, and the landlord is told (every process).
 from bot.landlords import concern_status as _concern_status  # noqa: F401
+from bot.ops.heartbeat import SenderWatch
 
 log = get_logger(__name__)
 
@@ -27,11 +28,13 @@ class Runtime:
     engine: Engine
     sessions: sessionmaker[Session]
     channels: dict[str, Channel] = field(default_factory=dict)
+    # Sender beats seen by this process's requests: "is a sender running?" once a few minutes.
+    senders: SenderWatch = field(default_factory=SenderWatch)
 
     @property
     def delivery(self) -> Delivery:
         """What this process can deliver through, for code that notifies in a request."""
-        return Delivery.of(self.settings, self.channels)
+        return Delivery.of(self.settings, self.channels, self.senders)
 
 
 def build_runtime(settings: Settings | None = None, engine: Engine | None = None) -> Runtime:

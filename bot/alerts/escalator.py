@@ -64,7 +64,6 @@ from bot.models import (
     utcnow,
 )
 from bot.models.enums import Channel, OutboxKind, Target
-from bot.ops.heartbeat import sender_running
 
 __all__ = ["EscalationStats", "escalate_now", "person_told", "route_reachable", "run_escalation"]
 
@@ -169,7 +168,7 @@ def escalate_now(session: Session, alert: Alert, delivery: Delivery,
         told_now = run.told  # a person notified just now: live, as person_told would find
     if not (told_now or person_told(session, alert)):
         return False
-    if delivery.needs_running_sender and not sender_running(session, run.now):
+    if delivery.needs_running_sender and not delivery.sender_running(session, run.now):
         # In the outbox, but no worker or dispatcher has beaten for minutes: it goes out only
         # when one starts again, so nobody may be told it has reached a person yet.
         log.error("alert.no_running_sender", alert_id=alert.id)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -23,6 +24,7 @@ from sqlalchemy.orm import Session
 from bot.core.config import Settings
 from bot.models import Caseworker, Organisation, Role, Team
 from bot.models.enums import Channel
+from bot.ops.heartbeat import SenderWatch, sender_running
 
 __all__ = ["Delivery", "blind_problem", "intake_people", "intake_team_id", "team_leads",
            "unknown_sender_organisation"]
@@ -41,10 +43,19 @@ class Delivery:
     # A running process's view: the outbox is only as good as the worker or dispatcher that
     # sends it, so "told" also needs one of them alive (bot.ops.heartbeat.sender_running).
     needs_running_sender: bool = False
+    # The process's memory of sender beats (its runtime's); None: ask the database each time.
+    senders: SenderWatch | None = field(default=None, compare=False)
 
     @classmethod
-    def of(cls, settings: Settings, channels: Collection[str]) -> Delivery:
-        return cls(settings, frozenset(channels), needs_running_sender=True)
+    def of(cls, settings: Settings, channels: Collection[str],
+           senders: SenderWatch | None = None) -> Delivery:
+        return cls(settings, frozenset(channels), needs_running_sender=True, senders=senders)
+
+    def sender_running(self, session: Session, now: datetime) -> bool:
+        """Whether a worker or dispatcher beat within WORKER_STALE of ``now``."""
+        if self.senders is not None:
+            return self.senders.running(session, now)
+        return sender_running(session, now)
 
     def person_channels(self) -> list[str]:
         """Configured channels that can reach a person."""

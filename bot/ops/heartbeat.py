@@ -18,7 +18,7 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.core.db import affected_rows, transaction
@@ -84,13 +84,41 @@ def bot_health(session: Session, now: datetime | None = None) -> ProcessHealth:
     return process_health(session, BOT, now)
 
 
+# The newest beat of a process that sends the outbox, if within the bound `since`: built once,
+# every alert reply asks it.
+_NEWEST_SENDER_BEAT = select(func.max(Heartbeat.seen_at)).where(
+    Heartbeat.kind.in_(SENDER_KINDS), Heartbeat.seen_at >= bindparam("since"))
+
+
 def sender_running(session: Session, now: datetime | None = None) -> bool:
     """Whether some process that sends the outbox beat within WORKER_STALE: without one, a
     message in the outbox reaches nobody until one starts."""
-    now = now or utcnow()
-    return session.scalar(select(Heartbeat.process).where(
-        Heartbeat.kind.in_(SENDER_KINDS), Heartbeat.seen_at >= now - WORKER_STALE).limit(1)
-    ) is not None
+    return newest_sender_beat(session, now or utcnow()) is not None
+
+
+def newest_sender_beat(session: Session, now: datetime) -> datetime | None:
+    """The newest sender beat within WORKER_STALE of ``now``, or None."""
+    return session.connection().execute(
+        _NEWEST_SENDER_BEAT, {"since": now - WORKER_STALE}).scalar()
+
+
+class SenderWatch:
+    """`sender_running` for a process that asks it for every alert reply, asking the database
+    only when the newest sender beat it has seen could be stale: a beat's time only moves
+    forward, so a beat seen at T still answers "running" until T + WORKER_STALE, exactly as
+    the query would. One per runtime (one database)."""
+
+    def __init__(self) -> None:
+        self.newest: datetime | None = None
+
+    def running(self, session: Session, now: datetime) -> bool:
+        seen = self.newest
+        if seen is not None and seen >= now - WORKER_STALE:
+            return True
+        found = newest_sender_beat(session, now)
+        if found is not None and (seen is None or found > seen):
+            self.newest = found  # threads may race here: the loser costs one more query
+        return found is not None
 
 
 def keep_beating(sessions: sessionmaker[Session], kind: str, stop: threading.Event,

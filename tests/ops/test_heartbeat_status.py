@@ -15,7 +15,7 @@ from typing import Any
 
 from click.testing import CliRunner
 from pytest_httpserver import HTTPServer
-from sqlalchemy import func, select, update
+from sqlalchemy import Engine, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 from telegram.ext import CallbackContext
 from werkzeug import Request, Response
@@ -24,7 +24,15 @@ from bot.alerts.lifecycle import raise_alert
 from bot.cli import main
 from bot.core.outbox import enqueue
 from bot.models import AlertEvent, Heartbeat, OutboxItem, OutboxStatus, utcnow
-from bot.ops.heartbeat import BOT, PRUNE_AFTER, beat, bot_health, worker_health
+from bot.ops.heartbeat import (
+    BOT,
+    PRUNE_AFTER,
+    WORKER_STALE,
+    SenderWatch,
+    beat,
+    bot_health,
+    worker_health,
+)
 from bot.runtime import Runtime
 from bot.telegram_bot import build_application
 from bot.telegram_bot.heartbeat import beat_while_polling as heartbeat_job
@@ -33,6 +41,7 @@ from scheduler.runner import JOBS, run_once
 from tests.support.dashboard import admin, login, with_passwords
 from tests.support.emulators import TEST_BOT_TOKEN
 from tests.support.factories import make_world
+from tests.support.statements import counted
 
 BANNER = "Ingen worker har kørt"
 BOT_BANNER = "Telegram-botten (polling) har ikke kørt"
@@ -61,6 +70,32 @@ def test_worker_health_two_minutes(session: Session) -> None:
     assert worker_health(session, now).running
     assert not worker_health(session, now + timedelta(seconds=2)).running
     assert worker_health(session, now).processes == 1
+
+
+def test_a_runtime_asks_whether_a_sender_runs_once_per_beat_it_has_seen(
+        session: Session, engine: Engine) -> None:
+    """Every alert reply needs "is a worker or dispatcher running?". A beat seen at T answers
+    yes until T + WORKER_STALE without asking again; after that the database is asked, so a
+    stopped sender is noticed exactly when the query alone would notice it."""
+    now = utcnow()
+    watch = SenderWatch()
+    beat(session, "web", now=now, process="web:a:1")  # a web process sends nothing
+    session.commit()
+    with counted(engine) as statements:
+        assert not watch.running(session, now)
+    assert len(statements) == 1
+    beat(session, "dispatcher", now=now - timedelta(seconds=30), process="dispatcher:a:1")
+    session.commit()
+    with counted(engine) as statements:
+        assert watch.running(session, now)
+    assert len(statements) == 1
+    with counted(engine) as statements:
+        assert watch.running(session, now + timedelta(seconds=60))
+        assert watch.running(session, now - timedelta(seconds=30) + WORKER_STALE)
+    assert statements == []  # known from the beat it saw
+    with counted(engine) as statements:
+        assert not watch.running(session, now + WORKER_STALE)  # the dispatcher went quiet
+    assert len(statements) == 1
 
 
 def test_the_worker_beats_from_its_jobs(runtime: Runtime, session: Session) -> None:

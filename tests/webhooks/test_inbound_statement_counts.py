@@ -9,8 +9,6 @@ request runs is counted, hooks included; only the pool's pre-ping is not a state
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -22,6 +20,7 @@ from sqlalchemy.orm import Session
 from bot.models import CheckIn, CheckInStatus, utcnow
 from tests.support.factories import World, add_tenant
 from tests.support.sms import SMS_PATH, inbound_form, post_signed, twiml_messages
+from tests.support.statements import counted
 
 # (SQLite, PostgreSQL). PostgreSQL adds the worker's NOTIFY to a transaction that creates an
 # alert or an outbox row.
@@ -33,34 +32,20 @@ EXPECTED = {
     # ... + the tenant's active case, alert, raised event, policy, working hours (one
     # statement each), home (for the caseworker's SMS), outbox row, notified (+ skipped)
     # events, the alert's step, "is a worker or dispatcher running?" (before saying a person
-    # was told); PG: NOTIFY.
+    # was told: the process's first alert reply asks, later ones know from the beat it saw
+    # until that beat is WORKER_STALE old); PG: NOTIFY.
     "first_need_help": (15, 16),
-    # ... + active case, the alert's trigger count, the joined event, "was a person told?",
-    # "is a sender running?".
-    "need_help_again": (10, 10),
-    "first_call_me": (15, 16),
+    # ... + active case, the alert's trigger count, the joined event, "was a person told?".
+    "need_help_again": (9, 9),
+    "first_call_me": (14, 15),
     # A low alert in working hours: due at once; its first step has two channels (two outbox
     # rows).
-    "first_free_text": (16, 17),
+    "first_free_text": (15, 16),
     # store (conflict) + its id; claim (nothing to claim) + the remembered reply.
     "provider_retry": (4, 4),
 }
 IN_HOURS = datetime(2026, 1, 6, 9, 0, tzinfo=UTC)  # a Tuesday, 10:00 in Odense
 OFF_HOURS = datetime(2026, 1, 6, 2, 0, tzinfo=UTC)  # 03:00: a low alert waits for 08:00
-
-
-@contextmanager
-def counted(engine: Engine) -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        statements.append(" ".join(statement.split()[:3]))
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
 
 
 def _post(client: FlaskClient, engine: Engine, form: dict[str, str]) -> list[str]:

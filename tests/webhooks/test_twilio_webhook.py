@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+import time_machine
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -22,6 +23,7 @@ from bot.models import (
     CheckIn,
     CheckInStatus,
     Direction,
+    Heartbeat,
     Message,
     OutboxItem,
     OutboxStatus,
@@ -29,9 +31,10 @@ from bot.models import (
     Tenant,
     utcnow,
 )
+from bot.ops.heartbeat import WORKER_STALE
 from bot.runtime import Runtime
 from bot.tenants import texts
-from tests.support.factories import World
+from tests.support.factories import World, add_tenant
 from tests.support.sms import (
     SMS_PATH,
     STATUS_PATH,
@@ -229,6 +232,22 @@ def test_answer_3_creates_a_need_help_alert(sms_client: FlaskClient, session: Se
     [alert] = session.scalars(select(Alert)).all()
     assert (alert.source, alert.severity, alert.owner_id) == ("need_help", "high",
                                                               world.caseworker.id)
+
+
+def test_told_ends_when_the_worker_stops_beating(sms_client: FlaskClient, session: Session,
+                                                 world: World) -> None:
+    """The web process remembers the newest worker beat it saw instead of asking for every
+    alert reply; once that beat is WORKER_STALE old it asks again and, with no worker beating,
+    no reply says a person was told."""
+    other = add_tenant(session, world)
+    beat_at = session.scalar(select(func.max(Heartbeat.seen_at)))  # the worker_running fixture
+    assert beat_at is not None
+    with time_machine.travel(beat_at + WORKER_STALE - timedelta(seconds=1), tick=False):
+        assert twiml_messages(post_signed(sms_client, SMS_PATH, inbound_form(
+            world.tenant.phone, "3"))) == [texts.reply_need_help("da", told=True)]
+    with time_machine.travel(beat_at + WORKER_STALE + timedelta(seconds=1), tick=False):
+        assert twiml_messages(post_signed(sms_client, SMS_PATH, inbound_form(
+            other.phone, "3"))) == [texts.reply_need_help("da", told=False)]
 
 
 def test_picture_without_words(sms_client: FlaskClient, session: Session, world: World) -> None:
