@@ -29,19 +29,20 @@ concern), so a reply can say a person was told only when one was.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select, true
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.alerts import texts as alert_texts
 from bot.alerts import timeline
-from bot.alerts.policies import load_policy
+from bot.alerts.policies import load_policy, policy_from_rows, policy_rows_sql
 from bot.alerts.routing import (
     MISSING_ADDRESS,
     Delivery,
@@ -49,7 +50,7 @@ from bot.alerts.routing import (
     intake_people,
     team_leads,
 )
-from bot.alerts.shifts import working_hours
+from bot.alerts.shifts import hours_sql, shift_from
 from bot.alerts.timetable import Policy, Step, ack_reminder_due, next_notification
 from bot.alerts.told import escalation_epoch, person_told
 from bot.core import metrics, outbox
@@ -204,13 +205,10 @@ def _handle(session: Session, alert: Alert, run: _Run) -> None:
     run.stats.alerts += 1
     run.changes = {}
     key = (alert.team_id, alert.severity)
-    if key not in run.policies:
-        run.policies[key] = load_policy(session, alert.team_id, alert.severity)
-    policy = run.policies[key]
     place = (alert.team_id, alert.organisation_id)
-    if place not in run.shifts:
-        run.shifts[place] = working_hours(session, alert, run.settings)
-    shift = run.shifts[place]
+    if key not in run.policies or place not in run.shifts:
+        _read_rules(session, alert, run)
+    policy, shift = run.policies[key], run.shifts[place]
     if alert.state == AlertState.ACKNOWLEDGED:
         _remind(session, alert, policy, shift, run)
     else:
@@ -220,6 +218,28 @@ def _handle(session: Session, alert: Alert, run: _Run) -> None:
         run.change(alert, next_action_at=run.now + timedelta(minutes=1))
     # One UPDATE for everything this step changed, instead of a flush of the object.
     timeline.update_alert(session, alert, run.changes)
+
+
+@functools.cache
+def _rules_sql() -> Select[Any]:
+    # The alert's policy rows (none when the defaults apply) beside its working hours: one
+    # statement where there were two, built once.
+    hours = hours_sql().subquery("hours")
+    rows = policy_rows_sql().subquery("policy")
+    return (select(hours, rows).select_from(hours.outerjoin(rows, true()))
+            .order_by(rows.c.policy_id, rows.c.position))
+
+
+def _read_rules(session: Session, alert: Alert, run: _Run) -> None:
+    """The alert's escalation policy and working hours, remembered for the rest of the run."""
+    rows = session.connection().execute(_rules_sql(), {
+        "team_id": alert.team_id, "organisation_id": alert.organisation_id,
+        "severity": alert.severity}).all()
+    run.policies[(alert.team_id, alert.severity)] = policy_from_rows(
+        rows, alert.team_id, alert.severity)
+    hours = rows[0]  # the hours subquery is one row: never empty
+    run.shifts[(alert.team_id, alert.organisation_id)] = shift_from(
+        hours.work_start, hours.work_end, hours.tz_name, run.settings)
 
 
 def _escalate(session: Session, alert: Alert, policy: Policy,

@@ -10,15 +10,17 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterable
+from typing import Any, cast
 
-from sqlalchemy import Select, bindparam, or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import Select, Table, bindparam, or_, select
+from sqlalchemy.orm import Session
 
 from bot.alerts.timetable import DEFAULT_POLICIES, Policy, Step
 from bot.models import EscalationPolicy, EscalationStep
 from bot.models.enums import Channel, Severity, Target
 
-__all__ = ["describe", "load_policy", "parse_step", "policy_from_row", "save_policy"]
+__all__ = ["describe", "load_policy", "parse_step", "policy_from_row", "policy_from_rows",
+           "policy_rows_sql", "save_policy"]
 
 
 class PolicyError(ValueError):
@@ -40,28 +42,59 @@ def _row(session: Session, team_id: int | None, severity: Severity) -> Escalatio
         team_match, EscalationPolicy.severity == severity.value))
 
 
+_POLICIES = cast(Table, EscalationPolicy.__table__)
+_STEPS = cast(Table, EscalationStep.__table__)
+
+
 @functools.cache
-def _policy_sql(with_team: bool) -> Select[EscalationPolicy]:
-    # The team's row and the deployment-wide one in one statement (steps: one more if any),
-    # built once: every alert's first step reads it in the request.
-    team_match = (or_(EscalationPolicy.team_id == bindparam("team_id"),
-                      EscalationPolicy.team_id.is_(None)) if with_team
-                  else EscalationPolicy.team_id.is_(None))
-    return (select(EscalationPolicy)
-            .where(team_match, EscalationPolicy.severity == bindparam("severity"))
-            .options(selectinload(EscalationPolicy.steps)))
+def policy_rows_sql() -> Select[Any]:
+    """The team's policy rows and the deployment-wide ones for a severity (bound: ``team_id``,
+    None for the deployment's, and ``severity``), one row per step, as plain columns; built
+    once: every alert's first step reads it in the request that raised it."""
+    return (select(_POLICIES.c.id.label("policy_id"), _POLICIES.c.team_id.label("policy_team"),
+                   _POLICIES.c.repeat, _POLICIES.c.working_hours_only,
+                   _POLICIES.c.ack_reminder_minutes, _STEPS.c.position, _STEPS.c.after_minutes,
+                   _STEPS.c.target, _STEPS.c.channels)
+            .select_from(_POLICIES.outerjoin(_STEPS, _STEPS.c.policy_id == _POLICIES.c.id))
+            .where(or_(_POLICIES.c.team_id == bindparam("team_id"),
+                       _POLICIES.c.team_id.is_(None)),
+                   _POLICIES.c.severity == bindparam("severity")))
+
+
+def policy_from_rows(rows: Iterable[Any], team_id: int | None,
+                     severity: Severity | str) -> Policy:
+    """The lookup order over rows of `policy_rows_sql` (rows without a policy are skipped):
+    the team's own policy, else the deployment-wide one, else the default. A stored policy
+    without steps does not count."""
+    first: dict[int | None, int] = {}  # team (None: deployment-wide) -> its policy's id
+    steps: dict[int, list[Any]] = {}
+    for row in rows:
+        if row.policy_id is None:
+            continue
+        first[row.policy_team] = min(first.get(row.policy_team, row.policy_id), row.policy_id)
+        found = steps.setdefault(row.policy_id, [])
+        if row.position is not None:
+            found.append(row)
+    for candidate in ((team_id, None) if team_id is not None else (None,)):
+        policy_steps = steps.get(first.get(candidate, -1))
+        if policy_steps:
+            policy_steps.sort(key=lambda r: r.position)
+            head = policy_steps[0]
+            return Policy(
+                steps=tuple(Step(r.after_minutes, Target(r.target),
+                                 tuple(Channel(c) for c in r.channels.split(",") if c))
+                            for r in policy_steps),
+                repeat=head.repeat, working_hours_only=bool(head.working_hours_only),
+                ack_reminder_minutes=head.ack_reminder_minutes)
+    return DEFAULT_POLICIES[Severity(severity)]
 
 
 def load_policy(session: Session, team_id: int | None, severity: Severity | str) -> Policy:
     """The policy for alerts of `severity` on team `team_id` (None: the deployment default)."""
     sev = Severity(severity)
-    rows = session.scalars(_policy_sql(team_id is not None),
-                           {"team_id": team_id, "severity": sev.value}).all()
-    for candidate in ((team_id, None) if team_id is not None else (None,)):
-        row = next((r for r in rows if r.team_id == candidate), None)
-        if row is not None and row.steps:
-            return policy_from_row(row)
-    return DEFAULT_POLICIES[sev]
+    rows = session.connection().execute(policy_rows_sql(),
+                                        {"team_id": team_id, "severity": sev.value})
+    return policy_from_rows(rows, team_id, sev)
 
 
 def save_policy(session: Session, team_id: int | None, severity: Severity | str,
