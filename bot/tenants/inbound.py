@@ -73,14 +73,17 @@ _CLAIM = (update(MESSAGES)
           .returning(MESSAGES.c.sender, MESSAGES.c.recipient, MESSAGES.c.body))
 _ANSWERED = select(MESSAGES.c.reply, MESSAGES.c.intent).where(
     MESSAGES.c.id == bindparam("message_id"))
+# Bound by names no column has: executed with a column's name as a key, a statement would set
+# that column too, and in the WITH form below that would reach the UPDATE.
 _OUTCOME = (update(MESSAGES).where(MESSAGES.c.id == bindparam("message_id"))
-            .values(tenant_id=bindparam("tenant_id"), caseworker_id=bindparam("caseworker_id"),
-                    intent=bindparam("intent"), reply=bindparam("reply")))
+            .values(tenant_id=bindparam("of_tenant"), caseworker_id=bindparam("of_caseworker"),
+                    intent=bindparam("outcome"), reply=bindparam("reply_text")))
 _REPLY = insert(MESSAGES).values(
     direction=Direction.OUT, channel=CHANNEL, intent="reply", status="replied",
-    sender=bindparam("sender"), recipient=bindparam("recipient"), body=bindparam("body"),
-    tenant_id=bindparam("tenant_id"), caseworker_id=bindparam("caseworker_id"),
-    created_at=bindparam("created_at"))
+    sender=bindparam("reply_from"), recipient=bindparam("reply_to"),
+    body=bindparam("reply_text"), tenant_id=bindparam("of_tenant"),
+    caseworker_id=bindparam("of_caseworker"), created_at=bindparam("replied_at"))
+_OUTCOME_AND_REPLY = _REPLY.add_cte(_OUTCOME.cte("outcome"))
 
 
 @cache
@@ -164,13 +167,16 @@ def process(session: Session, message_id: int, *, pictures: int = 0,
         outcome = handle_unknown_sms(session, sender, body, message_id=message_id,
                                      service_number=recipient, delivery=delivery, now=now)
         reply, intent = outcome.reply, outcome.intent
-    conn.execute(_OUTCOME, {"message_id": message_id, "tenant_id": tenant_id,
-                            "caseworker_id": caseworker_id, "intent": intent, "reply": reply})
-    if reply:
-        # The immediate (TwiML) reply, in the log like every other outbound message.
-        conn.execute(_REPLY, {"sender": recipient, "recipient": sender, "body": reply,
-                              "tenant_id": tenant_id, "caseworker_id": caseworker_id,
-                              "created_at": now})
+    row = {"message_id": message_id, "of_tenant": tenant_id, "of_caseworker": caseworker_id,
+           "outcome": intent, "reply_text": reply}
+    # The immediate (TwiML) reply, in the log like every other outbound message.
+    replied = {"reply_from": recipient, "reply_to": sender, "replied_at": now}
+    if reply and conn.dialect.name == "postgresql":
+        conn.execute(_OUTCOME_AND_REPLY, {**row, **replied})
+    else:
+        conn.execute(_OUTCOME, row)
+        if reply:
+            conn.execute(_REPLY, {**row, **replied})
     log.info("sms.inbound", message_id=message_id, intent=intent,
              known=caseworker is not None or tenant is not None, replied=bool(reply))
     return Processed(message_id, reply, duplicate=False, intent=intent)

@@ -36,6 +36,7 @@ from bot.runtime import Runtime
 from bot.tenants import texts
 from tests.support.factories import World, add_tenant
 from tests.support.sms import (
+    SERVICE_NUMBER,
     SMS_PATH,
     STATUS_PATH,
     inbound_form,
@@ -71,6 +72,10 @@ def test_signed_answer_is_stored_processed_and_answered_by_twiml(
     assert session.scalar(select(CheckIn.status)) == CheckInStatus.ANSWERED
     [out] = session.scalars(select(Message).where(Message.direction == Direction.OUT)).all()
     assert (out.recipient, out.body, out.status) == (world.tenant.phone, message.reply, "replied")
+    # PostgreSQL writes the outcome and the reply in one statement: each row has its own.
+    assert (message.sender, message.recipient) == (world.tenant.phone, SERVICE_NUMBER)
+    assert (out.sender, out.tenant_id, out.intent, out.provider_id) == (
+        SERVICE_NUMBER, world.tenant.id, "reply", None)
 
 
 def test_retry_of_the_same_message_sid_is_answered_again_and_processed_once(
