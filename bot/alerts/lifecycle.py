@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, bindparam, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Integer, ScalarSelect, Select, bindparam, select
+from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 
 from bot.alerts import events as alert_webhook
 from bot.alerts import timeline
@@ -61,6 +62,7 @@ def raise_alert(
     detail: dict[str, Any] | None = None,
     sender_phone: str | None = None,
     now: datetime | None = None,
+    known_case: KnownCase | None = None,
 ) -> tuple[Alert, bool]:
     """Raise an alert, or join the trigger to the tenant's (or unknown number's) active case.
 
@@ -72,10 +74,18 @@ def raise_alert(
 
     Returns (alert, created). A new or retriggered alert is due for its first notification at
     once; the escalation job (or `bot.alerts.escalator.escalate_now`) picks it up.
+
+    ``known_case``: the tenant's active case as already read in this transaction (an inbound
+    SMS reads it with the sender, `active_case_id`), so it is not looked up again.
     """
     now = now or utcnow()
     sev = Severity(severity) if severity else severity_for(source, detail or {})
-    existing = None if concern is not None else _active_case(session, tenant, sender_phone)
+    if concern is not None:
+        existing = None
+    elif known_case is not None and tenant is not None:
+        existing = known_case.alert
+    else:
+        existing = _active_case(session, tenant, sender_phone)
     if existing is not None:
         _join(session, existing, Source(source), sev, summary, detail or {}, now)
         return existing, False
@@ -104,13 +114,37 @@ def raise_alert(
     return alert, True
 
 
+ACTIVE_STATES = (AlertState.OPEN, AlertState.ACKNOWLEDGED)
+
+
+@dataclass(frozen=True)
+class KnownCase:
+    """A tenant's active case as read in this transaction; ``alert`` None: they have none."""
+
+    alert: Alert | None
+
+
+def active_case_id(tenant_id: ColumnElement[int] | InstrumentedAttribute[int]
+                   ) -> ScalarSelect[int]:
+    """The id of a tenant's active case, the alert every trigger of theirs joins (their newest
+    open or acknowledged alert that is not a landlord's concern), as a subquery: for a
+    statement that reads the tenant anyway."""
+    case = aliased(Alert)
+    return (select(case.id)
+            .where(case.tenant_id == tenant_id, case.concern_id.is_(None),
+                   case.state.in_(ACTIVE_STATES))
+            .order_by(case.id.desc()).limit(1).scalar_subquery())
+
+
 @functools.cache
 def _active_case_sql(by_tenant: bool) -> Select[Alert]:
     # Built once (every alert a tenant raises looks for their case first); bound per call.
-    match = (Alert.tenant_id == bindparam("tenant_id") if by_tenant
-             else Alert.tenant_id.is_(None) & (Alert.sender_phone == bindparam("phone")))
-    return (select(Alert).where(match, Alert.concern_id.is_(None),
-                                Alert.state.in_([AlertState.OPEN, AlertState.ACKNOWLEDGED]))
+    if by_tenant:
+        return select(Alert).where(
+            Alert.id == active_case_id(bindparam("tenant_id", type_=Integer)))
+    return (select(Alert).where(Alert.tenant_id.is_(None),
+                                Alert.sender_phone == bindparam("phone"),
+                                Alert.concern_id.is_(None), Alert.state.in_(ACTIVE_STATES))
             .order_by(Alert.id.desc()).limit(1))
 
 

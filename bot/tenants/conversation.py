@@ -47,7 +47,7 @@ from sqlalchemy.orm import Session
 
 from bot.alerts import staff_texts as sms_staff_texts
 from bot.alerts.escalator import escalate_now, route_reachable
-from bot.alerts.lifecycle import raise_alert
+from bot.alerts.lifecycle import KnownCase, raise_alert
 from bot.alerts.routing import Delivery, unknown_sender_organisation
 from bot.checkins.rows import Looked, record_answer
 from bot.core import audit
@@ -92,11 +92,13 @@ def _staff_lang(tenant: Tenant) -> str | None:
 def handle_tenant_sms(session: Session, tenant: Tenant, body: str | None, *,
                       message_id: int | None = None, pictures: int = 0,
                       carrier_opt: str | None = None, delivery: Delivery | None = None,
-                      now: datetime | None = None, looked: Looked | None = None) -> Outcome:
+                      now: datetime | None = None, looked: Looked | None = None,
+                      case: KnownCase | None = None) -> Outcome:
     """Handle one SMS from ``tenant``; see the module docstring for the rules.
 
     ``looked``: the tenant's open check-in as already read at ``now`` (inbound SMS reads it
-    with the tenant); None: read it here when the message answers one.
+    with the tenant); None: read it here when the message answers one. ``case``: their active
+    case, read the same way; None: looked up when the message raises an alert.
 
     ``delivery``: what this process can send through (None: every channel, for tests); the
     alert's first step is enqueued with it before the reply is chosen.
@@ -123,7 +125,7 @@ def handle_tenant_sms(session: Session, tenant: Tenant, body: str | None, *,
         nonlocal told
         raised, created = raise_alert(session, source=source, summary=summary, tenant=tenant,
                                       detail={**ref, **{k: v for k, v in detail.items() if v}},
-                                      now=now)
+                                      now=now, known_case=case)
         told = escalate_now(session, raised, via, now, new=created)
         return raised
 

@@ -18,13 +18,14 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, exists, insert, select, text, update
 from sqlalchemy.orm import Session, joinedload
 
+from bot.alerts.lifecycle import KnownCase, active_case_id
 from bot.alerts.routing import Delivery
 from bot.casework.sms_replies import handle_caseworker_sms
 from bot.checkins.rows import Looked, newest_open_checkin_id
 from bot.core.db import insert_for_dialect
 from bot.core.logs import get_logger
 from bot.core.storable import storable
-from bot.models import Caseworker, CheckIn, Direction, Message, Tenant, utcnow
+from bot.models import Alert, Caseworker, CheckIn, Direction, Message, Tenant, utcnow
 from bot.models.enums import Channel
 from bot.tenants.conversation import handle_tenant_sms, handle_unknown_sms
 
@@ -88,13 +89,14 @@ _OUTCOME_AND_REPLY = _REPLY.add_cte(_OUTCOME.cte("outcome"))
 
 @cache
 def _sender_sql() -> Any:
-    """The tenant with their caseworker and their open check-in (what most messages answer),
-    and whether an active caseworker has the number too (built on first use: the mappers must
-    be complete)."""
+    """The tenant with their caseworker, their open check-in (what most messages answer) and
+    their active case (what an alert joins), and whether an active caseworker has the number
+    too (built on first use: the mappers must be complete)."""
     staff_number = exists().where(Caseworker.phone == bindparam("phone"),
                                   Caseworker.active.is_(True))
-    return (select(Tenant, CheckIn, staff_number.label("staff"))
+    return (select(Tenant, CheckIn, Alert, staff_number.label("staff")).select_from(Tenant)
             .outerjoin(CheckIn, CheckIn.id == newest_open_checkin_id(Tenant.id))
+            .outerjoin(Alert, Alert.id == active_case_id(Tenant.id))
             .where(Tenant.phone == bindparam("phone"), Tenant.erased_at.is_(None))
             .options(joinedload(Tenant.caseworker))
             .limit(1))
@@ -121,21 +123,32 @@ def store(session: Session, *, provider_id: str, sender: str, recipient: str,
     return int(existing), False
 
 
-def _sender(session: Session, phone: str,
-            now: datetime) -> tuple[Caseworker | None, Tenant | None, Looked | None]:
+@dataclass(frozen=True)
+class _Sender:
+    caseworker: Caseworker | None = None
+    tenant: Tenant | None = None
+    looked: Looked | None = None  # the tenant's open check-in, read with them
+    case: KnownCase | None = None  # the tenant's active case, read with them
+
+
+def _sender(session: Session, phone: str, now: datetime) -> _Sender:
     """Who wrote: an active caseworker (their reply codes win), else a tenant, else nobody.
 
     Tenants write far more often than caseworkers, so the common case is one statement: the
-    tenant with their caseworker and open check-in (the conversation needs them) and whether a
-    caseworker has the number too.
+    tenant with their caseworker, open check-in and active case (the conversation needs them)
+    and whether a caseworker has the number too.
     """
     row = session.execute(_sender_sql(), {"phone": phone, "now": now}).first()
-    if row is not None and not row.staff:
-        return None, row.Tenant, Looked(row.CheckIn)
+    as_tenant = None
+    if row is not None:
+        as_tenant = _Sender(tenant=row.Tenant, looked=Looked(row.CheckIn),
+                            case=KnownCase(row.Alert))
+        if not row.staff:
+            return as_tenant
     caseworker = session.scalar(_staff_sql(), {"phone": phone})
     if caseworker is not None:
-        return caseworker, None, None
-    return None, (row.Tenant if row else None), (Looked(row.CheckIn) if row else None)
+        return _Sender(caseworker=caseworker)
+    return as_tenant or _Sender()
 
 
 def process(session: Session, message_id: int, *, pictures: int = 0,
@@ -153,7 +166,8 @@ def process(session: Session, message_id: int, *, pictures: int = 0,
         return Processed(message_id, before.reply, duplicate=True, intent=before.intent)
 
     sender, recipient, body = claimed.sender, claimed.recipient, claimed.body
-    caseworker, tenant, looked = _sender(session, sender, now)
+    who = _sender(session, sender, now)
+    caseworker, tenant = who.caseworker, who.tenant
     tenant_id = caseworker_id = None
     if caseworker is not None:
         reply: str | None = handle_caseworker_sms(session, caseworker, body, now=now)
@@ -161,7 +175,8 @@ def process(session: Session, message_id: int, *, pictures: int = 0,
     elif tenant is not None:
         outcome = handle_tenant_sms(session, tenant, body, message_id=message_id,
                                     pictures=pictures, carrier_opt=carrier_opt,
-                                    delivery=delivery, now=now, looked=looked)
+                                    delivery=delivery, now=now, looked=who.looked,
+                                    case=who.case)
         reply, intent, tenant_id = outcome.reply, outcome.intent, tenant.id
     else:
         outcome = handle_unknown_sms(session, sender, body, message_id=message_id,

@@ -25,22 +25,22 @@ from tests.support.statements import counted
 # (SQLite, PostgreSQL). PostgreSQL writes the outcome and the reply's row in one statement, and
 # adds the worker's NOTIFY to a transaction that creates an alert or an outbox row.
 EXPECTED = {
-    # store; claim; sender (tenant + caseworker + open check-in + "also staff?"); outcome;
-    # the reply's row; the answered check-in.
+    # store; claim; sender (tenant + caseworker + open check-in + active case + "also
+    # staff?"); outcome; the reply's row; the answered check-in.
     "answer_to_open_checkin": (6, 5),
     "answer_without_checkin": (5, 4),
-    # ... + the tenant's active case, alert, raised event, policy and working hours (one
-    # statement), home (for the caseworker's SMS), outbox row, notified (+ skipped)
-    # events, the alert's step, "is a worker or dispatcher running?" (before saying a person
-    # was told: the process's first alert reply asks, later ones know from the beat it saw
-    # until that beat is WORKER_STALE old); PG: NOTIFY.
-    "first_need_help": (14, 14),
-    # ... + active case, the alert's trigger count, the joined event, "was a person told?".
-    "need_help_again": (9, 8),
-    "first_call_me": (13, 13),
+    # ... + alert, raised event, policy and working hours (one statement), home (for the
+    # caseworker's SMS), outbox row, notified (+ skipped) events, the alert's step, "is a
+    # worker or dispatcher running?" (before saying a person was told: the process's first
+    # alert reply asks, later ones know from the beat it saw until that beat is WORKER_STALE
+    # old); PG: NOTIFY.
+    "first_need_help": (13, 13),
+    # ... + the alert's trigger count, the joined event, "was a person told?".
+    "need_help_again": (8, 7),
+    "first_call_me": (12, 12),
     # A low alert in working hours: due at once; its first step has two channels (two outbox
     # rows).
-    "first_free_text": (14, 14),
+    "first_free_text": (13, 13),
     # store (conflict) + its id; claim (nothing to claim) + the remembered reply.
     "provider_retry": (4, 4),
 }
@@ -109,7 +109,7 @@ def test_free_text_at_night_asks_only_whether_the_owner_can_be_reached(
                                                         "Varmen virker ikke"))
     # As a first alert in hours, less the outbox row and the notified event(s), plus "told?"
     # (PostgreSQL: one statement less for the reply, one more for NOTIFY).
-    assert len(statements) == 11, statements
+    assert len(statements) == 10, statements
 
 
 @time_machine.travel(IN_HOURS, tick=True)

@@ -12,11 +12,14 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.alerts.lifecycle import act, raise_alert
+from bot.alerts.routing import Delivery
 from bot.channels.console import ConsoleChannel
 from bot.checkins import texts as checkin_texts
 from bot.core import outbox
 from bot.core.db import make_engine, make_session_factory
 from bot.delivery.dispatcher import Dispatcher
+from bot.landlords.flow import Draft, report_concern
 from bot.models import (
     Alert,
     AuditEvent,
@@ -253,6 +256,32 @@ def test_told_ends_when_the_worker_stops_beating(sms_client: FlaskClient, sessio
     with time_machine.travel(beat_at + WORKER_STALE + timedelta(seconds=1), tick=False):
         assert twiml_messages(post_signed(sms_client, SMS_PATH, inbound_form(
             other.phone, "3"))) == [texts.reply_need_help("da", told=False)]
+
+
+def test_a_text_joins_the_tenants_own_active_case_read_with_the_sender(
+        sms_client: FlaskClient, session: Session, world: World) -> None:
+    """The webhook reads the tenant's active case in the sender's statement: their newest open
+    or acknowledged alert, never a landlord's concern about them or a resolved case."""
+    case, _ = raise_alert(session, source="message", summary="hej", tenant=world.tenant)
+    act(session, case, "acknowledge", actor=world.caseworker, via="test")
+    # A newer case of theirs, closed (a second open one cannot exist: it would have joined).
+    resolved = Alert(source="call_me", severity="high", summary="ring", tenant=world.tenant,
+                     organisation_id=world.org.id, state="resolved")
+    session.add(resolved)
+    receipt = report_concern(session, world.landlord, Draft(
+        home_id=world.home.id, category="wellbeing", urgency="urgent_today",
+        description="Ingen har set ham"), Delivery(), utcnow())
+    session.commit()
+    assert twiml_messages(post_signed(sms_client, SMS_PATH, inbound_form(
+        world.tenant.phone, "3"))) == [texts.reply_need_help("da")]
+    session.expire_all()
+    rows = {a.id: a for a in session.scalars(select(Alert))}
+    assert len(rows) == 3  # joined, nothing new raised
+    assert (rows[case.id].trigger_count, rows[case.id].state) == (2, "open")  # retriggered
+    assert rows[resolved.id].trigger_count == 1
+    [concern_alert] = [a for a in rows.values() if a.concern_id is not None]
+    assert concern_alert.trigger_count == 1 and concern_alert.tenant_id == world.tenant.id
+    assert receipt.reference
 
 
 def test_picture_without_words(sms_client: FlaskClient, session: Session, world: World) -> None:
