@@ -83,7 +83,8 @@ def raise_alert(
     if concern is not None:
         existing = None
     elif known_case is not None and tenant is not None:
-        existing = known_case.alert
+        existing = (session.scalar(_active_case_sql(None), {"alert_id": known_case.alert_id})
+                    if known_case.alert_id is not None else None)
     else:
         existing = _active_case(session, tenant, sender_phone)
     if existing is not None:
@@ -119,9 +120,9 @@ ACTIVE_STATES = (AlertState.OPEN, AlertState.ACKNOWLEDGED)
 
 @dataclass(frozen=True)
 class KnownCase:
-    """A tenant's active case as read in this transaction; ``alert`` None: they have none."""
+    """A tenant's active case as read in this transaction (`active_case_id`); None: none."""
 
-    alert: Alert | None
+    alert_id: int | None
 
 
 def active_case_id(tenant_id: ColumnElement[int] | InstrumentedAttribute[int]
@@ -137,8 +138,11 @@ def active_case_id(tenant_id: ColumnElement[int] | InstrumentedAttribute[int]
 
 
 @functools.cache
-def _active_case_sql(by_tenant: bool) -> Select[Alert]:
+def _active_case_sql(by_tenant: bool | None) -> Select[Alert]:
     # Built once (every alert a tenant raises looks for their case first); bound per call.
+    # None: the case whose id was read already (KnownCase).
+    if by_tenant is None:
+        return select(Alert).where(Alert.id == bindparam("alert_id"))
     if by_tenant:
         return select(Alert).where(
             Alert.id == active_case_id(bindparam("tenant_id", type_=Integer)))

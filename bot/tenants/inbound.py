@@ -25,7 +25,7 @@ from bot.checkins.rows import Looked, newest_open_checkin_id
 from bot.core.db import insert_for_dialect
 from bot.core.logs import get_logger
 from bot.core.storable import storable
-from bot.models import Alert, Caseworker, CheckIn, Direction, Message, Tenant, utcnow
+from bot.models import Caseworker, CheckIn, Direction, Message, Tenant, utcnow
 from bot.models.enums import Channel
 from bot.tenants.conversation import handle_tenant_sms, handle_unknown_sms
 
@@ -94,9 +94,11 @@ def _sender_sql() -> Any:
     too (built on first use: the mappers must be complete)."""
     staff_number = exists().where(Caseworker.phone == bindparam("phone"),
                                   Caseworker.active.is_(True))
-    return (select(Tenant, CheckIn, Alert, staff_number.label("staff")).select_from(Tenant)
+    # The case by its id only: a row's every column costs the driver and the ORM, and most
+    # messages raise no alert (a joining one loads the case by its key).
+    return (select(Tenant, CheckIn, active_case_id(Tenant.id).label("case_id"),
+                   staff_number.label("staff"))
             .outerjoin(CheckIn, CheckIn.id == newest_open_checkin_id(Tenant.id))
-            .outerjoin(Alert, Alert.id == active_case_id(Tenant.id))
             .where(Tenant.phone == bindparam("phone"), Tenant.erased_at.is_(None))
             .options(joinedload(Tenant.caseworker))
             .limit(1))
@@ -142,7 +144,7 @@ def _sender(session: Session, phone: str, now: datetime) -> _Sender:
     as_tenant = None
     if row is not None:
         as_tenant = _Sender(tenant=row.Tenant, looked=Looked(row.CheckIn),
-                            case=KnownCase(row.Alert))
+                            case=KnownCase(row.case_id))
         if not row.staff:
             return as_tenant
     caseworker = session.scalar(_staff_sql(), {"phone": phone})

@@ -25,7 +25,7 @@ from tests.support.statements import counted
 # (SQLite, PostgreSQL). PostgreSQL writes the outcome and the reply's row in one statement, and
 # adds the worker's NOTIFY to a transaction that creates an alert or an outbox row.
 EXPECTED = {
-    # store; claim; sender (tenant + caseworker + open check-in + active case + "also
+    # store; claim; sender (tenant + caseworker + open check-in + active case's id + "also
     # staff?"); outcome; the reply's row; the answered check-in.
     "answer_to_open_checkin": (6, 5),
     "answer_without_checkin": (5, 4),
@@ -35,8 +35,9 @@ EXPECTED = {
     # alert reply asks, later ones know from the beat it saw until that beat is WORKER_STALE
     # old); PG: NOTIFY.
     "first_need_help": (13, 13),
-    # ... + the alert's trigger count, the joined event, "was a person told?".
-    "need_help_again": (8, 7),
+    # ... + the case (by the id read with the sender), the alert's trigger count, the joined
+    # event, "was a person told?".
+    "need_help_again": (9, 8),
     "first_call_me": (12, 12),
     # A low alert in working hours: due at once; its first step has two channels (two outbox
     # rows).
