@@ -7,8 +7,9 @@ import uuid
 from typing import Any
 
 import structlog
-from flask import Flask, Response, g, jsonify, request
+from flask import Flask, Request, Response, g, jsonify, request
 from flask.json.provider import DefaultJSONProvider
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from sqlalchemy.exc import DataError, OperationalError
 from werkzeug.exceptions import HTTPException
 
@@ -48,6 +49,7 @@ def create_app(runtime: Runtime | None = None) -> Flask:
                         "logins end when this process restarts and fail across web processes")
     app.config["SECRET_KEY"] = secret
     app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
+    app.session_interface = _CookieSessions()
     context.attach(app, runtime)
     security.install(app, runtime.settings)
 
@@ -63,6 +65,17 @@ def create_app(runtime: Runtime | None = None) -> Flask:
     _install_request_logging(app)
     _install_error_handlers(app)
     return app
+
+
+class _CookieSessions(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, without building a signer (itsdangerous, with its key
+    derivation) to open a request that brings no session cookie, as every provider webhook
+    does: Flask builds one per request. What is read, signed and sent is Flask's own."""
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):
+            return self.session_class()  # what Flask returns when there is no cookie
+        return super().open_session(app, request)
 
 
 class _JSONProvider(DefaultJSONProvider):

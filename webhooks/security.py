@@ -45,13 +45,18 @@ def install(app: Flask, settings: Settings) -> None:
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]  # the documented way to wrap
             app.wsgi_app, x_for=settings.trusted_proxies, x_proto=settings.trusted_proxies)
     https = bool(settings.public_base_url and settings.public_base_url.startswith("https://"))
+    # (lower-case name, name, value), once: a view's own value wins (e.g. the report's CSP).
+    # Headers.setdefault costs an exception and two scans per missing header, and every
+    # response misses them all.
+    defaults = tuple((name.lower(), name, value) for name, value in (
+        *HEADERS.items(), *((("Strict-Transport-Security", HSTS),) if https else ())))
 
     @app.after_request
     def _headers(response: Response) -> Response:
-        for name, value in HEADERS.items():
-            response.headers.setdefault(name, value)
-        if https:
-            response.headers.setdefault("Strict-Transport-Security", HSTS)
+        present = {name.lower() for name, _value in response.headers}
+        for lower, name, value in defaults:
+            if lower not in present:
+                response.headers.add(name, value)
         if not _is_static():
             response.headers["Cache-Control"] = "no-store"
         return response
