@@ -108,9 +108,8 @@ def raise_alert(
         "acknowledged_by_id": None, "last_reminder_at": None, "resolved_at": None,
         "resolved_by_id": None, "undelivered_at": None, "intake_at": None,
         "sender_phone": sender_phone if tenant is None else None, "created_at": now,
-    }, {"tenant": tenant, "home": home, "concern": concern, "owner": owner})
-    timeline.record(session, alert, now, [
-        ("raised", {"severity": str(sev), "summary": summary, **(detail or {})})])
+    }, {"tenant": tenant, "home": home, "concern": concern, "owner": owner},
+        raised={"severity": str(sev), "summary": summary, **(detail or {})})
     log.info("alert.raised", alert_id=alert.id, source=str(source), severity=str(sev))
     return alert, True
 
@@ -175,8 +174,7 @@ def _join(session: Session, alert: Alert, source: Source, sev: Severity, summary
         # the first step (the owner), due now. The event starts the escalator's new epoch.
         changes.update(state=AlertState.OPEN, acknowledged_at=None, acknowledged_by_id=None,
                        last_reminder_at=None, steps_done=0, next_action_at=now)
-    timeline.update_alert(session, alert, changes)
-    timeline.record(session, alert, now, [(how.value, event_detail)])
+    timeline.update_alert(session, alert, changes, event=(now, how.value, event_detail))
     if how is Join.RETRIGGER:
         log.info("alert.retriggered", alert_id=alert.id, source=str(source), severity=str(sev))
 
