@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import functools
 import os
 import threading
 import warnings
@@ -11,7 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Engine, Result, create_engine, event, text
+from sqlalchemy import URL, CursorResult, Engine, Result, create_engine, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -112,19 +113,28 @@ _writer_queues: dict[str, _WriterQueue] = {}
 _writer_queues_lock = threading.Lock()
 
 
+@functools.lru_cache(maxsize=32)
+def _writer_queue(url: URL) -> _WriterQueue | None:
+    # Once per database: resolving the path costs a system call per directory, and the URL
+    # check renders it. A relative path is resolved against the directory of the first use.
+    path = url.database if url.get_backend_name() == "sqlite" else None
+    if not path or path == ":memory:" or "mode=memory" in str(url):
+        return None
+    lock_path = str(Path(path).resolve()) + "-writers.lock"
+    with _writer_queues_lock:
+        return _writer_queues.setdefault(lock_path, _WriterQueue(lock_path))
+
+
 @contextmanager
 def write_turn(engine: Engine) -> Iterator[None]:
     """Wait for this SQLite file's writer turn (a no-op on PostgreSQL and in-memory SQLite).
 
     For short write transactions that many web processes run at once (the inbound webhook's
     store and process): they queue instead of polling the lock."""
-    path = engine.url.database if engine.dialect.name == "sqlite" else None
-    if not path or path == ":memory:" or "mode=memory" in str(engine.url):
+    queue = _writer_queue(engine.url)
+    if queue is None:
         yield
         return
-    lock_path = str(Path(path).resolve()) + "-writers.lock"
-    with _writer_queues_lock:
-        queue = _writer_queues.setdefault(lock_path, _WriterQueue(lock_path))
     with queue.turn():
         yield
 
