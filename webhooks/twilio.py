@@ -132,18 +132,19 @@ def inbound_sms() -> Response:
         abort(400, "MessageSid must be Twilio's id (letters and digits, at most 64)")
     rt = runtime()
     sender, recipient = _phone(sender), _phone(form.get("To") or "")
+    ahead = sms_inbound.read_ahead(form.get("Body"))  # pure: not inside SQLite's writer turn
     with pinned(rt.sessions) as session:
         # Store and commit first: whatever happens next, the message is kept. On SQLite each
         # transaction waits its writer turn (write_turn) instead of polling the file lock.
         with write_turn(rt.engine), session.begin():
             message_id, created = sms_inbound.store(
                 session, provider_id=sid, sender=sender, recipient=recipient,
-                body=form.get("Body"))
+                body=ahead.body)
         with write_turn(rt.engine), session.begin():
             result = sms_inbound.process(session, message_id,
                                          pictures=_pictures(form.get("NumMedia")),
                                          carrier_opt=form.get("OptOutType"),
-                                         delivery=rt.delivery)
+                                         delivery=rt.delivery, ahead=ahead)
     if not created or result.duplicate:
         log.info("twilio.retry", message_id=message_id, answered_again=bool(result.reply))
     return _twiml(result.reply)

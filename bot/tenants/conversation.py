@@ -93,12 +93,13 @@ def handle_tenant_sms(session: Session, tenant: Tenant, body: str | None, *,
                       message_id: int | None = None, pictures: int = 0,
                       carrier_opt: str | None = None, delivery: Delivery | None = None,
                       now: datetime | None = None, looked: Looked | None = None,
-                      case: KnownCase | None = None) -> Outcome:
+                      case: KnownCase | None = None, intent: Intent | None = None) -> Outcome:
     """Handle one SMS from ``tenant``; see the module docstring for the rules.
 
     ``looked``: the tenant's open check-in as already read at ``now`` (inbound SMS reads it
     with the tenant); None: read it here when the message answers one. ``case``: their active
-    case, read the same way; None: looked up when the message raises an alert.
+    case, read the same way; None: looked up when the message raises an alert. ``intent``:
+    what ``body`` says, when the caller read it already (`bot.tenants.inbound.read_ahead`).
 
     ``delivery``: what this process can send through (None: every channel, for tests); the
     alert's first step is enqueued with it before the reply is chosen.
@@ -108,7 +109,7 @@ def handle_tenant_sms(session: Session, tenant: Tenant, body: str | None, *,
     the words, so our opt-out state follows it.
     """
     now = now or utcnow()
-    intent = parse(body)
+    intent = intent if intent is not None else parse(body)
     lang = tenant.language
     staff = _staff_lang(tenant)
     ref: dict[str, Any] = {"message_id": message_id} if message_id is not None else {}
@@ -214,12 +215,12 @@ def handle_tenant_sms(session: Session, tenant: Tenant, body: str | None, *,
 
 def handle_unknown_sms(session: Session, phone: str, body: str | None, *,
                        message_id: int | None = None, service_number: str | None = None,
-                       delivery: Delivery | None = None,
-                       now: datetime | None = None) -> Outcome:
+                       delivery: Delivery | None = None, now: datetime | None = None,
+                       intent: Intent | None = None) -> Outcome:
     """An SMS from a number that is neither a tenant nor an active caseworker, sent to our
-    ``service_number`` (which tells the municipality)."""
+    ``service_number`` (which tells the municipality). ``intent``: as in handle_tenant_sms."""
     now = now or utcnow()
-    intent: Intent = parse(body)
+    intent = intent if intent is not None else parse(body)
     replies_today = session.scalar(
         select(func.count()).select_from(Message)
         .where(Message.direction == Direction.IN, Message.channel == "sms",

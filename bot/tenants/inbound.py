@@ -28,6 +28,7 @@ from bot.core.storable import storable
 from bot.models import Caseworker, CheckIn, Direction, Message, Tenant, utcnow
 from bot.models.enums import Channel
 from bot.tenants.conversation import handle_tenant_sms, handle_unknown_sms
+from bot.tenants.intents import Intent, parse
 
 log = get_logger(__name__)
 
@@ -35,6 +36,21 @@ CHANNEL = Channel.SMS
 MESSAGES = cast(Table, Message.__table__)
 # Twilio caps a message at 1600 characters; anything longer is not from Twilio, but is kept.
 MAX_STORED = 20_000
+
+
+@dataclass(frozen=True)
+class ReadAhead:
+    """An inbound body as it is stored, and what a tenant's message with it says."""
+
+    body: str
+    intent: Intent
+
+
+def read_ahead(body: str | None) -> ReadAhead:
+    """Pure work on the posted body that `process` would do inside its transaction: done
+    before it, it is not done while SQLite's single writer turn is held (bot.core.db)."""
+    clean = _clean_body(body)
+    return ReadAhead(clean, parse(clean))
 
 
 @dataclass(frozen=True)
@@ -155,11 +171,12 @@ def _sender(session: Session, phone: str, now: datetime) -> _Sender:
 
 def process(session: Session, message_id: int, *, pictures: int = 0,
             carrier_opt: str | None = None, delivery: Delivery | None = None,
-            now: datetime | None = None) -> Processed:
+            now: datetime | None = None, ahead: ReadAhead | None = None) -> Processed:
     """Process a stored inbound SMS once; a second call returns the first call's reply.
 
     ``delivery``: the process's settings and configured channels, for the alert's first
-    notification in this transaction (None: every channel)."""
+    notification in this transaction (None: every channel). ``ahead``: the posted body read
+    before the transaction; used only if it is the body stored (a retry's could differ)."""
     now = now or utcnow()
     conn = session.connection()
     claimed = conn.execute(_CLAIM, {"message_id": message_id, "now": now}).first()
@@ -168,6 +185,7 @@ def process(session: Session, message_id: int, *, pictures: int = 0,
         return Processed(message_id, before.reply, duplicate=True, intent=before.intent)
 
     sender, recipient, body = claimed.sender, claimed.recipient, claimed.body
+    said = ahead.intent if ahead is not None and ahead.body == body else None
     who = _sender(session, sender, now)
     caseworker, tenant = who.caseworker, who.tenant
     tenant_id = caseworker_id = None
@@ -178,11 +196,12 @@ def process(session: Session, message_id: int, *, pictures: int = 0,
         outcome = handle_tenant_sms(session, tenant, body, message_id=message_id,
                                     pictures=pictures, carrier_opt=carrier_opt,
                                     delivery=delivery, now=now, looked=who.looked,
-                                    case=who.case)
+                                    case=who.case, intent=said)
         reply, intent, tenant_id = outcome.reply, outcome.intent, tenant.id
     else:
         outcome = handle_unknown_sms(session, sender, body, message_id=message_id,
-                                     service_number=recipient, delivery=delivery, now=now)
+                                     service_number=recipient, delivery=delivery, now=now,
+                                     intent=said)
         reply, intent = outcome.reply, outcome.intent
     row = {"message_id": message_id, "of_tenant": tenant_id, "of_caseworker": caseworker_id,
            "outcome": intent, "reply_text": reply}

@@ -110,6 +110,23 @@ def test_a_message_stored_but_never_processed_is_processed_by_the_retry(
         assert s.scalar(select(Alert.source)) == "call_me"
 
 
+def test_a_retry_is_processed_by_the_body_stored_first(
+        sms_client: FlaskClient, sessions: sessionmaker[Session], world: World) -> None:
+    """The webhook reads the posted body before its transaction (read_ahead); what is
+    processed is still the message as stored, even if a retry's body were another."""
+    from bot.tenants import inbound as sms_inbound
+
+    form = inbound_form(world.tenant.phone, "ring mig")
+    with sessions() as s:
+        sms_inbound.store(s, provider_id=form["MessageSid"], sender=world.tenant.phone,
+                          recipient=form["To"], body="1")
+        s.commit()
+    assert twiml_messages(post_signed(sms_client, SMS_PATH, form)) == [
+        texts.answer_without_checkin("da")]
+    with sessions() as s:
+        assert s.scalar(select(func.count()).select_from(Alert)) == 0  # not a call request
+
+
 @pytest.mark.parametrize("case", ["forged", "unsigned", "other_token", "changed_body",
                                   "other_url"])
 def test_bad_signature_is_refused_and_nothing_is_stored(
