@@ -15,7 +15,18 @@ from datetime import datetime
 from functools import cache
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, exists, insert, select, text, update
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    Select,
+    Table,
+    bindparam,
+    exists,
+    insert,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.orm import Session, joinedload
 
 from bot.alerts.lifecycle import KnownCase, active_case_id
@@ -103,21 +114,37 @@ _REPLY = insert(MESSAGES).values(
 _OUTCOME_AND_REPLY = _REPLY.add_cte(_OUTCOME.cte("outcome"))
 
 
-@cache
-def _sender_sql() -> Any:
-    """The tenant with their caseworker, their open check-in (what most messages answer) and
-    their active case (what an alert joins), and whether an active caseworker has the number
-    too (built on first use: the mappers must be complete)."""
-    staff_number = exists().where(Caseworker.phone == bindparam("phone"),
-                                  Caseworker.active.is_(True))
+def _with_sender(query: Select[Any], phone: ColumnElement[str]) -> Select[Any]:
+    """``query`` and the tenant who has ``phone`` with their caseworker, their open check-in
+    (what most messages answer) and their active case (what an alert joins), and whether an
+    active caseworker has the number too (that wins)."""
+    staff_number = exists().where(Caseworker.phone == phone, Caseworker.active.is_(True))
     # The case by its id only: a row's every column costs the driver and the ORM, and most
     # messages raise no alert (a joining one loads the case by its key).
-    return (select(Tenant, CheckIn, active_case_id(Tenant.id).label("case_id"),
-                   staff_number.label("staff"))
+    return (query.add_columns(Tenant, CheckIn, active_case_id(Tenant.id).label("case_id"),
+                              staff_number.label("staff"))
             .outerjoin(CheckIn, CheckIn.id == newest_open_checkin_id(Tenant.id))
-            .where(Tenant.phone == bindparam("phone"), Tenant.erased_at.is_(None))
             .options(joinedload(Tenant.caseworker))
             .limit(1))
+
+
+@cache
+def _sender_sql() -> Any:
+    # Built on first use: the mappers must be complete.
+    return _with_sender(select().select_from(Tenant), bindparam("phone")).where(
+        Tenant.phone == bindparam("phone"), Tenant.erased_at.is_(None))
+
+
+@cache
+def _claim_and_sender_sql() -> Any:
+    # PostgreSQL: the claim and the sender's read in one round trip, the claim (UPDATE ..
+    # RETURNING) as a WITH clause the read starts from. No row: claimed before. SQLite has no
+    # data-modifying WITH: the claim, then the read.
+    claimed = _CLAIM.cte("claimed")
+    query = (select(claimed.c.sender, claimed.c.recipient, claimed.c.body).select_from(claimed)
+             .outerjoin(Tenant, (Tenant.phone == claimed.c.sender)
+                        & Tenant.erased_at.is_(None)))
+    return _with_sender(query, claimed.c.sender)
 
 
 @cache
@@ -149,16 +176,15 @@ class _Sender:
     case: KnownCase | None = None  # the tenant's active case, read with them
 
 
-def _sender(session: Session, phone: str, now: datetime) -> _Sender:
+def _sender(session: Session, phone: str, row: Row[Any] | None) -> _Sender:
     """Who wrote: an active caseworker (their reply codes win), else a tenant, else nobody.
 
-    Tenants write far more often than caseworkers, so the common case is one statement: the
-    tenant with their caseworker, open check-in and active case (the conversation needs them)
-    and whether a caseworker has the number too.
+    Tenants write far more often than caseworkers, so the common case is the one statement
+    that read ``row`` (`_with_sender`): the tenant with their caseworker, open check-in and
+    active case (the conversation needs them) and whether a caseworker has the number too.
     """
-    row = session.execute(_sender_sql(), {"phone": phone, "now": now}).first()
     as_tenant = None
-    if row is not None:
+    if row is not None and row.Tenant is not None:
         as_tenant = _Sender(tenant=row.Tenant, looked=Looked(row.CheckIn),
                             case=KnownCase(row.case_id))
         if not row.staff:
@@ -179,14 +205,18 @@ def process(session: Session, message_id: int, *, pictures: int = 0,
     before the transaction; used only if it is the body stored (a retry's could differ)."""
     now = now or utcnow()
     conn = session.connection()
-    claimed = conn.execute(_CLAIM, {"message_id": message_id, "now": now}).first()
+    postgresql = conn.dialect.name == "postgresql"
+    claim = {"message_id": message_id, "now": now}
+    claimed = (session.execute(_claim_and_sender_sql(), claim) if postgresql
+               else conn.execute(_CLAIM, claim)).first()
     if claimed is None:  # processed before (a retry) or by a concurrent delivery
         before = conn.execute(_ANSWERED, {"message_id": message_id}).one()
         return Processed(message_id, before.reply, duplicate=True, intent=before.intent)
 
     sender, recipient, body = claimed.sender, claimed.recipient, claimed.body
     said = ahead.intent if ahead is not None and ahead.body == body else None
-    who = _sender(session, sender, now)
+    who = _sender(session, sender, claimed if postgresql else session.execute(
+        _sender_sql(), {"phone": sender, "now": now}).first())
     caseworker, tenant = who.caseworker, who.tenant
     tenant_id = caseworker_id = None
     if caseworker is not None:
