@@ -5,10 +5,22 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Integer, ScalarSelect, Select, bindparam, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    ScalarSelect,
+    Select,
+    Table,
+    bindparam,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import InstrumentedAttribute, Session, aliased, sessionmaker
+from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.core.checkin_rules import CheckinPolicy
 from bot.core.logs import get_logger
@@ -147,8 +159,23 @@ def record_answer(session: Session, tenant: Tenant, answer: int | None,
     checkin = looked.checkin if looked is not None else open_checkin(session, tenant, now)
     if checkin is None:
         return None
-    checkin.status = CheckInStatus.ANSWERED
-    checkin.answered_at = now
-    checkin.answer = answer
-    tenant.consecutive_misses = 0
+    # Prebuilt statements, the objects kept in step: a flush of them was ~900 Python calls of
+    # the most common message there is, an answer to a check-in.
+    conn = session.connection()
+    conn.execute(_ANSWERED, {"checkin_id": checkin.id, "at": now, "given": answer})
+    for name, value in (("status", CheckInStatus.ANSWERED), ("answered_at", now),
+                        ("answer", answer)):
+        set_committed_value(checkin, name, value)
+    if tenant.consecutive_misses:
+        conn.execute(_MISSES_RESET, {"tenant_id": tenant.id})
+        set_committed_value(tenant, "consecutive_misses", 0)
     return checkin
+
+
+_CHECKINS = cast(Table, CheckIn.__table__)
+_TENANTS = cast(Table, Tenant.__table__)
+_ANSWERED = (update(_CHECKINS).where(_CHECKINS.c.id == bindparam("checkin_id"))
+             .values(status=CheckInStatus.ANSWERED, answered_at=bindparam("at"),
+                     answer=bindparam("given")))
+_MISSES_RESET = (update(_TENANTS).where(_TENANTS.c.id == bindparam("tenant_id"))
+                 .values(consecutive_misses=0))

@@ -14,10 +14,10 @@ from typing import Any
 
 import time_machine
 from flask.testing import FlaskClient
-from sqlalchemy import Engine, event, text
-from sqlalchemy.orm import Session
+from sqlalchemy import Engine, event, select, text
+from sqlalchemy.orm import Session, sessionmaker
 
-from bot.models import CheckIn, CheckInStatus, utcnow
+from bot.models import CheckIn, CheckInStatus, Tenant, utcnow
 from tests.support.factories import World, add_tenant
 from tests.support.sms import SMS_PATH, inbound_form, post_signed, twiml_messages
 from tests.support.statements import counted
@@ -137,3 +137,35 @@ def test_an_alert_by_sms_is_written_without_a_flush(sms_client: FlaskClient, wor
     finally:
         event.remove(Session, "before_flush", before_flush)
     assert flushes == []
+
+
+@time_machine.travel(IN_HOURS, tick=True)
+def test_an_answer_to_a_checkin_is_written_without_a_flush(sms_client: FlaskClient,
+                                                           session: Session, world: World,
+                                                           sessions: sessionmaker[Session]
+                                                           ) -> None:
+    """The most common message there is: the check-in answered and the tenant's misses reset
+    by prebuilt statements (bot.checkins.rows.record_answer), not a flush."""
+    post_signed(sms_client, SMS_PATH, inbound_form(world.tenant.phone, "1"), signature="x")
+    tenant = add_tenant(session, world, name="T", phone="+4528000499")
+    tenant.consecutive_misses = 2
+    session.add(CheckIn(tenant_id=tenant.id, slot_at=utcnow() - timedelta(hours=1),
+                        status=CheckInStatus.SENT, sent_at=utcnow()))
+    session.commit()
+    flushes: list[str] = []
+
+    def before_flush(flushing: Session, *_args: Any) -> None:
+        if flushing.new or flushing.dirty or flushing.deleted:
+            flushes.append(repr([*flushing.new, *flushing.dirty, *flushing.deleted]))
+
+    event.listen(Session, "before_flush", before_flush)
+    try:
+        assert twiml_messages(post_signed(sms_client, SMS_PATH, inbound_form(tenant.phone,
+                                                                             "2")))
+    finally:
+        event.remove(Session, "before_flush", before_flush)
+    assert flushes == []
+    with sessions() as s:
+        answered = s.scalars(select(CheckIn).where(CheckIn.tenant_id == tenant.id)).one()
+        assert (answered.status, answered.answer) == (CheckInStatus.ANSWERED, 2)
+        assert s.get(Tenant, tenant.id).consecutive_misses == 0  # type: ignore[union-attr]
