@@ -90,9 +90,9 @@ def raise_alert(
     if existing is not None:
         _join(session, existing, Source(source), sev, summary, detail or {}, now)
         return existing, False
-    if any(obj is not None and obj.id is None for obj in (tenant, home, concern)):
-        session.flush()  # added but not yet written: the alert refers to their ids
     owner = tenant.caseworker if tenant is not None else None
+    if any(obj is not None and obj.id is None for obj in (tenant, home, concern, owner)):
+        session.flush()  # added but not yet written: the alert refers to their ids
     # The tenant's home by its id: loading the row only to point at it cost a query.
     home_id = home.id if home is not None else tenant.home_id if tenant is not None else None
     org_id = alert_organisation(session, organisation_id, tenant, home)

@@ -4,7 +4,14 @@ from sqlalchemy.orm import Session
 
 from bot.alerts.lifecycle import act, raise_alert
 from bot.alerts.rules import InvalidTransition
-from bot.models import Alert, AlertEvent, Home, Organisation
+from bot.models import (
+    Alert,
+    AlertEvent,
+    Caseworker,
+    Concern,
+    Home,
+    Organisation,
+)
 from tests.support.factories import make_world
 
 
@@ -20,6 +27,30 @@ def test_raise_then_fold_repeated_trigger(session: Session) -> None:
     assert not created2 and again.id == alert.id and again.trigger_count == 2
     kinds = list(session.scalars(select(AlertEvent.kind).order_by(AlertEvent.id)))
     assert kinds == ["raised", "folded"]
+
+
+def test_an_alert_about_rows_not_yet_written_refers_to_them(session: Session) -> None:
+    """The alert's row is a prebuilt INSERT (bot.alerts.timeline), not an ORM object that
+    would flush what it refers to: objects added but not written are written first."""
+    w = make_world(session)
+    session.commit()
+    concern = Concern(reference="C-NEW", landlord=w.landlord, home=w.home,
+                      category="wellbeing", urgency="urgent_today")
+    session.add(concern)
+    alert, created = raise_alert(session, source="concern", summary="bekymring",
+                                 tenant=w.tenant, home=w.home, concern=concern)
+    assert created and alert.concern_id == concern.id is not None
+    again = Concern(reference="C-AGAIN", landlord=w.landlord, home=w.home,
+                    category="wellbeing", urgency="urgent_today")
+    session.add(again)
+    session.commit()
+    # A new caseworker given the tenant, not yet written, then a concern: its owner.
+    owner = Caseworker(team=w.team, email="ny@odense.example", name="Ny", phone="+4526000999")
+    w.tenant.caseworker = owner
+    second, _ = raise_alert(session, source="concern", summary="igen", tenant=w.tenant,
+                            home=w.home, concern=again)
+    session.commit()
+    assert second.owner_id == owner.id is not None
 
 
 def test_more_severe_trigger_upgrades_the_case_and_restarts_escalation(session: Session) -> None:
