@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import fcntl
-import functools
 import os
 import threading
 import warnings
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import URL, CursorResult, Engine, Result, create_engine, event, text
+from sqlalchemy import CursorResult, Engine, Result, create_engine, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -113,16 +113,26 @@ _writer_queues: dict[str, _WriterQueue] = {}
 _writer_queues_lock = threading.Lock()
 
 
-@functools.lru_cache(maxsize=32)
-def _writer_queue(url: URL) -> _WriterQueue | None:
-    # Once per database: resolving the path costs a system call per directory, and the URL
-    # check renders it. A relative path is resolved against the directory of the first use.
-    path = url.database if url.get_backend_name() == "sqlite" else None
-    if not path or path == ":memory:" or "mode=memory" in str(url):
-        return None
-    lock_path = str(Path(path).resolve()) + "-writers.lock"
-    with _writer_queues_lock:
-        return _writer_queues.setdefault(lock_path, _WriterQueue(lock_path))
+# Per engine, found on first use: resolving the path costs a system call per directory, and
+# the URL check renders it (a relative path is resolved against the directory of first use).
+_engine_queues: weakref.WeakKeyDictionary[Engine, _WriterQueue | None] = (
+    weakref.WeakKeyDictionary())
+
+
+def _writer_queue(engine: Engine) -> _WriterQueue | None:
+    try:
+        return _engine_queues[engine]
+    except KeyError:
+        pass
+    url = engine.url
+    path = url.database
+    queue = None
+    if path and path != ":memory:" and "mode=memory" not in str(url):
+        lock_path = str(Path(path).resolve()) + "-writers.lock"
+        with _writer_queues_lock:
+            queue = _writer_queues.setdefault(lock_path, _WriterQueue(lock_path))
+    _engine_queues[engine] = queue
+    return queue
 
 
 @contextmanager
@@ -131,7 +141,7 @@ def write_turn(engine: Engine) -> Iterator[None]:
 
     For short write transactions that many web processes run at once (the inbound webhook's
     store and process): they queue instead of polling the lock."""
-    queue = _writer_queue(engine.url)
+    queue = _writer_queue(engine) if engine.dialect.name == "sqlite" else None
     if queue is None:
         yield
         return
