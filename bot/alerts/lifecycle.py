@@ -7,11 +7,12 @@ them to database rows and writes each step to the alert's timeline.
 from __future__ import annotations
 
 import functools
+import zlib
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import Select, bindparam, select, text
 from sqlalchemy.orm import Session
 
 from bot.alerts import events as alert_webhook
@@ -74,7 +75,10 @@ def raise_alert(
     """
     now = now or utcnow()
     sev = Severity(severity) if severity else severity_for(source, detail or {})
-    existing = None if concern is not None else _active_case(session, tenant, sender_phone)
+    existing = None
+    if concern is None:
+        _lock_case(session, tenant, sender_phone)
+        existing = _active_case(session, tenant, sender_phone)
     if existing is not None:
         _join(session, existing, Source(source), sev, summary, detail or {}, now)
         return existing, False
@@ -106,6 +110,32 @@ def _active_case_sql(by_tenant: bool) -> Select[Alert]:
     return (select(Alert).where(match, Alert.concern_id.is_(None),
                                 Alert.state.in_([AlertState.OPEN, AlertState.ACKNOWLEDGED]))
             .order_by(Alert.id.desc()).limit(1))
+
+
+# pg_advisory_xact_lock namespaces ("THA1", "THA2" in ASCII): a tenant's case, an unknown
+# number's case. The second key is the tenant id or a hash of the number (a collision only makes
+# two raisers take turns).
+CASE_LOCK_TENANT = 0x54484131
+CASE_LOCK_PHONE = 0x54484132
+_LOCK_CASE_PG = text("SELECT pg_advisory_xact_lock(CAST(:ns AS integer), CAST(:key AS integer))")
+# SQLite has one writer at a time: any write takes the database's lock until commit. An UPDATE
+# that touches no row is enough to hold it.
+_LOCK_CASE_SQLITE = text("UPDATE alerts SET id = id WHERE 0")
+
+
+def _lock_case(session: Session, tenant: Tenant | None, sender_phone: str | None) -> None:
+    """Take turns with any other transaction raising for the same tenant (or number) until
+    commit, so two triggers at the same instant cannot both find no case and open two: the
+    second one waits, then finds the first one's case and joins it. Without this, PostgreSQL's
+    READ COMMITTED lets both look before either commits."""
+    if (tenant.id is None) if tenant is not None else not sender_phone:
+        return  # a tenant not yet flushed is this transaction's alone: nobody else can raise
+    if session.get_bind().dialect.name != "postgresql":
+        session.execute(_LOCK_CASE_SQLITE)
+        return
+    ns, key = ((CASE_LOCK_TENANT, tenant.id) if tenant is not None
+               else (CASE_LOCK_PHONE, zlib.crc32(str(sender_phone).encode())))
+    session.execute(_LOCK_CASE_PG, {"ns": ns, "key": key % 2**31})
 
 
 def _active_case(session: Session, tenant: Tenant | None,
