@@ -204,6 +204,24 @@ def test_admin_erases_and_reads_audit_log(client: Any, session: Session) -> None
     assert other.get("/dashboard/audit").status_code == 403
 
 
+def test_erasure_waits_until_the_tenants_alert_is_resolved(client: Any,
+                                                           session: Session) -> None:
+    """An open alert keeps its tenant's data (nobody could act on a blanked cry for help): the
+    admin is told which alert to resolve first, and nothing is erased."""
+    w = with_passwords(session, make_world(session))
+    admin(session, w)
+    alert, _ = raise_alert(session, source="need_help", summary="x", tenant=w.tenant)
+    session.commit()
+    login(client, "admin@odense.example")
+    page = f"/dashboard/tenants/{w.tenant.id}"
+    token = _form_token(client, page)
+    html = client.post(f"{page}/erase", data={"confirm": "yes", "csrf_token": token},
+                       follow_redirects=True).get_data(as_text=True)
+    assert f"Ikke slettet: alarm #{alert.id}" in html
+    session.expire_all()
+    assert session.get(Tenant, w.tenant.id).erased_at is None
+
+
 def test_reassign_and_invalid_transition_flash(client: Any, session: Session) -> None:
     w = with_passwords(session, make_world(session))
     _team, south = other_team(session, w)
