@@ -252,6 +252,29 @@ def test_reassign_and_invalid_transition_flash(client: Any, session: Session) ->
     assert [(r.channel, r.recipient) for r in rows] == [("sms", w.colleague.phone)]
 
 
+def test_the_handover_flash_says_told_only_when_the_new_owner_was_reached(
+        client: Any, session: Session) -> None:
+    """The new owner has no phone and no Telegram chat: nothing reaches them, so the dashboard
+    must not say they have been told; it says to tell them, and so does the timeline."""
+    w = with_passwords(session, make_world(session))
+    w.colleague.phone = None
+    alert, _ = raise_alert(session, source="need_help", summary="x", tenant=w.tenant)
+    session.commit()
+    login(client, "cw@odense.example")
+    url = f"/dashboard/alerts/{alert.id}"
+    page = client.post(f"{url}/reassign", data={"owner_id": w.colleague.id,
+                                                "csrf_token": _form_token(client, url)},
+                       follow_redirects=True).get_data(as_text=True)
+    assert session.scalars(select(OutboxItem).where(
+        OutboxItem.caseworker_id == w.colleague.id)).all() == []
+    assert "som har fået besked" not in page
+    assert f"givet videre til {w.colleague.name}, men vedkommende kunne ikke nås" in page
+    assert f"{w.colleague.name} kunne ikke nås på nogen kanal" in page  # the timeline
+    # In English too, through the catalogue.
+    page = client.get(f"{url}?lang=en").get_data(as_text=True)
+    assert f"{w.colleague.name} could not be reached on any channel" in page
+
+
 def test_telegram_link_shown_once_and_hashed(client: Any, session: Session, app: Any) -> None:
     from dataclasses import replace
 
