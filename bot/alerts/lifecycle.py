@@ -223,3 +223,14 @@ def act(session: Session, alert: Alert, action: Action | str, *, actor: Casework
     for listener in _state_listeners:
         listener(session, alert, now)
     return True
+
+
+def reminded_person(session: Session, alert: Alert) -> int | None:
+    """Who an acknowledged alert's reminders go to: whoever acknowledged it, unless it was
+    handed over since (leave, illness), then its owner: the caseworker who holds it now."""
+    last = session.scalar(select(AlertEvent.kind).where(
+        AlertEvent.alert_id == alert.id, AlertEvent.kind.in_(("acknowledged", "reassigned")))
+        .order_by(AlertEvent.id.desc()).limit(1))
+    if last == "reassigned" or alert.acknowledged_by_id is None:
+        return alert.owner_id
+    return alert.acknowledged_by_id
