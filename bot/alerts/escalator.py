@@ -61,7 +61,7 @@ from bot.models import (
     Role,
     utcnow,
 )
-from bot.models.enums import Channel, OutboxKind, Target
+from bot.models.enums import Channel, OutboxKind, Source, Target
 from bot.ops.heartbeat import sender_running
 
 __all__ = ["EscalationStats", "escalate_now", "person_told", "route_reachable", "run_escalation"]
@@ -143,22 +143,32 @@ def run_escalation(sessions: sessionmaker[Session], settings: Settings, *,
 
 
 def escalate_now(session: Session, alert: Alert, delivery: Delivery,
-                 now: datetime | None = None, *, new: bool = False) -> bool:
-    """Perform the alert's due escalation in the caller's transaction (a new or retriggered
-    alert's first step goes into the outbox with the change that caused it). Returns whether a
-    person has been notified in the alert's current escalation. ``new``: raised in this
-    transaction, so this escalation is its first (no reopen or retrigger to look up)."""
+                 now: datetime | None = None, *, new: bool = False,
+                 source: Source | str | None = None) -> bool:
+    """Right after a trigger was raised or joined to ``alert`` (an inbound SMS, a concern), in
+    the caller's transaction: perform the alert's due escalation (a new or retriggered alert's
+    first step goes into the outbox with the change that caused it), and return whether a
+    person has been notified about this trigger. ``new``: raised in this transaction, so this
+    escalation is its first (no reopen or retrigger to look up). ``source``: the trigger's
+    source (default: the alert's), for what a dormant case's holder is told.
+
+    Told means a notification queued now, or, for a trigger that joined an escalation still
+    running, a live notification of that escalation. A trigger that joined a dormant case
+    (acknowledged, or its policy done) is passed on to the person holding it (`_pass_on`): that
+    case's old notifications were about earlier triggers and never count."""
     run = _Run(delivery.settings, delivery.channels, now or utcnow(), EscalationStats())
     session.flush()
-    told_now = False
     if new:
         run.epochs[alert.id] = (alert.created_at, 0)
-    if (alert.state == AlertState.OPEN and alert.next_action_at is not None
-            and alert.next_action_at <= run.now):
+    running = alert.state == AlertState.OPEN and alert.next_action_at is not None
+    if running and alert.next_action_at is not None and alert.next_action_at <= run.now:
         _handle(session, alert, run)
         session.flush()
-        told_now = run.told  # a person notified just now: live, as person_told would find
-    if not (told_now or person_told(session, alert)):
+    elif not (running or new):
+        _pass_on(session, alert, Source(source or alert.source), run)
+    # A person notified just now is live, as person_told would find.
+    told = run.told or (running and person_told(session, alert))
+    if not told:
         return False
     if delivery.needs_running_sender and not sender_running(session, run.now):
         # In the outbox, but no worker or dispatcher has beaten for minutes: it goes out only
@@ -166,6 +176,31 @@ def escalate_now(session: Session, alert: Alert, delivery: Delivery,
         log.error("alert.no_running_sender", alert_id=alert.id)
         return False
     return True
+
+
+def _pass_on(session: Session, alert: Alert, source: Source, run: _Run) -> int:
+    """A trigger joined a dormant case (only a milder, non-crying one does; see
+    `bot.alerts.rules.join_trigger`): tell the person holding it, on the channels of the
+    case's first step. That is who acknowledged it, else its owner, else its team (the intake
+    route for an alert without a team): the first of these that reaches someone. Within the
+    case's working hours when its policy keeps to them. Returns how many people were reached."""
+    policy = load_policy(session, alert.team_id, alert.severity)
+    shift = working_hours(session, alert, run.settings)
+    step = Step(0, Target.ASSIGNED, policy.steps[0].channels)
+    by = session.get(Caseworker, alert.acknowledged_by_id) if alert.acknowledged_by_id else None
+    groups: tuple[Callable[[], list[Caseworker]], ...] = (
+        lambda: [by] if by is not None and by.active else [],
+        partial(_recipients, session, alert, Target.ASSIGNED),
+        partial(_recipients, session, alert, Target.TEAM))
+    not_before = max(shift(run.now), run.now) if policy.working_hours_only else None
+    for group in groups:
+        # trigger_count numbers the case's triggers: one message per trigger, replay-safe.
+        reached = _notify(session, alert, None, step, f"joined:{alert.trigger_count}", set(), run,
+                          people=group(), record_skips=False, why="joined", cause=source,
+                          not_before=not_before)
+        if reached:
+            return reached
+    return 0
 
 
 def route_reachable(session: Session, alert: Alert, delivery: Delivery) -> bool:
@@ -324,12 +359,14 @@ def _recipients(session: Session, alert: Alert, target: Target) -> list[Casework
 def _notify(session: Session, alert: Alert, index: int | None, step: Step, key_part: str,
             already: set[tuple[str, int]], run: _Run,
             people: list[Caseworker] | None = None, *, fallback: bool = False,
-            record_skips: bool = True, why: str | None = None) -> int:
+            record_skips: bool = True, why: str | None = None, cause: Source | None = None,
+            not_before: datetime | None = None) -> int:
     """Enqueue the step's messages; every send and every skip goes on the timeline. Returns how
-    many people were reached on at least one channel (a repeat within this run counts)."""
+    many people were reached on at least one channel (a repeat within this run counts).
+    ``cause``: say this (a trigger's source) happened, rather than the alert's own cause."""
     if people is None:
         people = _recipients(session, alert, step.target)
-    reminder = index is None and not fallback
+    reminder = index is None and not fallback and cause is None
     reached: set[int] = set()
     for person in people:
         for channel in step.channels:
@@ -351,11 +388,13 @@ def _notify(session: Session, alert: Alert, index: int | None, step: Step, key_p
                         "reason": reason, "fallback": fallback}))
                 continue
             key = f"alert:{alert.id}:{key_part}:{channel.value}:{person.id}"
-            body, payload = alert_texts.notification(alert, person, channel, reminder, run.settings)
+            body, payload = alert_texts.notification(alert, person, channel, reminder,
+                                                     run.settings, cause=cause)
             if outbox.enqueue(session, channel=channel.value, recipient=address, body=body,
                               key=key,
                               kind=OutboxKind.ALERT_REMINDER if reminder else OutboxKind.ALERT,
-                              caseworker_id=person.id, payload=payload):
+                              caseworker_id=person.id, payload=payload,
+                              not_before=not_before):
                 run.stats.messages += 1
             already.add((channel.value, person.id))
             reached.add(person.id)
