@@ -45,6 +45,7 @@ from bot.alerts.routing import (
     Delivery,
     address_for,
     intake_people,
+    recipients,
     team_leads,
 )
 from bot.alerts.shifts import working_hours
@@ -58,13 +59,12 @@ from bot.models import (
     AlertEvent,
     AlertState,
     Caseworker,
-    Role,
     utcnow,
 )
 from bot.models.enums import Channel, OutboxKind, Source, Target
 from bot.ops.heartbeat import sender_running
 
-__all__ = ["EscalationStats", "escalate_now", "person_told", "route_reachable", "run_escalation"]
+__all__ = ["EscalationStats", "escalate_now", "person_told", "run_escalation"]
 
 log = get_logger(__name__)
 
@@ -190,8 +190,8 @@ def _pass_on(session: Session, alert: Alert, source: Source, run: _Run) -> int:
     by = session.get(Caseworker, alert.acknowledged_by_id) if alert.acknowledged_by_id else None
     groups: tuple[Callable[[], list[Caseworker]], ...] = (
         lambda: [by] if by is not None and by.active else [],
-        partial(_recipients, session, alert, Target.ASSIGNED),
-        partial(_recipients, session, alert, Target.TEAM))
+        partial(recipients, session, alert, Target.ASSIGNED),
+        partial(recipients, session, alert, Target.TEAM))
     not_before = max(shift(run.now), run.now) if policy.working_hours_only else None
     for group in groups:
         # trigger_count numbers the case's triggers: one message per trigger, replay-safe.
@@ -201,21 +201,6 @@ def _pass_on(session: Session, alert: Alert, source: Source, run: _Run) -> int:
         if reached:
             return reached
     return 0
-
-
-def route_reachable(session: Session, alert: Alert, delivery: Delivery) -> bool:
-    """Whether someone on the alert's route (its owner, team, leads, or the intake route) has
-    an address on a configured channel: then a notification that waits for working hours will
-    reach a person when its time comes (the fallback covers the whole route)."""
-    channels = [Channel(c) for c in delivery.person_channels()]
-    # Group by group, nearest first, so the usual answer (the owner) costs no query; the team's
-    # leads are among its members.
-    groups: tuple[Callable[[], list[Caseworker]], ...] = (
-        partial(_recipients, session, alert, Target.ASSIGNED),
-        partial(_recipients, session, alert, Target.TEAM),
-        partial(intake_people, session, alert.organisation_id))
-    return any(person.active and address_for(person, channel) is not None
-               for group in groups for person in group() for channel in channels)
 
 
 def _postpone(sessions: sessionmaker[Session], alert_id: int, now: datetime) -> None:
@@ -342,20 +327,6 @@ def _reminder_base(alert: Alert) -> datetime:
     return last if last is not None and last > alert.acknowledged_at else alert.acknowledged_at
 
 
-def _recipients(session: Session, alert: Alert, target: Target) -> list[Caseworker]:
-    if target is Target.ASSIGNED:
-        owner = alert.owner
-        return [owner] if owner is not None and owner.active else []
-    if alert.team_id is None:
-        # No team: the municipality's intake route stands in for the team and its lead.
-        return intake_people(session, alert.organisation_id)
-    query = select(Caseworker).where(Caseworker.team_id == alert.team_id,
-                                     Caseworker.active.is_(True)).order_by(Caseworker.id)
-    if target is Target.TEAM_LEAD:
-        query = query.where(Caseworker.role == Role.TEAM_LEAD)
-    return list(session.scalars(query))
-
-
 def _notify(session: Session, alert: Alert, index: int | None, step: Step, key_part: str,
             already: set[tuple[str, int]], run: _Run,
             people: list[Caseworker] | None = None, *, fallback: bool = False,
@@ -365,7 +336,7 @@ def _notify(session: Session, alert: Alert, index: int | None, step: Step, key_p
     many people were reached on at least one channel (a repeat within this run counts).
     ``cause``: say this (a trigger's source) happened, rather than the alert's own cause."""
     if people is None:
-        people = _recipients(session, alert, step.target)
+        people = recipients(session, alert, step.target)
     reminder = index is None and not fallback and cause is None
     reached: set[int] = set()
     for person in people:

@@ -49,9 +49,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.alerts import staff_texts as sms_staff_texts
-from bot.alerts.escalator import escalate_now, route_reachable
+from bot.alerts.escalator import escalate_now
 from bot.alerts.lifecycle import raise_alert
-from bot.alerts.routing import Delivery, unknown_sender_organisation
+from bot.alerts.routing import Delivery, route_reachable, unknown_sender_organisation
 from bot.checkins.rows import Looked, record_answer
 from bot.core import audit
 from bot.core.opt_out import may_send_after_stop
