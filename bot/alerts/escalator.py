@@ -235,7 +235,9 @@ def _escalate(session: Session, alert: Alert, policy: Policy,
               shift: Callable[[datetime], datetime], run: _Run) -> None:
     started_at, epoch = run.epochs.get(alert.id) or escalation_epoch(session, alert)
     already: set[tuple[str, int]] = set()  # catching up: nobody gets the same channel twice
-    fire_now = False
+    # Steps done but nobody told (their messages died): as if they had reached nobody, the
+    # next step fires at once rather than waiting out its timer.
+    fire_now = alert.steps_done > 0 and not person_told(session, alert)
     while True:
         due = next_notification(policy, raised_at=started_at, steps_done=alert.steps_done,
                                 now=run.now, shift=shift)

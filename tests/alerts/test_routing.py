@@ -286,3 +286,30 @@ def test_a_notification_that_dies_at_the_provider_does_not_count_as_told(
     recipients = {r.recipient for r in _outbox(session) if r.status == "pending"}
     assert recipients == {member.phone, w.lead.phone}
     assert "notification_failed" in _kinds(session, alert_id)
+
+
+def _pending(session: Session) -> set[str]:
+    return {r.recipient for r in _outbox(session) if r.status == "pending"}
+
+
+def test_a_dead_first_step_moves_on_to_the_next_step_at_once(
+        sessions: sessionmaker[Session], session: Session, settings: Settings) -> None:
+    """The default high policy (owner now, team after 30 min): the owner's SMS dies, so nobody
+    was told, and the team is told at once, as if the first step had reached nobody, not when
+    its 30 minutes are up."""
+    w = make_world(session)
+    now = utcnow()
+    with sessions() as s, s.begin():
+        alert, _ = raise_alert(s, source="need_help", summary="3", now=now,
+                               tenant=s.get(type(w.tenant), w.tenant.id))
+        alert_id = alert.id
+    run_escalation(sessions, settings, channels={"sms"}, now=now)
+    assert _pending(session) == {w.caseworker.phone}
+
+    assert Dispatcher(sessions, {"sms": _RefusingSms()}).run_once().dead == 1  # type: ignore[dict-item]
+    died_at = utcnow()
+    run_escalation(sessions, settings, channels={"sms"}, now=died_at)
+    assert _pending(session) == {w.lead.phone, w.caseworker.phone, w.colleague.phone}  # team
+    with sessions() as s:
+        row = s.get_one(Alert, alert_id)
+        assert row.steps_done == 2 and person_told(s, row)
