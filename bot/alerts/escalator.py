@@ -16,15 +16,16 @@ so a replayed transaction enqueues nothing twice. A reopened alert starts a new 
 event), so its second escalation is not mistaken for the first.
 
 A step that reaches nobody (no caseworker, or none with a phone / Telegram / e-mail for the
-step's channels) is written to the timeline as `unreachable` and is never "done": the next step
+step's channels), or whose messages all died (`bot.alerts.told`), is never "done": the next step
 fires at once instead of waiting out its timer. An alert with no team goes to its municipality's
-intake route (`bot.alerts.routing`). When the policy is exhausted and nobody was reached in this
+intake route (`bot.alerts.routing`). When the policy is exhausted and nobody was told in this
 escalation, the intake route and the team lead are notified on every configured channel; if even
-that reaches nobody the alert is flagged undelivered (`undelivered_at`, an `undelivered` event)
-and stays due: it is tried again every `RETRY_UNDELIVERED`, never left with no next action.
+that reaches nobody, or all of its messages die, the alert is flagged undelivered and stays due:
+the fallback is tried again every `RETRY_UNDELIVERED`. The flag clears when a provider takes a
+message (checked every `CHECK_UNDELIVERED` while one is queued) or a caseworker acts.
 
 `escalate_now` does the same for one alert in the caller's transaction (an inbound SMS, a
-concern), so a reply can say a person was told only when one was.
+concern), so a reply can say a person was told about it only when one was.
 """
 
 from __future__ import annotations
@@ -50,7 +51,14 @@ from bot.alerts.routing import (
 )
 from bot.alerts.shifts import working_hours
 from bot.alerts.timetable import Policy, Step, ack_reminder_due, next_notification
-from bot.alerts.told import escalation_epoch, person_told
+from bot.alerts.told import (
+    escalation_epoch,
+    flag_undelivered,
+    last_event_id,
+    last_fallback_at,
+    person_told,
+    settle_told,
+)
 from bot.core import metrics, outbox
 from bot.core.config import Settings
 from bot.core.logs import get_logger
@@ -59,6 +67,7 @@ from bot.models import (
     AlertEvent,
     AlertState,
     Caseworker,
+    OutboxStatus,
     utcnow,
 )
 from bot.models.enums import Channel, OutboxKind, Source, Target
@@ -70,8 +79,10 @@ log = get_logger(__name__)
 
 RETRY_BROKEN = timedelta(minutes=5)  # an alert whose handling raised is tried again after this
 RETRY_UNDELIVERED = timedelta(minutes=5)  # an alert that reached nobody is tried again after this
-# Timeline events that start a new escalation (steps_done back to 0): a reopen, a retrigger.
+# An undelivered alert with a message queued again looks for it having been sent this often.
+CHECK_UNDELIVERED = timedelta(minutes=1)
 _FALLBACK_CHANNELS = (Channel.SMS, Channel.TELEGRAM, Channel.EMAIL)
+_GONE = (OutboxStatus.DEAD, OutboxStatus.CANCELLED)  # an outbox row that will never be sent
 
 
 @dataclass
@@ -146,16 +157,13 @@ def escalate_now(session: Session, alert: Alert, delivery: Delivery,
                  now: datetime | None = None, *, new: bool = False,
                  source: Source | str | None = None) -> bool:
     """Right after a trigger was raised or joined to ``alert`` (an inbound SMS, a concern), in
-    the caller's transaction: perform the alert's due escalation (a new or retriggered alert's
-    first step goes into the outbox with the change that caused it), and return whether a
-    person has been notified about this trigger. ``new``: raised in this transaction, so this
-    escalation is its first (no reopen or retrigger to look up). ``source``: the trigger's
-    source (default: the alert's), for what a dormant case's holder is told.
-
-    Told means a notification queued now, or, for a trigger that joined an escalation still
-    running, a live notification of that escalation. A trigger that joined a dormant case
-    (acknowledged, or its policy done) is passed on to the person holding it (`_pass_on`): that
-    case's old notifications were about earlier triggers and never count."""
+    the caller's transaction: perform its due escalation (a new or retriggered alert's first
+    step goes into the outbox with the change that caused it); return whether a person has been
+    notified about this trigger: a notification queued now, or, when it joined an escalation
+    still running, that escalation's live one. A trigger on a dormant case (acknowledged, or its
+    policy done) is passed on to the person holding it: the case's old notifications were about
+    earlier triggers. ``new``: raised in this transaction (its first escalation). ``source``:
+    the trigger's (default: the alert's), named to a dormant case's holder."""
     run = _Run(delivery.settings, delivery.channels, now or utcnow(), EscalationStats())
     session.flush()
     if new:
@@ -262,40 +270,34 @@ def _escalate(session: Session, alert: Alert, policy: Policy,
 
 def _after_policy(session: Session, alert: Alert, epoch: int, run: _Run) -> None:
     """The policy is exhausted. Done if a person was told; otherwise the intake route and the
-    team lead, and if even they cannot be reached: undelivered, and due again for a retry."""
+    team lead, and if even they cannot be reached, or their messages all died: undelivered, and
+    due again for a retry every RETRY_UNDELIVERED."""
     if person_told(session, alert):
-        return _delivered(session, alert, run)
+        return settle_told(session, alert, run.now, CHECK_UNDELIVERED)
     people: dict[int, Caseworker] = {}
     for person in (*intake_people(session, alert.organisation_id),
                    *team_leads(session, alert.team_id)):
         people.setdefault(person.id, person)
+    last = last_fallback_at(session, alert)
+    if last is not None:  # a fallback was sent and all of it died: it reached nobody
+        flag_undelivered(session, alert, run.now, RETRY_UNDELIVERED, len(people))
+        if run.now < last + RETRY_UNDELIVERED:
+            run.stats.undelivered += 1
+            alert.next_action_at = last + RETRY_UNDELIVERED
+            return
     if alert.intake_at is None and alert.team_id is not None:
         alert.intake_at = run.now  # the intake team it tells must be able to act on it
     fallback = Step(0, Target.TEAM_LEAD, _FALLBACK_CHANNELS)
     retry = alert.undelivered_at is not None  # its skips are on the timeline already
+    # Keyed by the newest event, so each attempt has its own keys (a dead row's never match).
     reached = _notify(session, alert, None, fallback,
-                      f"e{epoch}:fallback:{int(run.now.timestamp())}", set(), run,
+                      f"e{epoch}:fallback:{last_event_id(session, alert)}", set(), run,
                       people=list(people.values()), fallback=True, record_skips=not retry)
     if reached:
-        return _delivered(session, alert, run)
-    if alert.undelivered_at is None:
-        alert.undelivered_at = run.now
-        event = AlertEvent(alert=alert, at=run.now, kind="undelivered", detail={
-            "retry_at": (run.now + RETRY_UNDELIVERED).isoformat(),
-            "intake_people": len(people)})
-        session.add(event)
-        alert_webhook.emit(session, alert, event)
-        log.error("alert.undelivered", alert_id=alert.id, organisation_id=alert.organisation_id)
+        return settle_told(session, alert, run.now, CHECK_UNDELIVERED)
     run.stats.undelivered += 1
+    flag_undelivered(session, alert, run.now, RETRY_UNDELIVERED, len(people))
     alert.next_action_at = run.now + RETRY_UNDELIVERED
-
-
-def _delivered(session: Session, alert: Alert, run: _Run) -> None:
-    """A person was told: the policy is done, and an undelivered flag is cleared."""
-    alert.next_action_at = None
-    if alert.undelivered_at is not None:
-        alert.undelivered_at = None
-        session.add(AlertEvent(alert=alert, at=run.now, kind="delivered", detail={}))
 
 
 def _remind(session: Session, alert: Alert, policy: Policy,
@@ -369,13 +371,15 @@ def _notify(session: Session, alert: Alert, index: int | None, step: Step, key_p
                               caseworker_id=person.id, payload=payload,
                               not_before=not_before):
                 run.stats.messages += 1
+            elif outbox.status_of(session, key) in _GONE:
+                continue  # queued before and died: it reaches nobody now either
             already.add((channel.value, person.id))
             reached.add(person.id)
             run.told = True
             event = AlertEvent(alert=alert, at=run.now, kind="notified", detail={
                 "step": index, "target": step.target.value, "channel": channel.value,
                 "caseworker_id": person.id, "reminder": reminder, "fallback": fallback,
-                **({"why": why} if why else {})})
+                "key": key, **({"why": why} if why else {})})
             session.add(event)
             alert_webhook.emit(session, alert, event)
     return len(reached)
