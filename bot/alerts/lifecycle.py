@@ -66,8 +66,9 @@ def raise_alert(
 
     One case per tenant: while a tenant has an open or acknowledged alert, every trigger from
     them (any source but a landlord's concern, which keeps its own alert and status) joins it
-    (`bot.alerts.rules.join_trigger`): severity only rises, and a rise, or a need-help or crisis
-    after acknowledgement, restarts escalation at once (a `retriggered` event). An unknown
+    (`bot.alerts.rules.join_trigger`): severity only rises, and a rise, or a cry (need-help,
+    crisis, violence, call request) on a case that is acknowledged or whose escalation has
+    ended, restarts escalation at once (a `retriggered` event). An unknown
     number (``sender_phone``, no tenant) has at most one open alert the same way.
 
     Returns (alert, created). A new or retriggered alert is due for its first notification at
@@ -149,7 +150,8 @@ def _active_case(session: Session, tenant: Tenant | None,
 
 def _join(session: Session, alert: Alert, source: Source, sev: Severity, summary: str,
           detail: dict[str, Any], now: datetime) -> None:
-    how = join_trigger(alert.state, alert.severity, source, sev)
+    how = join_trigger(alert.state, alert.severity, source, sev,
+                       escalating=alert.next_action_at is not None)
     alert.trigger_count += 1
     event_detail = {"summary": summary, "source": str(source), "severity": str(sev), **detail}
     if how is Join.RETRIGGER:
