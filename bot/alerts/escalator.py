@@ -40,7 +40,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.alerts import events as alert_webhook
 from bot.alerts import texts as alert_texts
-from bot.alerts.lifecycle import reminded_person
+from bot.alerts.lifecycle import reminded_people
 from bot.alerts.policies import load_policy
 from bot.alerts.routing import (
     MISSING_ADDRESS,
@@ -309,9 +309,7 @@ def _remind(session: Session, alert: Alert, policy: Policy,
     if ack_reminder_due(alert.acknowledged_at, alert.last_reminder_at, policy, run.now,
                         shift=shift):
         since = _reminder_base(alert)
-        person = reminded_person(session, alert)
-        people = [p for p in [session.get(Caseworker, person)] if p is not None and p.active] \
-            if person is not None else []
+        people = reminded_people(session, alert)
         reminder = Step(0, Target.ASSIGNED, policy.steps[0].channels)
         reached = _notify(session, alert, None, reminder,
                           f"reminder:{int(since.timestamp())}", set(), run, people=people)

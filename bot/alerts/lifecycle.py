@@ -227,12 +227,14 @@ def act(session: Session, alert: Alert, action: Action | str, *, actor: Casework
     return True
 
 
-def reminded_person(session: Session, alert: Alert) -> int | None:
-    """Who an acknowledged alert's reminders go to: whoever acknowledged it, unless it was
-    handed over since (leave, illness), then its owner: the caseworker who holds it now."""
+def reminded_people(session: Session, alert: Alert) -> list[Caseworker]:
+    """Who an acknowledged alert's reminders go to (nobody when they are inactive): whoever
+    acknowledged it, unless it was handed over since (leave, illness), then its owner: the
+    caseworker who holds it now."""
     last = session.scalar(select(AlertEvent.kind).where(
         AlertEvent.alert_id == alert.id, AlertEvent.kind.in_(("acknowledged", "reassigned")))
         .order_by(AlertEvent.id.desc()).limit(1))
-    if last == "reassigned" or alert.acknowledged_by_id is None:
-        return alert.owner_id
-    return alert.acknowledged_by_id
+    person = alert.owner_id if last == "reassigned" or alert.acknowledged_by_id is None \
+        else alert.acknowledged_by_id
+    holder = session.get(Caseworker, person) if person is not None else None
+    return [holder] if holder is not None and holder.active else []
