@@ -78,7 +78,7 @@ def raise_alert(
     sev = Severity(severity) if severity else severity_for(source, detail or {})
     existing = None
     if concern is None:
-        _lock_case(session, tenant, sender_phone)
+        lock_case(session, tenant, sender_phone)
         existing = _active_case(session, tenant, sender_phone)
     if existing is not None:
         _join(session, existing, Source(source), sev, summary, detail or {}, now)
@@ -124,7 +124,7 @@ _LOCK_CASE_PG = text("SELECT pg_advisory_xact_lock(CAST(:ns AS integer), CAST(:k
 _LOCK_CASE_SQLITE = text("UPDATE alerts SET id = id WHERE 0")
 
 
-def _lock_case(session: Session, tenant: Tenant | None, sender_phone: str | None) -> None:
+def lock_case(session: Session, tenant: Tenant | None, sender_phone: str | None) -> None:
     """Take turns with any other transaction raising for the same tenant (or number) until
     commit, so two triggers at the same instant cannot both find no case and open two: the
     second one waits, then finds the first one's case and joins it. Without this, PostgreSQL's

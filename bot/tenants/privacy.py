@@ -21,9 +21,10 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import String, cast, delete, or_, select, update
+from sqlalchemy import String, and_, cast, delete, or_, select, update
 from sqlalchemy.orm import Session
 
+from bot.alerts.lifecycle import lock_case
 from bot.core import audit
 from bot.core.db import affected_rows
 from bot.core.phones import InvalidPhone, normalise_phone
@@ -147,8 +148,15 @@ def erase_tenant(session: Session, tenant: Tenant, *, actor: str,
     changing nothing, while an alert about them is open or acknowledged."""
     now = now or utcnow()
     phone, tid = tenant.phone, tenant.id
+    # Take turns with a trigger raised at this moment (as the tenant and as their number,
+    # before they were registered), so none can open a case past the check below.
+    lock_case(session, tenant, None)
+    lock_case(session, None, phone)
+    # Their alerts, and those raised from their number before it was registered.
+    theirs = or_(Alert.tenant_id == tid,
+                 and_(Alert.tenant_id.is_(None), Alert.sender_phone == phone))
     active = session.scalars(select(Alert.id).where(
-        Alert.tenant_id == tid, Alert.state.in_([AlertState.OPEN, AlertState.ACKNOWLEDGED]))
+        theirs, Alert.state.in_([AlertState.OPEN, AlertState.ACKNOWLEDGED]))
         .order_by(Alert.id)).all()
     if active:
         raise AlertStillActive(tid, list(active))
@@ -168,9 +176,11 @@ def erase_tenant(session: Session, tenant: Tenant, *, actor: str,
         row.body, row.payload, row.recipient = "", {}, "erased"
     notes = affected_rows(session.execute(delete(CaseNote).where(CaseNote.tenant_id == tid)
                             .execution_options(synchronize_session=False)))
-    alerts = session.scalars(select(Alert).where(Alert.tenant_id == tid)).all()
+    alerts = session.scalars(select(Alert).where(theirs)).all()
     for alert in alerts:
         alert.summary = ""
+        if alert.tenant_id is None:
+            alert.sender_phone = None
         for event in alert.events:
             event.detail = {k: v for k, v in (event.detail or {}).items()
                             if k in STAFF_DETAIL_KEYS}

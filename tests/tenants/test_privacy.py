@@ -336,3 +336,26 @@ def test_cli_set_password(session: Session, cli_env: CliRunner) -> None:
     cw.active = False
     assert not check_password(cw, "a long passphrase")  # inactive: refused
     assert session.scalar(select(AuditEvent.action)) == "set_password"
+
+
+def test_erasure_covers_alerts_raised_from_their_number_before_they_were_registered(
+        sessions: sessionmaker[Session], session: Session) -> None:
+    """An SMS from the number before it was a tenant's raised an unknown-number alert carrying
+    the number and the words: while open it holds erasure off like the tenant's own, and once
+    resolved erasure blanks it too."""
+    w = make_world(session)
+    with sessions() as s, s.begin():
+        alert, _ = raise_alert(s, source="crisis", summary=f"{w.tenant.phone}: jeg kan ikke mere",
+                               sender_phone=w.tenant.phone, now=utcnow())
+        alert_id = alert.id
+    with sessions() as s, s.begin(), pytest.raises(privacy.AlertStillActive,
+                                                   match=f"#{alert_id}"):
+        privacy.erase_tenant(s, s.get_one(Tenant, w.tenant.id), actor="admin:1")
+    with sessions() as s, s.begin():
+        act(s, s.get_one(Alert, alert_id), "resolve", actor=None, via="dashboard")
+    with sessions() as s, s.begin():
+        privacy.erase_tenant(s, s.get_one(Tenant, w.tenant.id), actor="admin:1")
+    with sessions() as s:
+        erased = s.get_one(Alert, alert_id)
+        assert erased.summary == "" and erased.sender_phone is None
+        assert all(w.tenant.phone not in json.dumps(e.detail) for e in erased.events)
