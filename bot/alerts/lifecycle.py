@@ -7,13 +7,13 @@ them to database rows and writes each step to the alert's timeline.
 from __future__ import annotations
 
 import functools
+import zlib
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, ScalarSelect, Select, bindparam, select
-from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
+from sqlalchemy import Select, bindparam, select, text
+from sqlalchemy.orm import Session
 
 from bot.alerts import events as alert_webhook
 from bot.alerts import timeline
@@ -62,30 +62,24 @@ def raise_alert(
     detail: dict[str, Any] | None = None,
     sender_phone: str | None = None,
     now: datetime | None = None,
-    known_case: KnownCase | None = None,
 ) -> tuple[Alert, bool]:
     """Raise an alert, or join the trigger to the tenant's (or unknown number's) active case.
 
     One case per tenant: while a tenant has an open or acknowledged alert, every trigger from
     them (any source but a landlord's concern, which keeps its own alert and status) joins it
-    (`bot.alerts.rules.join_trigger`): severity only rises, and a rise, or a need-help or crisis
-    after acknowledgement, restarts escalation at once (a `retriggered` event). An unknown
+    (`bot.alerts.rules.join_trigger`): severity only rises, and a rise, or a cry (need-help,
+    crisis, violence, call request) on a case that is acknowledged or whose escalation has
+    ended, restarts escalation at once (a `retriggered` event). An unknown
     number (``sender_phone``, no tenant) has at most one open alert the same way.
 
     Returns (alert, created). A new or retriggered alert is due for its first notification at
     once; the escalation job (or `bot.alerts.escalator.escalate_now`) picks it up.
-
-    ``known_case``: the tenant's active case as already read in this transaction (an inbound
-    SMS reads it with the sender, `active_case_id`), so it is not looked up again.
     """
     now = now or utcnow()
     sev = Severity(severity) if severity else severity_for(source, detail or {})
-    if concern is not None:
-        existing = None
-    elif known_case is not None and tenant is not None:
-        existing = (session.scalar(_active_case_sql(None), {"alert_id": known_case.alert_id})
-                    if known_case.alert_id is not None else None)
-    else:
+    existing = None
+    if concern is None:
+        lock_case(session, tenant, sender_phone)
         existing = _active_case(session, tenant, sender_phone)
     if existing is not None:
         _join(session, existing, Source(source), sev, summary, detail or {}, now)
@@ -114,41 +108,40 @@ def raise_alert(
     return alert, True
 
 
-ACTIVE_STATES = (AlertState.OPEN, AlertState.ACKNOWLEDGED)
-
-
-@dataclass(frozen=True)
-class KnownCase:
-    """A tenant's active case as read in this transaction (`active_case_id`); None: none."""
-
-    alert_id: int | None
-
-
-def active_case_id(tenant_id: ColumnElement[int] | InstrumentedAttribute[int]
-                   ) -> ScalarSelect[int]:
-    """The id of a tenant's active case, the alert every trigger of theirs joins (their newest
-    open or acknowledged alert that is not a landlord's concern), as a subquery: for a
-    statement that reads the tenant anyway."""
-    case = aliased(Alert)
-    return (select(case.id)
-            .where(case.tenant_id == tenant_id, case.concern_id.is_(None),
-                   case.state.in_(ACTIVE_STATES))
-            .order_by(case.id.desc()).limit(1).scalar_subquery())
-
-
 @functools.cache
-def _active_case_sql(by_tenant: bool | None) -> Select[Alert]:
+def _active_case_sql(by_tenant: bool) -> Select[Alert]:
     # Built once (every alert a tenant raises looks for their case first); bound per call.
-    # None: the case whose id was read already (KnownCase).
-    if by_tenant is None:
-        return select(Alert).where(Alert.id == bindparam("alert_id"))
-    if by_tenant:
-        return select(Alert).where(
-            Alert.id == active_case_id(bindparam("tenant_id", type_=Integer)))
-    return (select(Alert).where(Alert.tenant_id.is_(None),
-                                Alert.sender_phone == bindparam("phone"),
-                                Alert.concern_id.is_(None), Alert.state.in_(ACTIVE_STATES))
+    match = (Alert.tenant_id == bindparam("tenant_id") if by_tenant
+             else Alert.tenant_id.is_(None) & (Alert.sender_phone == bindparam("phone")))
+    return (select(Alert).where(match, Alert.concern_id.is_(None),
+                                Alert.state.in_([AlertState.OPEN, AlertState.ACKNOWLEDGED]))
             .order_by(Alert.id.desc()).limit(1))
+
+
+# pg_advisory_xact_lock namespaces ("THA1", "THA2" in ASCII): a tenant's case, an unknown
+# number's case. The second key is the tenant id or a hash of the number (a collision only makes
+# two raisers take turns).
+CASE_LOCK_TENANT = 0x54484131
+CASE_LOCK_PHONE = 0x54484132
+_LOCK_CASE_PG = text("SELECT pg_advisory_xact_lock(CAST(:ns AS integer), CAST(:key AS integer))")
+# SQLite has one writer at a time: any write takes the database's lock until commit. An UPDATE
+# that touches no row is enough to hold it.
+_LOCK_CASE_SQLITE = text("UPDATE alerts SET id = id WHERE 0")
+
+
+def lock_case(session: Session, tenant: Tenant | None, sender_phone: str | None) -> None:
+    """Take turns with any other transaction raising for the same tenant (or number) until
+    commit, so two triggers at the same instant cannot both find no case and open two: the
+    second one waits, then finds the first one's case and joins it. Without this, PostgreSQL's
+    READ COMMITTED lets both look before either commits."""
+    if (tenant.id is None) if tenant is not None else not sender_phone:
+        return  # a tenant not yet flushed is this transaction's alone: nobody else can raise
+    if session.get_bind().dialect.name != "postgresql":
+        session.execute(_LOCK_CASE_SQLITE)
+        return
+    ns, key = ((CASE_LOCK_TENANT, tenant.id) if tenant is not None
+               else (CASE_LOCK_PHONE, zlib.crc32(str(sender_phone).encode())))
+    session.execute(_LOCK_CASE_PG, {"ns": ns, "key": key % 2**31})
 
 
 def _active_case(session: Session, tenant: Tenant | None,
@@ -162,7 +155,8 @@ def _active_case(session: Session, tenant: Tenant | None,
 
 def _join(session: Session, alert: Alert, source: Source, sev: Severity, summary: str,
           detail: dict[str, Any], now: datetime) -> None:
-    how = join_trigger(alert.state, alert.severity, source, sev)
+    how = join_trigger(alert.state, alert.severity, source, sev,
+                       escalating=alert.next_action_at is not None)
     changes: dict[str, Any] = {"trigger_count": alert.trigger_count + 1}
     event_detail = {"summary": summary, "source": str(source), "severity": str(sev), **detail}
     if how is Join.RETRIGGER:
@@ -230,3 +224,16 @@ def act(session: Session, alert: Alert, action: Action | str, *, actor: Casework
     for listener in _state_listeners:
         listener(session, alert, now)
     return True
+
+
+def reminded_people(session: Session, alert: Alert) -> list[Caseworker]:
+    """Who an acknowledged alert's reminders go to (nobody when they are inactive): whoever
+    acknowledged it, unless it was handed over since (leave, illness), then its owner: the
+    caseworker who holds it now."""
+    last = session.scalar(select(AlertEvent.kind).where(
+        AlertEvent.alert_id == alert.id, AlertEvent.kind.in_(("acknowledged", "reassigned")))
+        .order_by(AlertEvent.id.desc()).limit(1))
+    person = alert.owner_id if last == "reassigned" or alert.acknowledged_by_id is None \
+        else alert.acknowledged_by_id
+    holder = session.get(Caseworker, person) if person is not None else None
+    return [holder] if holder is not None and holder.active else []

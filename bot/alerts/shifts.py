@@ -1,7 +1,7 @@
 """An alert's working hours: its team's hours in its municipality's time zone.
 
-The escalator reads them beside the alert's policy, in one statement (`hours_sql` is part of
-it), once per team and municipality per run."""
+The escalator reads them beside the alert's policy, in one statement (`policy_and_hours`),
+once per team and municipality per run."""
 
 from __future__ import annotations
 
@@ -9,14 +9,18 @@ import functools
 from collections.abc import Callable
 from datetime import datetime, time
 from functools import partial
+from typing import Any
 
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import Select, bindparam, select, true
+from sqlalchemy.orm import Session
 
+from bot.alerts.policies import policy_from_rows, policy_rows_sql
+from bot.alerts.timetable import Policy
 from bot.core.config import Settings
 from bot.core.timing import next_working_moment
-from bot.models import Organisation, Team
+from bot.models import Alert, Organisation, Team
 
-__all__ = ["hours_sql", "shift_from"]
+__all__ = ["hours_sql", "policy_and_hours", "shift_from"]
 
 
 @functools.cache
@@ -41,3 +45,25 @@ def shift_from(start: time | None, end: time | None, tz_name: str | None,
     return partial(next_working_moment, tz=tz_name or settings.tz_name,
                    start=start if start is not None else time(8),
                    end=end if end is not None else time(16))
+
+
+@functools.cache
+def _rules_sql() -> Select[Any]:
+    # The alert's policy rows (none when the defaults apply) beside its working hours.
+    hours = hours_sql().subquery("hours")
+    rows = policy_rows_sql().subquery("policy")
+    return (select(hours, rows).select_from(hours.outerjoin(rows, true()))
+            .order_by(rows.c.policy_id, rows.c.position))
+
+
+def policy_and_hours(session: Session, alert: Alert, settings: Settings
+                     ) -> tuple[Policy, Callable[[datetime], datetime]]:
+    """The alert's escalation policy (`bot.alerts.policies`) and working hours, read in one
+    statement: the escalator needs both for an alert, and a first alert's step runs in the
+    request that raised it."""
+    rows = session.connection().execute(_rules_sql(), {
+        "team_id": alert.team_id, "organisation_id": alert.organisation_id,
+        "severity": alert.severity}).all()
+    hours = rows[0]  # the hours subquery is one row: never empty
+    return (policy_from_rows(rows, alert.team_id, alert.severity),
+            shift_from(hours.work_start, hours.work_end, hours.tz_name, settings))

@@ -26,7 +26,7 @@ from bot.alerts import events as alert_webhook
 from bot.core import wakeup
 from bot.models import Alert, AlertEvent
 
-__all__ = ["insert_alert", "record", "update_alert"]
+__all__ = ["Pending", "insert_alert", "record", "update_alert"]
 
 ALERTS = cast(Table, Alert.__table__)
 EVENTS = cast(Table, AlertEvent.__table__)
@@ -94,12 +94,34 @@ def insert_alert(session: Session, values: Mapping[str, Any],
     return alert
 
 
+class Pending:
+    """An alert's columns changed step by step (the escalator): each change is seen by the
+    object at once, and `write` writes them all in one UPDATE. What is written is the object's
+    value at that time, so a change made meanwhile through the ORM (bot.alerts.told) is not
+    overwritten by an older one."""
+
+    def __init__(self) -> None:
+        self.names: set[str] = set()
+
+    def set(self, alert: Alert, **values: Any) -> None:
+        for name, value in values.items():
+            set_committed_value(alert, name, value)
+        self.names.update(values)
+
+    def write(self, session: Session, alert: Alert) -> None:
+        update_alert(session, alert, {name: getattr(alert, name) for name in self.names})
+        self.names = set()
+
+
 def update_alert(session: Session, alert: Alert, values: Mapping[str, Any],
                  event: tuple[datetime, str, dict[str, Any]] | None = None) -> None:
     """Write ``values`` (column: value) to the alert's row and to ``alert`` itself, and with
     them ``event`` (at, kind, detail) to its timeline."""
     columns = tuple(sorted(values))
+    if not columns and event is None:
+        return
     params = {"alert_id": alert.id, **{f"new_{name}": values[name] for name in columns}}
+    session.flush()  # what the ORM holds first: rows and timeline in the order they were made
     conn = session.connection()
     together = (event is not None and bool(columns) and conn.dialect.name == "postgresql"
                 and event[1] not in alert_webhook.EVENTS)  # a reported event needs its id
@@ -123,6 +145,7 @@ def record(session: Session, alert: Alert, at: datetime,
     rows = [_row(alert, at, kind, detail) for kind, detail in entries]
     if not rows:
         return
+    session.flush()  # an event the ORM holds comes first on the timeline, as it was made first
     conn = session.connection()
     if alert_webhook.enabled(session) and any(r["kind"] in alert_webhook.EVENTS for r in rows):
         ids = conn.execute(_INSERT_EVENTS_RETURNING, rows).scalars().all()

@@ -29,7 +29,6 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, joinedload
 
-from bot.alerts.lifecycle import KnownCase, active_case_id
 from bot.alerts.routing import Delivery
 from bot.casework.sms_replies import handle_caseworker_sms
 from bot.checkins.rows import Looked, newest_open_checkin_id
@@ -115,14 +114,12 @@ _OUTCOME_AND_REPLY = _REPLY.add_cte(_OUTCOME.cte("outcome"))
 
 
 def _with_sender(query: Select[Any], phone: ColumnElement[str]) -> Select[Any]:
-    """``query`` and the tenant who has ``phone`` with their caseworker, their open check-in
-    (what most messages answer) and their active case (what an alert joins), and whether an
-    active caseworker has the number too (that wins)."""
+    """``query`` and the tenant who has ``phone`` with their caseworker and their open
+    check-in (what most messages answer), and whether an active caseworker has the number too
+    (that wins). The tenant's active case is looked up only by a message that raises an alert,
+    after taking the case's lock (bot.alerts.lifecycle.lock_case)."""
     staff_number = exists().where(Caseworker.phone == phone, Caseworker.active.is_(True))
-    # The case by its id only: a row's every column costs the driver and the ORM, and most
-    # messages raise no alert (a joining one loads the case by its key).
-    return (query.add_columns(Tenant, CheckIn, active_case_id(Tenant.id).label("case_id"),
-                              staff_number.label("staff"))
+    return (query.add_columns(Tenant, CheckIn, staff_number.label("staff"))
             .outerjoin(CheckIn, CheckIn.id == newest_open_checkin_id(Tenant.id))
             .options(joinedload(Tenant.caseworker))
             .limit(1))
@@ -173,20 +170,18 @@ class _Sender:
     caseworker: Caseworker | None = None
     tenant: Tenant | None = None
     looked: Looked | None = None  # the tenant's open check-in, read with them
-    case: KnownCase | None = None  # the tenant's active case, read with them
 
 
 def _sender(session: Session, phone: str, row: Row[Any] | None) -> _Sender:
     """Who wrote: an active caseworker (their reply codes win), else a tenant, else nobody.
 
     Tenants write far more often than caseworkers, so the common case is the one statement
-    that read ``row`` (`_with_sender`): the tenant with their caseworker, open check-in and
-    active case (the conversation needs them) and whether a caseworker has the number too.
+    that read ``row`` (`_with_sender`): the tenant with their caseworker and open check-in (the
+    conversation needs them) and whether a caseworker has the number too.
     """
     as_tenant = None
     if row is not None and row.Tenant is not None:
-        as_tenant = _Sender(tenant=row.Tenant, looked=Looked(row.CheckIn),
-                            case=KnownCase(row.case_id))
+        as_tenant = _Sender(tenant=row.Tenant, looked=Looked(row.CheckIn))
         if not row.staff:
             return as_tenant
     caseworker = session.scalar(_staff_sql(), {"phone": phone})
@@ -226,7 +221,7 @@ def process(session: Session, message_id: int, *, pictures: int = 0,
         outcome = handle_tenant_sms(session, tenant, body, message_id=message_id,
                                     pictures=pictures, carrier_opt=carrier_opt,
                                     delivery=delivery, now=now, looked=who.looked,
-                                    case=who.case, intent=said)
+                                    intent=said)
         reply, intent, tenant_id = outcome.reply, outcome.intent, tenant.id
     else:
         outcome = handle_unknown_sms(session, sender, body, message_id=message_id,

@@ -7,16 +7,16 @@ from click.testing import CliRunner
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot.alerts.escalator import EscalationStats, _read_rules, _Run
 from bot.alerts.lifecycle import raise_alert
 from bot.alerts.policies import PolicyError, build_policy, load_policy, parse_step, save_policy
+from bot.alerts.shifts import policy_and_hours
 from bot.alerts.timetable import DEFAULT_POLICIES, Policy, Step
 from bot.channels.email import EmailChannel
 from bot.channels.registry import build_channels
 from bot.channels.webhook import WebhookChannel
 from bot.cli import main
 from bot.core.config import ConfigError, Settings, load_settings
-from bot.models import AuditEvent, EscalationPolicy, EscalationStep, utcnow
+from bot.models import AuditEvent, EscalationPolicy, EscalationStep
 from bot.models.enums import Severity, Target
 from tests.support.factories import make_world
 
@@ -49,18 +49,14 @@ def test_a_policy_without_steps_does_not_count_and_the_escalator_reads_what_load
     session.commit()
     assert load_policy(session, w.team.id, "high") == CUSTOM
     alert, _ = raise_alert(session, source="need_help", summary="3", tenant=w.tenant)
-    run = _Run(settings, None, utcnow(), EscalationStats())
-    _read_rules(session, alert, run)
-    assert run.policies[(w.team.id, "high")] == CUSTOM
+    assert policy_and_hours(session, alert, settings)[0] == CUSTOM
     team_own = Policy(steps=(Step(0, Target.ASSIGNED, ("email",)),  # type: ignore[arg-type]
                              Step(9, Target.TEAM, ("sms",)),  # type: ignore[arg-type]
                              Step(30, Target.TEAM_LEAD, ("sms",))),  # type: ignore[arg-type]
                       repeat=2, working_hours_only=True, ack_reminder_minutes=60)
     save_policy(session, w.team.id, "high", team_own)
-    run = _Run(settings, None, utcnow(), EscalationStats())
-    _read_rules(session, alert, run)
-    assert run.policies[(w.team.id, "high")] == team_own == load_policy(session, w.team.id,
-                                                                        "high")
+    assert policy_and_hours(session, alert, settings)[0] == team_own == load_policy(
+        session, w.team.id, "high")
 
 
 def test_save_replaces_steps(session: Session) -> None:

@@ -48,6 +48,9 @@ def describe(kind: str, detail: Mapping[str, Any], names: Mapping[int, str], lan
         if d.get("why") == "handover":
             return gettext(lang, "{channel} to {person}: the alert was handed to them.",
                            channel=channel, person=person)
+        if d.get("why") == "joined":
+            return gettext(lang, "{channel} to {person}: a new message on the case.",
+                           channel=channel, person=person)
         if d.get("reminder"):
             return gettext(lang, "Reminder by {channel} to {person}: still not resolved.",
                            channel=channel, person=person)
@@ -68,9 +71,12 @@ def describe(kind: str, detail: Mapping[str, Any], names: Mapping[int, str], lan
         via = d.get("via")
         return gettext(lang, "Via {channel}.", channel=label(lang, "channel", via)) if via else ""
     if kind == "reassigned":
+        before = _person(names, d.get("from")) if d.get("from") else "–"
+        if d.get("told") is False:  # older events have no "told": they were told
+            return gettext(lang, "From {before} to {after}; {after} could not be reached on "
+                                 "any channel.", before=before, after=_person(names, d.get("to")))
         return gettext(lang, "From {before} to {after}; {after} was told at once.",
-                       before=_person(names, d.get("from")) if d.get("from") else "–",
-                       after=_person(names, d.get("to")))
+                       before=before, after=_person(names, d.get("to")))
     if kind == "message_sent":
         return gettext(lang, "SMS to the tenant: \u201c{text}\u201d", text=d.get("text", ""))
     if kind == "escalation_failed":
