@@ -12,8 +12,17 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, bindparam, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    bindparam,
+    func,
+    literal,
+    select,
+    text,
+)
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from bot.alerts import events as alert_webhook
 from bot.alerts import timeline
@@ -62,6 +71,7 @@ def raise_alert(
     detail: dict[str, Any] | None = None,
     sender_phone: str | None = None,
     now: datetime | None = None,
+    case_locked: bool = False,
 ) -> tuple[Alert, bool]:
     """Raise an alert, or join the trigger to the tenant's (or unknown number's) active case.
 
@@ -74,12 +84,16 @@ def raise_alert(
 
     Returns (alert, created). A new or retriggered alert is due for its first notification at
     once; the escalation job (or `bot.alerts.escalator.escalate_now`) picks it up.
+
+    ``case_locked``: this transaction holds the case's lock already (`lock_case`; an inbound
+    SMS takes it with its claim), so it is not taken again.
     """
     now = now or utcnow()
     sev = Severity(severity) if severity else severity_for(source, detail or {})
     existing = None
     if concern is None:
-        lock_case(session, tenant, sender_phone)
+        if not case_locked:
+            lock_case(session, tenant, sender_phone)
         existing = _active_case(session, tenant, sender_phone)
     if existing is not None:
         _join(session, existing, Source(source), sev, summary, detail or {}, now)
@@ -127,6 +141,14 @@ _LOCK_CASE_PG = text("SELECT pg_advisory_xact_lock(CAST(:ns AS integer), CAST(:k
 # SQLite has one writer at a time: any write takes the database's lock until commit. An UPDATE
 # that touches no row is enough to hold it.
 _LOCK_CASE_SQLITE = text("UPDATE alerts SET id = id WHERE 0")
+
+
+def tenant_case_lock(tenant_id: ColumnElement[int] | InstrumentedAttribute[int]
+                     ) -> ColumnElement[Any]:
+    """`lock_case` for a tenant on PostgreSQL, as an expression: for a statement that reads
+    the tenant anyway (bot.tenants.inbound), so raise_alert need not (``case_locked``)."""
+    # The key lock_case uses: the tenant id (an integer column: below 2**31 already).
+    return func.pg_advisory_xact_lock(literal(CASE_LOCK_TENANT, Integer), tenant_id)
 
 
 def lock_case(session: Session, tenant: Tenant | None, sender_phone: str | None) -> None:

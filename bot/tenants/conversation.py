@@ -96,12 +96,13 @@ def handle_tenant_sms(session: Session, tenant: Tenant, body: str | None, *,
                       message_id: int | None = None, pictures: int = 0,
                       carrier_opt: str | None = None, delivery: Delivery | None = None,
                       now: datetime | None = None, looked: Looked | None = None,
-                      intent: Intent | None = None) -> Outcome:
+                      intent: Intent | None = None, case_locked: bool = False) -> Outcome:
     """Handle one SMS from ``tenant``; see the module docstring for the rules.
 
     ``looked``: the tenant's open check-in as already read at ``now`` (inbound SMS reads it
     with the tenant); None: read it here when the message answers one. ``intent``: what
     ``body`` says, when the caller read it already (`bot.tenants.inbound.read_ahead`).
+    ``case_locked``: the caller holds the tenant's case lock (`bot.alerts.lifecycle.lock_case`).
 
     ``delivery``: what this process can send through (None: every channel, for tests); the
     alert's first step is enqueued with it before the reply is chosen.
@@ -129,7 +130,7 @@ def handle_tenant_sms(session: Session, tenant: Tenant, body: str | None, *,
         nonlocal told, waits
         raised, created = raise_alert(session, source=source, summary=summary, tenant=tenant,
                                       detail={**ref, **{k: v for k, v in detail.items() if v}},
-                                      now=now)
+                                      now=now, case_locked=case_locked)
         waits = raised.state == AlertState.OPEN and raised.next_action_at is not None
         told = escalate_now(session, raised, via, now, new=created, source=source)
         return raised

@@ -29,6 +29,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, joinedload
 
+from bot.alerts.lifecycle import tenant_case_lock
 from bot.alerts.routing import Delivery
 from bot.casework.sms_replies import handle_caseworker_sms
 from bot.checkins.rows import Looked, newest_open_checkin_id
@@ -137,8 +138,12 @@ def _claim_and_sender_sql() -> Any:
     # PostgreSQL: the claim and the sender's read in one round trip, the claim (UPDATE ..
     # RETURNING) as a WITH clause the read starts from. No row: claimed before. SQLite has no
     # data-modifying WITH: the claim, then the read.
+    # It also takes the tenant's case lock, which raising an alert needs before it looks for
+    # their case (a later statement, so it sees any case another transaction made meanwhile).
     claimed = _CLAIM.cte("claimed")
-    query = (select(claimed.c.sender, claimed.c.recipient, claimed.c.body).select_from(claimed)
+    query = (select(claimed.c.sender, claimed.c.recipient, claimed.c.body,
+                    tenant_case_lock(Tenant.id).label("case_lock"))
+             .select_from(claimed)
              .outerjoin(Tenant, (Tenant.phone == claimed.c.sender)
                         & Tenant.erased_at.is_(None)))
     return _with_sender(query, claimed.c.sender)
@@ -218,10 +223,12 @@ def process(session: Session, message_id: int, *, pictures: int = 0,
         reply: str | None = handle_caseworker_sms(session, caseworker, body, now=now)
         caseworker_id, intent = caseworker.id, "reply_code"
     elif tenant is not None:
+        # The case lock is held: PostgreSQL took it with the claim; on SQLite the claim is a
+        # write, which holds the database's one writer lock until commit (lock_case's there).
         outcome = handle_tenant_sms(session, tenant, body, message_id=message_id,
                                     pictures=pictures, carrier_opt=carrier_opt,
                                     delivery=delivery, now=now, looked=who.looked,
-                                    intent=said)
+                                    intent=said, case_locked=True)
         reply, intent, tenant_id = outcome.reply, outcome.intent, tenant.id
     else:
         outcome = handle_unknown_sms(session, sender, body, message_id=message_id,

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from datetime import timedelta
+from typing import Any
 
 import pytest
 import time_machine
@@ -37,6 +40,7 @@ from bot.models import (
 from bot.ops.heartbeat import WORKER_STALE
 from bot.runtime import Runtime
 from bot.tenants import texts
+from tests.support.concurrency import run_together
 from tests.support.factories import World, add_tenant
 from tests.support.sms import (
     SERVICE_NUMBER,
@@ -299,6 +303,41 @@ def test_a_text_joins_the_tenants_own_active_case_read_with_the_sender(
     [concern_alert] = [a for a in rows.values() if a.concern_id is not None]
     assert concern_alert.trigger_count == 1 and concern_alert.tenant_id == world.tenant.id
     assert receipt.reference
+
+
+def test_two_texts_at_the_same_instant_open_one_case(
+        sessions: sessionmaker[Session], world: World,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Processing an SMS takes the tenant's case lock with its claim (PostgreSQL: in the claim's
+    statement; SQLite: the claim's write), not again when it raises: two texts processed at
+    once still open one case, the second waits and joins it."""
+    from bot.alerts import lifecycle
+    from bot.tenants import inbound as sms_inbound
+
+    ids = []
+    for words in ("3", "ring mig"):
+        with sessions() as s, s.begin():
+            ids.append(sms_inbound.store(s, provider_id=new_sid(), sender=world.tenant.phone,
+                                         recipient="+4570103000", body=words)[0])
+    looked = threading.Barrier(2)
+    original = lifecycle._active_case
+
+    def look_then_wait_for_the_other(*args: Any) -> Alert | None:
+        found = original(*args)
+        with contextlib.suppress(threading.BrokenBarrierError):
+            looked.wait(timeout=1)  # both look before either inserts, unless one waits
+        return found
+
+    monkeypatch.setattr(lifecycle, "_active_case", look_then_wait_for_the_other)
+
+    def process(i: int) -> bool:
+        with sessions() as s, s.begin():
+            return not sms_inbound.process(s, ids[i]).duplicate
+
+    assert run_together(process, 2) == [True, True]
+    with sessions() as s:
+        [case] = s.scalars(select(Alert)).all()
+        assert case.trigger_count == 2
 
 
 def test_picture_without_words(sms_client: FlaskClient, session: Session, world: World) -> None:
