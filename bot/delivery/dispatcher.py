@@ -5,6 +5,11 @@ their global send slots. Right before each provider call a short transaction che
 is still this claim's (same token, lease not run out), extends the lease and honours a tenant's
 STOP; a row whose lease ran out or moved to another worker is never sent by this one. Transient
 failures retry with backoff, permanent ones become visible dead letters.
+
+With `concurrency` > 1 a dispatcher keeps up to that many sends in flight, so one process is not
+limited to 1 / provider latency: each sender ("lane": the uncapped rows, each capped sender) has
+a thread that claims, books each send's global slot, waits for it and hands the row to a pool of
+send threads. Every send still books its own slot, so the cap stays global and exact.
 """
 
 from __future__ import annotations
@@ -12,7 +17,8 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, fields
 from datetime import timedelta
 
 from sqlalchemy import update
@@ -40,9 +46,19 @@ DEFAULT_HORIZON = timedelta(seconds=10)
 URGENT_BATCH = 10
 # How often a dispatcher sending prompts looks for alerts to let in ahead of them (seconds).
 URGENT_LOOK_S = 0.25
-# Slots are spaced for 2 % under the cap: a send leaves a few milliseconds after its slot, and
-# without this margin that jitter can put one send more than the cap into some 1-second window.
+# Slots are spaced for 2 % under the cap: a send leaves a little after its slot, and without this
+# margin that jitter can put one send more than the cap into some 1-second window. The sends of
+# one window may leave up to 1 / CAP_MARGIN - 1 s (20 ms) apart in lateness before that happens.
 CAP_MARGIN = 0.98
+# A row is taken (lease checked and extended, STOP honoured) this long before its slot, and the
+# send leaves on the slot itself: the take's round trip does not delay it. The long wait for the
+# slot is still before the take, so a process stalled there never sends a row taken over.
+TAKE_LEAD_S = 0.02
+# A send ready later than this after its slot books a new slot instead (half the lateness the
+# margin tolerates; the rest is for the provider client's own time).
+LATE_S = (1 / CAP_MARGIN - 1) / 2
+# How often a lane with nothing to send looks again while other lanes of the run still send.
+LANE_POLL_S = URGENT_LOOK_S
 
 FailureHook = Callable[[Session, OutboxItem, PermanentError], None]
 
@@ -59,12 +75,34 @@ class DispatchStats:
     def handled(self) -> int:
         return self.sent + self.retried + self.dead + self.cancelled
 
+    def add(self, other: DispatchStats) -> None:
+        for f in fields(self):
+            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+
+
+@dataclass
+class _Flight:
+    """What the lanes and send threads of one concurrent run share (under `lock`)."""
+
+    permits: threading.Semaphore
+    lanes_busy: int
+    stats: DispatchStats
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    recipients: set[tuple[str, str]] = field(default_factory=set)  # in flight
+    done: threading.Condition = field(init=False)
+    error: BaseException | None = None
+
+    def __post_init__(self) -> None:
+        self.done = threading.Condition(self.lock)
+
 
 class Dispatcher:
     """`rates`: messages per second per channel, global across workers (absent = uncapped).
 
-    `clock` (Unix seconds) and `sleep` are injectable so tests can run many workers on
-    virtual time; `stopping` ends a run between two sends (the rest of the claim is released).
+    `concurrency`: sends in flight at once (setting DISPATCH_CONCURRENCY); 1 sends one row at a
+    time, in this thread. `clock` (Unix seconds) and `sleep` are injectable so tests can run
+    many workers on virtual time (with concurrency 1); `stopping` ends a run between two sends
+    (the rest of the claim is released).
     """
 
     def __init__(
@@ -80,6 +118,7 @@ class Dispatcher:
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], object] = time.sleep,
         stopping: Callable[[], bool] = lambda: False,
+        concurrency: int = 1,
     ) -> None:
         self.sessions = sessions
         self.channels = channels
@@ -91,11 +130,18 @@ class Dispatcher:
         self.on_permanent_failure = on_permanent_failure
         self.clock = clock
         self.sleep = sleep
+        # The few milliseconds between a take and its slot are not cut short by a stop: the
+        # row in hand goes, at its slot.
+        self.pause = sleep
         self.stopping = stopping
+        self.concurrency = max(1, concurrency)
 
     def run_once(self, batch: int = 50) -> DispatchStats:
         """Send everything due now that this worker may take, round by round, until none is."""
         stats = DispatchStats()
+        if self.concurrency > 1:
+            self._run_lanes(batch, stats)
+            return stats
         while not self.stopping():
             claims = self._claim(batch)
             if not any(c.items for c in claims):
@@ -119,13 +165,16 @@ class Dispatcher:
     # -- claiming
 
     def _claim(self, batch: int) -> list[Claim]:
+        return [self._claim_lane(None, 0.0, batch)] + [
+            self._claim_lane(key, rate, batch) for key, rate in self.paced.items()]
+
+    def _claim_lane(self, key: SenderKey | None, rate: float, batch: int) -> Claim:
         now = self.clock()
-        claims = [claim_unpaced(self.sessions, now=now, limit=batch, lease=self.lease,
-                                exclude=frozenset(key.channel for key in self.paced))]
-        for key, rate in self.paced.items():
-            claims.append(claim_paced(self.sessions, key, rate=rate, now=now, limit=batch,
-                                      horizon=self.horizon, lease=self.lease))
-        return claims
+        if key is None:
+            return claim_unpaced(self.sessions, now=now, limit=batch, lease=self.lease,
+                                 exclude=frozenset(k.channel for k in self.paced))
+        return claim_paced(self.sessions, key, rate=rate, now=now, limit=batch,
+                           horizon=self.horizon, lease=self.lease)
 
     def _send(self, claims: list[Claim], stats: DispatchStats) -> None:
         try:
@@ -155,14 +204,23 @@ class Dispatcher:
     # -- one row
 
     def _deliver(self, claim: Claim, stats: DispatchStats) -> None:
+        slot = None
         if claim.key is not None:
-            self._wait_for_slot(claim.key, claim.rate)
+            slot = self._book(claim.key, claim.rate)
+            if not self._wait_until(slot - TAKE_LEAD_S):
+                return  # stopped while waiting: the row stays in the claim, to be released
         self._make_way(claim)
-        item = claim.items.popleft()
+        self._send_row(claim, claim.items.popleft(), slot, stats)
+
+    def _send_row(self, claim: Claim, item: OutboxItem, slot: float | None,
+                  stats: DispatchStats) -> None:
+        """Take the row, send it at its slot (if capped), record the outcome."""
         taken = self._take(claim.token, item.id, stats)
         if taken is None:
             return
         channel, message = taken
+        if claim.key is not None and slot is not None:
+            self._leave_at(claim.key, claim.rate, slot)
         # Send outside any transaction: a slow provider must not hold database locks.
         try:
             provider_id = channel.send(message)
@@ -170,6 +228,95 @@ class Dispatcher:
             self._failed(claim.token, item, exc, stats)
             return
         self._sent(claim.token, item, provider_id, stats)
+
+    # -- concurrent sends
+
+    def _run_lanes(self, batch: int, stats: DispatchStats) -> None:
+        """One thread per lane (the uncapped rows, each capped sender) paces its rows and hands
+        each to a pool of `concurrency` send threads; returns when every lane found nothing
+        more to send (or on a stop) and every send in flight is recorded."""
+        lanes: list[tuple[SenderKey | None, float]] = [(None, 0.0), *self.paced.items()]
+        flight = _Flight(threading.Semaphore(self.concurrency), len(lanes), stats)
+        with ThreadPoolExecutor(self.concurrency, thread_name_prefix="dispatch-send") as pool:
+            threads = [threading.Thread(target=self._lane, args=(key, rate, batch, pool, flight),
+                                        name=f"dispatch-{key.channel if key else 'uncapped'}")
+                       for key, rate in lanes]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+        if flight.error is not None:  # e.g. the database gone: run_until logs it and goes on
+            raise flight.error
+
+    def _lane(self, key: SenderKey | None, rate: float, batch: int, pool: ThreadPoolExecutor,
+              flight: _Flight) -> None:
+        claim, busy = Claim(""), True
+        try:
+            while not self.stopping() and flight.error is None:
+                if not claim.items:
+                    claim = self._claim_lane(key, rate, batch)
+                    with flight.lock:
+                        if bool(claim.items) != busy:
+                            busy = not busy
+                            flight.lanes_busy += 1 if busy else -1
+                        if not busy and not flight.lanes_busy:
+                            return  # nothing left for any lane
+                    if not busy:  # others still send: rows due meanwhile go in this run
+                        self.sleep(LANE_POLL_S)
+                        continue
+                if not self._acquire(flight):
+                    return
+                if not self._fly(claim, pool, flight):
+                    flight.permits.release()
+                    return
+        except BaseException as exc:  # raised by run_once once the sends in flight are done
+            flight.error = flight.error or exc
+        finally:
+            try:
+                self._release([claim])
+            except BaseException as exc:
+                flight.error = flight.error or exc
+
+    def _acquire(self, flight: _Flight) -> bool:
+        """A free send thread (a permit), unless the run stops first."""
+        while not flight.permits.acquire(timeout=URGENT_LOOK_S):
+            if self.stopping() or flight.error is not None:
+                return False
+        return True
+
+    def _fly(self, claim: Claim, pool: ThreadPoolExecutor, flight: _Flight) -> bool:
+        """Book the head row's slot, wait for it, hand the row to a send thread (which owns
+        the permit from here). False if the run stopped during the wait."""
+        slot = None
+        if claim.key is not None:
+            slot = self._book(claim.key, claim.rate)
+            if not self._wait_until(slot - TAKE_LEAD_S) or flight.error is not None:
+                return False
+        self._make_way(claim)
+        head = claim.items[0]
+        recipient = (head.channel, head.recipient)
+        with flight.lock:
+            # One person's messages leave in order: never two of them in flight at once.
+            while recipient in flight.recipients:
+                flight.done.wait()
+            flight.recipients.add(recipient)
+        item = claim.items.popleft()
+        pool.submit(self._send_in_flight, claim, item, slot, flight)
+        return True
+
+    def _send_in_flight(self, claim: Claim, item: OutboxItem, slot: float | None,
+                        flight: _Flight) -> None:
+        mine = DispatchStats()
+        try:
+            self._send_row(claim, item, slot, mine)
+        except BaseException as exc:
+            flight.error = flight.error or exc
+        finally:
+            with flight.lock:
+                flight.stats.add(mine)
+                flight.recipients.discard((item.channel, item.recipient))
+                flight.done.notify_all()
+            flight.permits.release()
 
     def _make_way(self, claim: Claim) -> None:
         """Alerts committed while this claim's prompts go out are sent next, in this claim.
@@ -194,13 +341,32 @@ class Dispatcher:
             log.info("outbox.made_way", rows=len(urgent), channel=head.channel)
         claim.items.extendleft(reversed(urgent))
 
-    def _wait_for_slot(self, key: SenderKey, rate: float) -> None:
-        """Book the sender's next free slot (shared by all workers) and sleep until it."""
+    def _book(self, key: SenderKey, rate: float) -> float:
+        """Book the sender's next free slot, shared by all workers, at least TAKE_LEAD_S ahead
+        (so the take fits before it); returns its start."""
         with self.sessions() as session, session.begin():
-            slot = send_slots.book(session, key, self.clock(), 1.0 / (rate * CAP_MARGIN))
-        delay = slot - self.clock()
+            return send_slots.book(session, key, self.clock() + TAKE_LEAD_S,
+                                   1.0 / (rate * CAP_MARGIN))
+
+    def _wait_until(self, moment: float) -> bool:
+        """Sleep until `moment` (the long wait for a slot: a stop ends it). False if stopped."""
+        delay = moment - self.clock()
         if delay > 0:
             self.sleep(delay)
+        return not self.stopping()
+
+    def _leave_at(self, key: SenderKey, rate: float, slot: float) -> None:
+        """After the take: sleep the last few milliseconds to the slot. A process that is ready
+        too late (a slow take, a busy machine) books a new slot rather than send off-beat."""
+        while True:
+            delay = slot - self.clock()
+            if delay > 0:
+                self.pause(delay)
+            late = self.clock() - slot
+            if late <= LATE_S:
+                return
+            log.warning("outbox.slot_missed", channel=key.channel, late_ms=round(late * 1000))
+            slot = self._book(key, rate)
 
     def _take(self, token: str, item_id: int, stats: DispatchStats,
               ) -> tuple[Channel, OutgoingMessage] | None:
