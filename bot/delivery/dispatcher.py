@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from datetime import timedelta
 
@@ -27,7 +28,7 @@ from sqlalchemy.orm import Session, object_session, sessionmaker
 from bot.alerts.told import notification_died
 from bot.channels.base import Channel, OutgoingMessage, PermanentError, TransientError, sender_of
 from bot.core import metrics, outbox
-from bot.core.db import affected_rows
+from bot.core.db import affected_rows, write_turn
 from bot.core.logs import get_logger
 from bot.core.opt_out import may_send_after_stop
 from bot.delivery import send_slots
@@ -51,9 +52,11 @@ URGENT_LOOK_S = 0.25
 # one window may leave up to 1 / CAP_MARGIN - 1 s (20 ms) apart in lateness before that happens.
 CAP_MARGIN = 0.98
 # A row is taken (lease checked and extended, STOP honoured) this long before its slot, and the
-# send leaves on the slot itself: the take's round trip does not delay it. The long wait for the
-# slot is still before the take, so a process stalled there never sends a row taken over.
-TAKE_LEAD_S = 0.02
+# send leaves on the slot itself: the take's round trip does not delay it. A take needs a few ms;
+# the rest is room for a busy machine or SQLite's writer queue (at 20 ms, 1 in 10-100 sends was
+# ready late under load). The long wait for the slot is still before the take, so a process
+# stalled there never sends a row taken over.
+TAKE_LEAD_S = 0.05
 # A send ready later than this after its slot books a new slot instead (half the lateness the
 # margin tolerates; the rest is for the provider client's own time).
 LATE_S = (1 / CAP_MARGIN - 1) / 2
@@ -162,6 +165,13 @@ class Dispatcher:
             if not handled:
                 stop.wait(poll)
 
+    @contextmanager
+    def _writing(self) -> Iterator[Session]:
+        """A short write transaction; on SQLite in the file's writer queue, so send threads
+        wait their turn instead of polling the lock (which made their sends late)."""
+        with write_turn(self.sessions.kw["bind"]), self.sessions() as session, session.begin():
+            yield session
+
     # -- claiming
 
     def _claim(self, batch: int) -> list[Claim]:
@@ -169,12 +179,13 @@ class Dispatcher:
             self._claim_lane(key, rate, batch) for key, rate in self.paced.items()]
 
     def _claim_lane(self, key: SenderKey | None, rate: float, batch: int) -> Claim:
-        now = self.clock()
-        if key is None:
-            return claim_unpaced(self.sessions, now=now, limit=batch, lease=self.lease,
-                                 exclude=frozenset(k.channel for k in self.paced))
-        return claim_paced(self.sessions, key, rate=rate, now=now, limit=batch,
-                           horizon=self.horizon, lease=self.lease)
+        with write_turn(self.sessions.kw["bind"]):
+            now = self.clock()
+            if key is None:
+                return claim_unpaced(self.sessions, now=now, limit=batch, lease=self.lease,
+                                     exclude=frozenset(k.channel for k in self.paced))
+            return claim_paced(self.sessions, key, rate=rate, now=now, limit=batch,
+                               horizon=self.horizon, lease=self.lease)
 
     def _send(self, claims: list[Claim], stats: DispatchStats) -> None:
         try:
@@ -195,7 +206,7 @@ class Dispatcher:
         left = [c for c in claims if c.items]
         if not left:
             return
-        with self.sessions() as session, session.begin():
+        with self._writing() as session:
             for claim in left:
                 released = outbox.release(session, claim.token, [i.id for i in claim.items])
                 log.info("outbox.released", rows=released)
@@ -330,7 +341,7 @@ class Dispatcher:
                 or now_s - claim.looked_for_urgent_at < URGENT_LOOK_S):
             return
         claim.looked_for_urgent_at = now_s
-        with self.sessions() as session:
+        with write_turn(self.sessions.kw["bind"]), self.sessions() as session:
             now = at(self.clock())
             ids = outbox.claim_rows(session, token=claim.token, now=now, until=now + self.lease,
                                     limit=URGENT_BATCH, channels=(head.channel,),
@@ -344,7 +355,7 @@ class Dispatcher:
     def _book(self, key: SenderKey, rate: float) -> float:
         """Book the sender's next free slot, shared by all workers, at least TAKE_LEAD_S ahead
         (so the take fits before it); returns its start."""
-        with self.sessions() as session, session.begin():
+        with self._writing() as session:
             return send_slots.book(session, key, self.clock() + TAKE_LEAD_S,
                                    1.0 / (rate * CAP_MARGIN))
 
@@ -371,7 +382,7 @@ class Dispatcher:
     def _take(self, token: str, item_id: int, stats: DispatchStats,
               ) -> tuple[Channel, OutgoingMessage] | None:
         """Right before the provider call: is the row still ours? Extend its lease, or give up."""
-        with self.sessions() as session, session.begin():
+        with self._writing() as session:
             now = at(self.clock())
             row = session.scalars(
                 update(OutboxItem)
@@ -400,7 +411,7 @@ class Dispatcher:
               stats: DispatchStats) -> None:
         """Record the send: a Message row, and the outbox row closed as sent (two statements:
         the claim already holds everything the Message needs)."""
-        with self.sessions() as session, session.begin():
+        with self._writing() as session:
             msg = Message(direction=Direction.OUT, channel=item.channel, provider_id=provider_id,
                           recipient=item.recipient, body=item.body, tenant_id=item.tenant_id,
                           caseworker_id=item.caseworker_id, landlord_id=item.landlord_id,
@@ -425,7 +436,7 @@ class Dispatcher:
 
     def _failed(self, token: str, item: OutboxItem, exc: Exception,
                 stats: DispatchStats) -> None:
-        with self.sessions() as session, session.begin():
+        with self._writing() as session:
             row = session.get(OutboxItem, item.id, populate_existing=True,
                               with_for_update=True)
             if row is None or row.claim_token != token or row.status != OutboxStatus.SENDING:
