@@ -53,9 +53,9 @@ URGENT_LOOK_S = 0.25
 CAP_MARGIN = 0.98
 # A row is taken (lease checked and extended, STOP honoured) this long before its slot, and the
 # send leaves on the slot itself: the take's round trip does not delay it. A take needs a few ms;
-# the rest is room for a busy machine or SQLite's writer queue (at 20 ms, 1 in 10-100 sends was
-# ready late under load). The long wait for the slot is still before the take, so a process
-# stalled there never sends a row taken over.
+# the rest is room for a busy machine or SQLite's writer queue (at 20 ms, 6-30 % of sends were
+# ready late on a loaded machine with SQLite, at 50 ms under 2 %). The long wait for the slot is
+# still before the take, so a process stalled there never sends a row taken over.
 TAKE_LEAD_S = 0.05
 # A send ready later than this after its slot books a new slot instead (half the lateness the
 # margin tolerates; the rest is for the provider client's own time).
