@@ -16,15 +16,16 @@ so a replayed transaction enqueues nothing twice. A reopened alert starts a new 
 event), so its second escalation is not mistaken for the first.
 
 A step that reaches nobody (no caseworker, or none with a phone / Telegram / e-mail for the
-step's channels) is written to the timeline as `unreachable` and is never "done": the next step
+step's channels), or whose messages all died (`bot.alerts.told`), is never "done": the next step
 fires at once instead of waiting out its timer. An alert with no team goes to its municipality's
-intake route (`bot.alerts.routing`). When the policy is exhausted and nobody was reached in this
+intake route (`bot.alerts.routing`). When the policy is exhausted and nobody was told in this
 escalation, the intake route and the team lead are notified on every configured channel; if even
-that reaches nobody the alert is flagged undelivered (`undelivered_at`, an `undelivered` event)
-and stays due: it is tried again every `RETRY_UNDELIVERED`, never left with no next action.
+that reaches nobody, or all of its messages die, the alert is flagged undelivered and stays due:
+the fallback is tried again every `RETRY_UNDELIVERED`. The flag clears when a provider takes a
+message (checked every `CHECK_UNDELIVERED` while one is queued) or a caseworker acts.
 
 `escalate_now` does the same for one alert in the caller's transaction (an inbound SMS, a
-concern), so a reply can say a person was told only when one was.
+concern), so a reply can say a person was told about it only when one was.
 """
 
 from __future__ import annotations
@@ -45,11 +46,19 @@ from bot.alerts.routing import (
     Delivery,
     address_for,
     intake_people,
+    recipients,
     team_leads,
 )
 from bot.alerts.shifts import working_hours
 from bot.alerts.timetable import Policy, Step, ack_reminder_due, next_notification
-from bot.alerts.told import escalation_epoch, person_told
+from bot.alerts.told import (
+    escalation_epoch,
+    flag_undelivered,
+    last_event_id,
+    last_fallback_at,
+    person_told,
+    settle_told,
+)
 from bot.core import metrics, outbox
 from bot.core.config import Settings
 from bot.core.logs import get_logger
@@ -58,20 +67,22 @@ from bot.models import (
     AlertEvent,
     AlertState,
     Caseworker,
-    Role,
+    OutboxStatus,
     utcnow,
 )
-from bot.models.enums import Channel, OutboxKind, Target
+from bot.models.enums import Channel, OutboxKind, Source, Target
 from bot.ops.heartbeat import sender_running
 
-__all__ = ["EscalationStats", "escalate_now", "person_told", "route_reachable", "run_escalation"]
+__all__ = ["EscalationStats", "escalate_now", "person_told", "run_escalation"]
 
 log = get_logger(__name__)
 
 RETRY_BROKEN = timedelta(minutes=5)  # an alert whose handling raised is tried again after this
 RETRY_UNDELIVERED = timedelta(minutes=5)  # an alert that reached nobody is tried again after this
-# Timeline events that start a new escalation (steps_done back to 0): a reopen, a retrigger.
+# An undelivered alert with a message queued again looks for it having been sent this often.
+CHECK_UNDELIVERED = timedelta(minutes=1)
 _FALLBACK_CHANNELS = (Channel.SMS, Channel.TELEGRAM, Channel.EMAIL)
+_GONE = (OutboxStatus.DEAD, OutboxStatus.CANCELLED)  # an outbox row that will never be sent
 
 
 @dataclass
@@ -143,22 +154,29 @@ def run_escalation(sessions: sessionmaker[Session], settings: Settings, *,
 
 
 def escalate_now(session: Session, alert: Alert, delivery: Delivery,
-                 now: datetime | None = None, *, new: bool = False) -> bool:
-    """Perform the alert's due escalation in the caller's transaction (a new or retriggered
-    alert's first step goes into the outbox with the change that caused it). Returns whether a
-    person has been notified in the alert's current escalation. ``new``: raised in this
-    transaction, so this escalation is its first (no reopen or retrigger to look up)."""
+                 now: datetime | None = None, *, new: bool = False,
+                 source: Source | str | None = None) -> bool:
+    """Right after a trigger was raised or joined to ``alert`` (an inbound SMS, a concern), in
+    the caller's transaction: perform its due escalation (a new or retriggered alert's first
+    step goes into the outbox with the change that caused it); return whether a person has been
+    notified about this trigger: a notification queued now, or, when it joined an escalation
+    still running, that escalation's live one. A trigger on a dormant case (acknowledged, or its
+    policy done) is passed on to the person holding it: the case's old notifications were about
+    earlier triggers. ``new``: raised in this transaction (its first escalation). ``source``:
+    the trigger's (default: the alert's), named to a dormant case's holder."""
     run = _Run(delivery.settings, delivery.channels, now or utcnow(), EscalationStats())
     session.flush()
-    told_now = False
     if new:
         run.epochs[alert.id] = (alert.created_at, 0)
-    if (alert.state == AlertState.OPEN and alert.next_action_at is not None
-            and alert.next_action_at <= run.now):
+    running = alert.state == AlertState.OPEN and alert.next_action_at is not None
+    if running and alert.next_action_at is not None and alert.next_action_at <= run.now:
         _handle(session, alert, run)
         session.flush()
-        told_now = run.told  # a person notified just now: live, as person_told would find
-    if not (told_now or person_told(session, alert)):
+    elif not (running or new):
+        _pass_on(session, alert, Source(source or alert.source), run)
+    # A person notified just now is live, as person_told would find.
+    told = run.told or (running and person_told(session, alert))
+    if not told:
         return False
     if delivery.needs_running_sender and not sender_running(session, run.now):
         # In the outbox, but no worker or dispatcher has beaten for minutes: it goes out only
@@ -168,19 +186,29 @@ def escalate_now(session: Session, alert: Alert, delivery: Delivery,
     return True
 
 
-def route_reachable(session: Session, alert: Alert, delivery: Delivery) -> bool:
-    """Whether someone on the alert's route (its owner, team, leads, or the intake route) has
-    an address on a configured channel: then a notification that waits for working hours will
-    reach a person when its time comes (the fallback covers the whole route)."""
-    channels = [Channel(c) for c in delivery.person_channels()]
-    # Group by group, nearest first, so the usual answer (the owner) costs no query; the team's
-    # leads are among its members.
+def _pass_on(session: Session, alert: Alert, source: Source, run: _Run) -> int:
+    """A trigger joined a dormant case (only a milder, non-crying one does; see
+    `bot.alerts.rules.join_trigger`): tell the person holding it, on the channels of the
+    case's first step. That is who acknowledged it, else its owner, else its team (the intake
+    route for an alert without a team): the first of these that reaches someone. Within the
+    case's working hours when its policy keeps to them. Returns how many people were reached."""
+    policy = load_policy(session, alert.team_id, alert.severity)
+    shift = working_hours(session, alert, run.settings)
+    step = Step(0, Target.ASSIGNED, policy.steps[0].channels)
+    by = session.get(Caseworker, alert.acknowledged_by_id) if alert.acknowledged_by_id else None
     groups: tuple[Callable[[], list[Caseworker]], ...] = (
-        partial(_recipients, session, alert, Target.ASSIGNED),
-        partial(_recipients, session, alert, Target.TEAM),
-        partial(intake_people, session, alert.organisation_id))
-    return any(person.active and address_for(person, channel) is not None
-               for group in groups for person in group() for channel in channels)
+        lambda: [by] if by is not None and by.active else [],
+        partial(recipients, session, alert, Target.ASSIGNED),
+        partial(recipients, session, alert, Target.TEAM))
+    not_before = max(shift(run.now), run.now) if policy.working_hours_only else None
+    for group in groups:
+        # trigger_count numbers the case's triggers: one message per trigger, replay-safe.
+        reached = _notify(session, alert, None, step, f"joined:{alert.trigger_count}", set(), run,
+                          people=group(), record_skips=False, why="joined", cause=source,
+                          not_before=not_before)
+        if reached:
+            return reached
+    return 0
 
 
 def _postpone(sessions: sessionmaker[Session], alert_id: int, now: datetime) -> None:
@@ -215,7 +243,9 @@ def _escalate(session: Session, alert: Alert, policy: Policy,
               shift: Callable[[datetime], datetime], run: _Run) -> None:
     started_at, epoch = run.epochs.get(alert.id) or escalation_epoch(session, alert)
     already: set[tuple[str, int]] = set()  # catching up: nobody gets the same channel twice
-    fire_now = False
+    # Steps done but nobody told (their messages died): as if they had reached nobody, the
+    # next step fires at once rather than waiting out its timer.
+    fire_now = alert.steps_done > 0 and not person_told(session, alert)
     while True:
         due = next_notification(policy, raised_at=started_at, steps_done=alert.steps_done,
                                 now=run.now, shift=shift)
@@ -240,40 +270,34 @@ def _escalate(session: Session, alert: Alert, policy: Policy,
 
 def _after_policy(session: Session, alert: Alert, epoch: int, run: _Run) -> None:
     """The policy is exhausted. Done if a person was told; otherwise the intake route and the
-    team lead, and if even they cannot be reached: undelivered, and due again for a retry."""
+    team lead, and if even they cannot be reached, or their messages all died: undelivered, and
+    due again for a retry every RETRY_UNDELIVERED."""
     if person_told(session, alert):
-        return _delivered(session, alert, run)
+        return settle_told(session, alert, run.now, CHECK_UNDELIVERED)
     people: dict[int, Caseworker] = {}
     for person in (*intake_people(session, alert.organisation_id),
                    *team_leads(session, alert.team_id)):
         people.setdefault(person.id, person)
+    last = last_fallback_at(session, alert)
+    if last is not None:  # a fallback was sent and all of it died: it reached nobody
+        flag_undelivered(session, alert, run.now, RETRY_UNDELIVERED, len(people))
+        if run.now < last + RETRY_UNDELIVERED:
+            run.stats.undelivered += 1
+            alert.next_action_at = last + RETRY_UNDELIVERED
+            return
     if alert.intake_at is None and alert.team_id is not None:
         alert.intake_at = run.now  # the intake team it tells must be able to act on it
     fallback = Step(0, Target.TEAM_LEAD, _FALLBACK_CHANNELS)
     retry = alert.undelivered_at is not None  # its skips are on the timeline already
+    # Keyed by the newest event, so each attempt has its own keys (a dead row's never match).
     reached = _notify(session, alert, None, fallback,
-                      f"e{epoch}:fallback:{int(run.now.timestamp())}", set(), run,
+                      f"e{epoch}:fallback:{last_event_id(session, alert)}", set(), run,
                       people=list(people.values()), fallback=True, record_skips=not retry)
     if reached:
-        return _delivered(session, alert, run)
-    if alert.undelivered_at is None:
-        alert.undelivered_at = run.now
-        event = AlertEvent(alert=alert, at=run.now, kind="undelivered", detail={
-            "retry_at": (run.now + RETRY_UNDELIVERED).isoformat(),
-            "intake_people": len(people)})
-        session.add(event)
-        alert_webhook.emit(session, alert, event)
-        log.error("alert.undelivered", alert_id=alert.id, organisation_id=alert.organisation_id)
+        return settle_told(session, alert, run.now, CHECK_UNDELIVERED)
     run.stats.undelivered += 1
+    flag_undelivered(session, alert, run.now, RETRY_UNDELIVERED, len(people))
     alert.next_action_at = run.now + RETRY_UNDELIVERED
-
-
-def _delivered(session: Session, alert: Alert, run: _Run) -> None:
-    """A person was told: the policy is done, and an undelivered flag is cleared."""
-    alert.next_action_at = None
-    if alert.undelivered_at is not None:
-        alert.undelivered_at = None
-        session.add(AlertEvent(alert=alert, at=run.now, kind="delivered", detail={}))
 
 
 def _remind(session: Session, alert: Alert, policy: Policy,
@@ -307,29 +331,17 @@ def _reminder_base(alert: Alert) -> datetime:
     return last if last is not None and last > alert.acknowledged_at else alert.acknowledged_at
 
 
-def _recipients(session: Session, alert: Alert, target: Target) -> list[Caseworker]:
-    if target is Target.ASSIGNED:
-        owner = alert.owner
-        return [owner] if owner is not None and owner.active else []
-    if alert.team_id is None:
-        # No team: the municipality's intake route stands in for the team and its lead.
-        return intake_people(session, alert.organisation_id)
-    query = select(Caseworker).where(Caseworker.team_id == alert.team_id,
-                                     Caseworker.active.is_(True)).order_by(Caseworker.id)
-    if target is Target.TEAM_LEAD:
-        query = query.where(Caseworker.role == Role.TEAM_LEAD)
-    return list(session.scalars(query))
-
-
 def _notify(session: Session, alert: Alert, index: int | None, step: Step, key_part: str,
             already: set[tuple[str, int]], run: _Run,
             people: list[Caseworker] | None = None, *, fallback: bool = False,
-            record_skips: bool = True, why: str | None = None) -> int:
+            record_skips: bool = True, why: str | None = None, cause: Source | None = None,
+            not_before: datetime | None = None) -> int:
     """Enqueue the step's messages; every send and every skip goes on the timeline. Returns how
-    many people were reached on at least one channel (a repeat within this run counts)."""
+    many people were reached on at least one channel (a repeat within this run counts).
+    ``cause``: say this (a trigger's source) happened, rather than the alert's own cause."""
     if people is None:
-        people = _recipients(session, alert, step.target)
-    reminder = index is None and not fallback
+        people = recipients(session, alert, step.target)
+    reminder = index is None and not fallback and cause is None
     reached: set[int] = set()
     for person in people:
         for channel in step.channels:
@@ -351,19 +363,23 @@ def _notify(session: Session, alert: Alert, index: int | None, step: Step, key_p
                         "reason": reason, "fallback": fallback}))
                 continue
             key = f"alert:{alert.id}:{key_part}:{channel.value}:{person.id}"
-            body, payload = alert_texts.notification(alert, person, channel, reminder, run.settings)
+            body, payload = alert_texts.notification(alert, person, channel, reminder,
+                                                     run.settings, cause=cause)
             if outbox.enqueue(session, channel=channel.value, recipient=address, body=body,
                               key=key,
                               kind=OutboxKind.ALERT_REMINDER if reminder else OutboxKind.ALERT,
-                              caseworker_id=person.id, payload=payload):
+                              caseworker_id=person.id, payload=payload,
+                              not_before=not_before):
                 run.stats.messages += 1
+            elif outbox.status_of(session, key) in _GONE:
+                continue  # queued before and died: it reaches nobody now either
             already.add((channel.value, person.id))
             reached.add(person.id)
             run.told = True
             event = AlertEvent(alert=alert, at=run.now, kind="notified", detail={
                 "step": index, "target": step.target.value, "channel": channel.value,
                 "caseworker_id": person.id, "reminder": reminder, "fallback": fallback,
-                **({"why": why} if why else {})})
+                "key": key, **({"why": why} if why else {})})
             session.add(event)
             alert_webhook.emit(session, alert, event)
     return len(reached)

@@ -7,11 +7,12 @@ them to database rows and writes each step to the alert's timeline.
 from __future__ import annotations
 
 import functools
+import zlib
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import Select, bindparam, select, text
 from sqlalchemy.orm import Session
 
 from bot.alerts import events as alert_webhook
@@ -65,8 +66,9 @@ def raise_alert(
 
     One case per tenant: while a tenant has an open or acknowledged alert, every trigger from
     them (any source but a landlord's concern, which keeps its own alert and status) joins it
-    (`bot.alerts.rules.join_trigger`): severity only rises, and a rise, or a need-help or crisis
-    after acknowledgement, restarts escalation at once (a `retriggered` event). An unknown
+    (`bot.alerts.rules.join_trigger`): severity only rises, and a rise, or a cry (need-help,
+    crisis, violence, call request) on a case that is acknowledged or whose escalation has
+    ended, restarts escalation at once (a `retriggered` event). An unknown
     number (``sender_phone``, no tenant) has at most one open alert the same way.
 
     Returns (alert, created). A new or retriggered alert is due for its first notification at
@@ -74,7 +76,10 @@ def raise_alert(
     """
     now = now or utcnow()
     sev = Severity(severity) if severity else severity_for(source, detail or {})
-    existing = None if concern is not None else _active_case(session, tenant, sender_phone)
+    existing = None
+    if concern is None:
+        _lock_case(session, tenant, sender_phone)
+        existing = _active_case(session, tenant, sender_phone)
     if existing is not None:
         _join(session, existing, Source(source), sev, summary, detail or {}, now)
         return existing, False
@@ -108,6 +113,32 @@ def _active_case_sql(by_tenant: bool) -> Select[Alert]:
             .order_by(Alert.id.desc()).limit(1))
 
 
+# pg_advisory_xact_lock namespaces ("THA1", "THA2" in ASCII): a tenant's case, an unknown
+# number's case. The second key is the tenant id or a hash of the number (a collision only makes
+# two raisers take turns).
+CASE_LOCK_TENANT = 0x54484131
+CASE_LOCK_PHONE = 0x54484132
+_LOCK_CASE_PG = text("SELECT pg_advisory_xact_lock(CAST(:ns AS integer), CAST(:key AS integer))")
+# SQLite has one writer at a time: any write takes the database's lock until commit. An UPDATE
+# that touches no row is enough to hold it.
+_LOCK_CASE_SQLITE = text("UPDATE alerts SET id = id WHERE 0")
+
+
+def _lock_case(session: Session, tenant: Tenant | None, sender_phone: str | None) -> None:
+    """Take turns with any other transaction raising for the same tenant (or number) until
+    commit, so two triggers at the same instant cannot both find no case and open two: the
+    second one waits, then finds the first one's case and joins it. Without this, PostgreSQL's
+    READ COMMITTED lets both look before either commits."""
+    if (tenant.id is None) if tenant is not None else not sender_phone:
+        return  # a tenant not yet flushed is this transaction's alone: nobody else can raise
+    if session.get_bind().dialect.name != "postgresql":
+        session.execute(_LOCK_CASE_SQLITE)
+        return
+    ns, key = ((CASE_LOCK_TENANT, tenant.id) if tenant is not None
+               else (CASE_LOCK_PHONE, zlib.crc32(str(sender_phone).encode())))
+    session.execute(_LOCK_CASE_PG, {"ns": ns, "key": key % 2**31})
+
+
 def _active_case(session: Session, tenant: Tenant | None,
                  sender_phone: str | None) -> Alert | None:
     if tenant is not None:
@@ -119,7 +150,8 @@ def _active_case(session: Session, tenant: Tenant | None,
 
 def _join(session: Session, alert: Alert, source: Source, sev: Severity, summary: str,
           detail: dict[str, Any], now: datetime) -> None:
-    how = join_trigger(alert.state, alert.severity, source, sev)
+    how = join_trigger(alert.state, alert.severity, source, sev,
+                       escalating=alert.next_action_at is not None)
     alert.trigger_count += 1
     event_detail = {"summary": summary, "source": str(source), "severity": str(sev), **detail}
     if how is Join.RETRIGGER:

@@ -7,25 +7,28 @@ municipality's intake team when it has one; the intake team's active caseworkers
 are the intake route. The same route is the escalator's last resort for any alert whose policy
 reached nobody.
 
-Also here: which municipality an SMS from an unknown number belongs to, and `Delivery`, what a
-process can send through (its settings and configured channels), passed from the composition
-root to the code that decides whether a reply may say "a person was told".
+Also here: who a policy step's target means for an alert (`recipients`), whether anyone on its
+route can be reached (`route_reachable`), which municipality an SMS from an unknown number
+belongs to, and `Delivery`, what a process can send through (its settings and configured
+channels), passed from the composition root to the code that decides whether a reply may say
+"a person was told".
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
+from functools import partial
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.core.config import Settings
-from bot.models import Caseworker, Organisation, Role, Team
-from bot.models.enums import Channel
+from bot.models import Alert, Caseworker, Organisation, Role, Team
+from bot.models.enums import Channel, Target
 
-__all__ = ["Delivery", "blind_problem", "intake_people", "intake_team_id", "team_leads",
-           "unknown_sender_organisation"]
+__all__ = ["Delivery", "blind_problem", "intake_people", "intake_team_id", "recipients",
+           "route_reachable", "team_leads", "unknown_sender_organisation"]
 
 # The channels that reach a person (the outgoing webhook reaches a system, not a person).
 PERSON_CHANNELS = ("sms", "telegram", "email")
@@ -120,3 +123,33 @@ def address_for(person: Caseworker, channel: Channel) -> str | None:
 
 MISSING_ADDRESS = {Channel.SMS: "no phone", Channel.TELEGRAM: "no Telegram chat",
             Channel.EMAIL: "no e-mail"}
+
+
+def recipients(session: Session, alert: Alert, target: Target) -> list[Caseworker]:
+    """Who a policy step's target means for this alert (active caseworkers)."""
+    if target is Target.ASSIGNED:
+        owner = alert.owner
+        return [owner] if owner is not None and owner.active else []
+    if alert.team_id is None:
+        # No team: the municipality's intake route stands in for the team and its lead.
+        return intake_people(session, alert.organisation_id)
+    query = select(Caseworker).where(Caseworker.team_id == alert.team_id,
+                                     Caseworker.active.is_(True)).order_by(Caseworker.id)
+    if target is Target.TEAM_LEAD:
+        query = query.where(Caseworker.role == Role.TEAM_LEAD)
+    return list(session.scalars(query))
+
+
+def route_reachable(session: Session, alert: Alert, delivery: Delivery) -> bool:
+    """Whether someone on the alert's route (its owner, team, leads, or the intake route) has
+    an address on a configured channel: then a notification that waits for working hours will
+    reach a person when its time comes (the fallback covers the whole route)."""
+    channels = [Channel(c) for c in delivery.person_channels()]
+    # Group by group, nearest first, so the usual answer (the owner) costs no query; the team's
+    # leads are among its members.
+    groups: tuple[Callable[[], list[Caseworker]], ...] = (
+        partial(recipients, session, alert, Target.ASSIGNED),
+        partial(recipients, session, alert, Target.TEAM),
+        partial(intake_people, session, alert.organisation_id))
+    return any(person.active and address_for(person, channel) is not None
+               for group in groups for person in group() for channel in channels)

@@ -20,6 +20,7 @@ from bot.models.enums import (
 )
 
 __all__ = [
+    "CRIES",
     "InvalidTransition",
     "Join",
     "fold_key",
@@ -79,24 +80,28 @@ class Join(StrEnum):
     RETRIGGER = "retriggered"  # joins, and escalation starts again from the first step
 
 
-# A new cry for help after acknowledgement is news for the owner, never silently folded.
-_RETRIGGER_AFTER_ACK = frozenset({Source.NEED_HELP, Source.CRISIS})
+# A cry for a person: never silently folded into a case that nobody is escalating any more.
+CRIES = frozenset({Source.NEED_HELP, Source.CRISIS, Source.VIOLENCE, Source.CALL_ME})
 
 
 def join_trigger(existing_state: AlertState | str, existing_severity: Severity | str,
-                 incoming_source: Source | str, incoming_severity: Severity | str) -> Join:
+                 incoming_source: Source | str, incoming_severity: Severity | str, *,
+                 escalating: bool = True) -> Join:
     """How a trigger joins the tenant's active alert (any source: one case per tenant).
 
     Severity only rises: a more severe trigger upgrades the alert and restarts its escalation
-    at the higher policy. A need-help or crisis trigger on an acknowledged alert restarts it
-    too, so its owner is told again at once. Everything else folds.
+    at the higher policy. A cry (need-help, crisis, violence, a call request) restarts it too
+    when the case is acknowledged or its escalation has ended (``escalating`` False: the policy
+    ran out, nobody acted): its old notifications were about earlier triggers, so the owner is
+    told again at once. Everything else folds.
     """
     state = AlertState(existing_state)
     if state is AlertState.RESOLVED:
         raise ValueError("a resolved alert takes no new triggers: raise a new one")
     if Severity(incoming_severity).rank > Severity(existing_severity).rank:
         return Join.RETRIGGER
-    if state is AlertState.ACKNOWLEDGED and Source(incoming_source) in _RETRIGGER_AFTER_ACK:
+    dormant = state is AlertState.ACKNOWLEDGED or not escalating
+    if dormant and Source(incoming_source) in CRIES:
         return Join.RETRIGGER
     return Join.FOLD
 

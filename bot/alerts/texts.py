@@ -65,17 +65,20 @@ def who(alert: Alert, lang: str) -> str:
     return f"{name} ({area})" if area else name
 
 
-def headline(alert: Alert, lang: str, detail: str = "name_area") -> str:
+def headline(alert: Alert, lang: str, detail: str = "name_area",
+             source: Source | None = None) -> str:
+    """``source``: the cause to name (a trigger that joined the alert), else the alert's own."""
     severity = gettext(lang, SEVERITY_LABELS[Severity(alert.severity)])
     if detail == "minimal":
         cause = gettext(lang, MINIMAL_CAUSE)
     else:
-        cause = gettext(lang, CAUSES[Source(alert.source)], who=who(alert, lang))
+        cause = gettext(lang, CAUSES[source or Source(alert.source)], who=who(alert, lang))
     return gettext(lang, HEADLINE, id=alert.id, severity=severity, cause=cause)
 
 
-def sms_text(alert: Alert, lang: str, detail: str = "name_area") -> str:
-    return f"{headline(alert, lang, detail)} {gettext(lang, SMS_CODES, id=alert.id)}"
+def sms_text(alert: Alert, lang: str, detail: str = "name_area",
+             source: Source | None = None) -> str:
+    return f"{headline(alert, lang, detail, source)} {gettext(lang, SMS_CODES, id=alert.id)}"
 
 
 def reminder_sms(alert: Alert, lang: str) -> str:
@@ -96,9 +99,9 @@ def alert_url(base_url: str | None, alert_id: int) -> str:
 
 
 def email_parts(alert: Alert, lang: str, base_url: str | None,
-                detail: str = "name_area") -> tuple[str, str, str]:
+                detail: str = "name_area", source: Source | None = None) -> tuple[str, str, str]:
     """(subject, plain body, HTML body) for an alert e-mail."""
-    subject = headline(alert, lang, detail)
+    subject = headline(alert, lang, detail, source)
     url = alert_url(base_url, alert.id)
     codes = gettext(lang, SMS_CODES, id=alert.id)
     footer = gettext(lang, EMAIL_FOOTER)
@@ -113,8 +116,9 @@ def email_parts(alert: Alert, lang: str, base_url: str | None,
 
 
 def notification(alert: Alert, person: Caseworker, channel: Channel, reminder: bool,
-                 settings: Settings) -> tuple[str, dict[str, object]]:
-    """The body and channel payload of one alert notification, in the person's language."""
+                 settings: Settings, cause: Source | None = None) -> tuple[str, dict[str, object]]:
+    """The body and channel payload of one alert notification, in the person's language.
+    ``cause``: a trigger that joined the alert, named instead of the alert's own cause."""
     lang = person.language
     detail = settings.alert_sms_detail
     if reminder:
@@ -125,9 +129,9 @@ def notification(alert: Alert, person: Caseworker, channel: Channel, reminder: b
             return text, telegram_payload(alert, lang)
         return text, {}
     if channel is Channel.SMS:
-        return sms_text(alert, lang, detail), {}
+        return sms_text(alert, lang, detail, cause), {}
     if channel is Channel.TELEGRAM:
-        return headline(alert, lang, detail), telegram_payload(alert, lang)
+        return headline(alert, lang, detail, cause), telegram_payload(alert, lang)
     subject, plain, body_html = email_parts(alert, lang, settings.public_base_url,
-                                                        detail)
+                                            detail, cause)
     return plain, {"subject": subject, "html": body_html}

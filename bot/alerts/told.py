@@ -1,21 +1,24 @@
 """Whether a person has been told about an alert: the promise every reply to a tenant or
 landlord rests on. A message counts from when it is enqueued until it dies at the provider; a
 dead letter makes the alert due again at once, so the escalator moves on to the next step, or
-to the intake route and the team lead.
+to the intake route and the team lead. Also the undelivered flag: set when even that fallback
+reached nobody or all of it died, cleared only when a provider took a message (queued is not
+enough for an alert that has already failed to reach anyone) or a caseworker acts.
 """
 
 from __future__ import annotations
 
 import functools
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import Session
 
+from bot.alerts import events as alert_webhook
 from bot.core.logs import get_logger
-from bot.models import Alert, AlertEvent, AlertState, utcnow
+from bot.models import Alert, AlertEvent, AlertState, OutboxItem, OutboxStatus, utcnow
 
 log = get_logger(__name__)
 
@@ -32,16 +35,29 @@ def _epoch_sql() -> Select[datetime, int]:
 
 
 @functools.cache
-def _told_sql() -> Select[str, Any]:
+def _told_sql() -> Select[str, Any, datetime]:
     # One statement: the epoch (the last reopen or retrigger, else 0) as a subquery.
     epoch = select(func.max(AlertEvent.id)).where(
         AlertEvent.alert_id == bindparam("alert_id"),
         AlertEvent.kind.in_(EPOCH_KINDS)).scalar_subquery()
-    return (select(AlertEvent.kind, AlertEvent.detail)
+    return (select(AlertEvent.kind, AlertEvent.detail, AlertEvent.at)
             .where(AlertEvent.alert_id == bindparam("alert_id"),
                    AlertEvent.id > func.coalesce(epoch, 0),
                    AlertEvent.kind.in_(["notified", "notification_failed"]))
             .order_by(AlertEvent.id))
+
+
+@functools.cache
+def _last_event_sql() -> Select[int]:
+    return select(func.coalesce(func.max(AlertEvent.id), 0)).where(
+        AlertEvent.alert_id == bindparam("alert_id"))
+
+
+@functools.cache
+def _accepted_sql() -> Select[int]:
+    return select(OutboxItem.id).where(
+        OutboxItem.idempotency_key.in_(bindparam("keys", expanding=True)),
+        OutboxItem.status == OutboxStatus.SENT).limit(1)
 
 
 def escalation_epoch(session: Session, alert: Alert) -> tuple[datetime, int]:
@@ -51,17 +67,69 @@ def escalation_epoch(session: Session, alert: Alert) -> tuple[datetime, int]:
     return (row[0], row[1]) if row is not None else (alert.created_at, 0)
 
 
+def _live(session: Session, alert: Alert) -> dict[tuple[object, object], dict[str, Any]]:
+    """The current escalation's notifications not since dead, by (caseworker, channel)."""
+    live: dict[tuple[object, object], dict[str, Any]] = {}
+    for kind, detail, _at in session.execute(_told_sql(), {"alert_id": alert.id}):
+        who = (detail.get("caseworker_id"), detail.get("channel"))
+        if kind == "notified":
+            live[who] = detail
+        else:
+            live.pop(who, None)
+    return live
+
+
 def person_told(session: Session, alert: Alert) -> bool:
     """Whether a notification to a person was enqueued since the current escalation began and
     has not since died at the provider (a dead letter told nobody)."""
-    live: set[tuple[object, object]] = set()
-    for kind, detail in session.execute(_told_sql(), {"alert_id": alert.id}):
-        who = (detail.get("caseworker_id"), detail.get("channel"))
-        if kind == "notified":
-            live.add(who)
-        else:
-            live.discard(who)
-    return bool(live)
+    return bool(_live(session, alert))
+
+
+def provider_accepted(session: Session, alert: Alert) -> bool:
+    """Whether a live notification of the current escalation was taken by its provider (sent):
+    more than queued, which is what clears an alert's undelivered flag."""
+    keys = [d["key"] for d in _live(session, alert).values() if d.get("key")]
+    return bool(keys) and session.scalar(_accepted_sql(), {"keys": keys}) is not None
+
+
+def flag_undelivered(session: Session, alert: Alert, now: datetime, retry_in: timedelta,
+                     intake_people: int) -> None:
+    """Nobody was reached, even through the fallback: flag the alert (once) for every queue,
+    the log and the outgoing webhook."""
+    if alert.undelivered_at is not None:
+        return
+    alert.undelivered_at = now
+    event = AlertEvent(alert=alert, at=now, kind="undelivered", detail={
+        "retry_at": (now + retry_in).isoformat(), "intake_people": intake_people})
+    session.add(event)
+    alert_webhook.emit(session, alert, event)
+    log.error("alert.undelivered", alert_id=alert.id, organisation_id=alert.organisation_id)
+
+
+def settle_told(session: Session, alert: Alert, now: datetime, check_in: timedelta) -> None:
+    """A person was told (a live message) and the policy is done. An alert flagged undelivered
+    is cleared only once a provider took one of its messages (a queued one may die too): until
+    then it looks again after ``check_in``."""
+    if alert.undelivered_at is not None and not provider_accepted(session, alert):
+        alert.next_action_at = now + check_in
+        return
+    alert.next_action_at = None
+    if alert.undelivered_at is not None:
+        alert.undelivered_at = None
+        session.add(AlertEvent(alert=alert, at=now, kind="delivered", detail={}))
+
+
+def last_fallback_at(session: Session, alert: Alert) -> datetime | None:
+    """When the current escalation last notified someone through the fallback (intake route
+    and team lead), or None."""
+    return max((at for kind, detail, at in session.execute(_told_sql(), {"alert_id": alert.id})
+                if kind == "notified" and detail.get("fallback")), default=None)
+
+
+def last_event_id(session: Session, alert: Alert) -> int:
+    """The id of the alert's newest timeline event (0: none): it tells one attempt from the
+    next, even within one second."""
+    return session.scalar(_last_event_sql(), {"alert_id": alert.id}) or 0
 
 
 _ALERT_KEY = re.compile(r"^alert:(\d{1,9}):")  # ids fit 32 bits

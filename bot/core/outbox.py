@@ -71,6 +71,11 @@ def enqueue(
     return session.execute(stmt, values).scalar() is not None
 
 
+def status_of(session: Session, key: str) -> str | None:
+    """The status of the message queued under ``key`` (None: none is)."""
+    return session.scalar(select(OutboxItem.status).where(OutboxItem.idempotency_key == key))
+
+
 # Alerts first, then conversations, then bulk check-ins; within a priority, oldest due first.
 CLAIM_ORDER = (OutboxItem.priority, OutboxItem.next_attempt_at, OutboxItem.id)
 

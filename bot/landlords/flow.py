@@ -16,9 +16,9 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, joinedload
 
-from bot.alerts.escalator import escalate_now, route_reachable
+from bot.alerts.escalator import escalate_now
 from bot.alerts.lifecycle import raise_alert
-from bot.alerts.routing import Delivery
+from bot.alerts.routing import Delivery, route_reachable
 from bot.casework.queries import caseworker_by_chat
 from bot.core import audit, outbox
 from bot.core.storable import storable

@@ -32,8 +32,11 @@ into TwiML); it sends nothing itself. The rules:
 
 Honest replies: an alert's first escalation step runs in this same transaction
 (`bot.alerts.escalator.escalate_now`), and a reply says the caseworker "has been told" only when
-a notification to a person was enqueued on a configured channel; otherwise it says a caseworker
-will be asked, and gives 112 (and Livslinien for need-help, call-me and crisis).
+a notification to a person about this message was enqueued on a configured channel (or the
+message joined an escalation still running whose notification is live), never because of an old
+escalation's message; otherwise it says a caseworker will be asked, and gives 112 (and
+Livslinien for need-help, call-me and crisis). Words joined to an acknowledged case, or to one
+whose escalation has ended, are passed on to the person holding it.
 """
 
 from __future__ import annotations
@@ -46,9 +49,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.alerts import staff_texts as sms_staff_texts
-from bot.alerts.escalator import escalate_now, route_reachable
+from bot.alerts.escalator import escalate_now
 from bot.alerts.lifecycle import raise_alert
-from bot.alerts.routing import Delivery, unknown_sender_organisation
+from bot.alerts.routing import Delivery, route_reachable, unknown_sender_organisation
 from bot.checkins.rows import Looked, record_answer
 from bot.core import audit
 from bot.core.opt_out import may_send_after_stop
@@ -117,20 +120,24 @@ def handle_tenant_sms(session: Session, tenant: Tenant, body: str | None, *,
         audit.record(session, "system", "phone_ok", "tenant", tenant.id, via="inbound_sms")
 
     told = False
+    waits = False  # the trigger is in an escalation still to come (new, retriggered, running)
     via = delivery or Delivery()
 
     def alert(source: Source, summary: str, **detail: Any) -> Alert:
-        nonlocal told
+        nonlocal told, waits
         raised, created = raise_alert(session, source=source, summary=summary, tenant=tenant,
                                       detail={**ref, **{k: v for k, v in detail.items() if v}},
                                       now=now)
-        told = escalate_now(session, raised, via, now, new=created)
+        waits = raised.state == AlertState.OPEN and raised.next_action_at is not None
+        told = escalate_now(session, raised, via, now, new=created, source=source)
         return raised
 
     def passed_on(raised: Alert) -> bool:
         """For words for the caseworker (a low alert that may wait for working hours): told
-        now, or someone on its route can be reached when it is due."""
-        return told or route_reachable(session, raised, via)
+        now, or its escalation is still to come and someone on its route can be reached when
+        it is due. Words joined to a dormant case (acknowledged, policy done) count only when
+        passed on to its holder now (`escalate_now`)."""
+        return told or (waits and route_reachable(session, raised, via))
 
     reply: str | None
     raised: Alert | None = None

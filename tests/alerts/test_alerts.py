@@ -1,10 +1,16 @@
+import contextlib
+import threading
+from typing import Any
+
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
+from bot.alerts import lifecycle
 from bot.alerts.lifecycle import act, raise_alert
 from bot.alerts.rules import InvalidTransition
-from bot.models import Alert, AlertEvent, Home, Organisation
+from bot.models import Alert, AlertEvent, Home, Organisation, Tenant
+from tests.support.concurrency import run_together
 from tests.support.factories import make_world
 
 
@@ -86,3 +92,39 @@ def test_alert_with_no_clue_belongs_to_the_only_municipality(session: Session) -
     w = make_world(session)
     alert, _ = raise_alert(session, source="crisis", summary="ukendt nummer")
     assert alert.organisation_id == w.org.id
+
+
+@pytest.mark.parametrize("who", ["tenant", "unknown number"])
+def test_two_triggers_at_the_same_instant_open_one_case(
+        sessions: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch, who: str) -> None:
+    """One case per tenant holds under concurrency: two transactions (the webhook and the
+    missed-check-in sweep, say) that both look for the tenant's case before either commits
+    must not both open one. The second waits for the first and joins its case."""
+    with sessions() as s:
+        tenant_id = make_world(s).tenant.id
+        s.commit()
+    phone = "+4520000099"
+    looked = threading.Barrier(2)
+    original = lifecycle._active_case
+
+    def look_then_wait_for_the_other(*args: Any) -> Alert | None:
+        found = original(*args)
+        # Both look before either inserts, unless the first holds the other off.
+        with contextlib.suppress(threading.BrokenBarrierError):
+            looked.wait(timeout=1)
+        return found
+
+    monkeypatch.setattr(lifecycle, "_active_case", look_then_wait_for_the_other)
+
+    def trigger(i: int) -> bool:
+        with sessions() as s, s.begin():
+            tenant = s.get(Tenant, tenant_id) if who == "tenant" else None
+            _, created = raise_alert(s, source="need_help", summary=f"svarede 3 ({i})",
+                                     tenant=tenant, sender_phone=None if tenant else phone)
+            return created
+
+    created = run_together(trigger, 2)
+    with sessions() as s:
+        assert s.scalar(select(func.count()).select_from(Alert)) == 1
+        assert sorted(created) == [False, True]
+        assert s.scalar(select(Alert.trigger_count)) == 2

@@ -7,12 +7,13 @@ T0 is Tuesday 3 March 2026, 10:00 in Copenhagen.
 
 from __future__ import annotations
 
+import io
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.alerts.escalator import RETRY_UNDELIVERED, run_escalation
+from bot.alerts.escalator import CHECK_UNDELIVERED, RETRY_UNDELIVERED, run_escalation
 from bot.alerts.lifecycle import act, raise_alert
 from bot.alerts.policies import save_policy
 from bot.alerts.routing import unknown_sender_organisation
@@ -21,6 +22,7 @@ from bot.alerts.told import person_told
 from bot.casework.queries import alert_queue, viewer_for
 from bot.casework.sms_replies import handle_caseworker_sms
 from bot.channels.base import OutgoingMessage, PermanentError
+from bot.channels.console import ConsoleChannel
 from bot.core.config import Settings
 from bot.delivery.dispatcher import Dispatcher
 from bot.models import (
@@ -173,10 +175,17 @@ def test_nobody_anywhere_is_undelivered_and_stays_due_until_someone_is_reached(
     alert = session.get(Alert, alert_id)
     assert alert is not None and alert.next_action_at == later + RETRY_UNDELIVERED
     assert _kinds(session, alert_id).count("undelivered") == 1
-    # An admin with a phone arrives: the next retry reaches them and clears the flag.
+    # An admin with a phone arrives: the next retry queues an SMS for them. Queued is not yet
+    # reached (it may die too): the flag clears once the provider has taken it.
     admin = _admin(session, w)
-    run_escalation(sessions, settings, channels={"sms"}, now=later + RETRY_UNDELIVERED)
+    retry = later + RETRY_UNDELIVERED
+    run_escalation(sessions, settings, channels={"sms"}, now=retry)
     assert [r.recipient for r in _outbox(session)] == [admin.phone]
+    alert = session.get(Alert, alert_id)
+    assert alert is not None and alert.undelivered_at is not None
+    assert alert.next_action_at == retry + CHECK_UNDELIVERED
+    assert Dispatcher(sessions, {"sms": ConsoleChannel("sms", io.StringIO())}).run_once().sent == 1
+    run_escalation(sessions, settings, channels={"sms"}, now=retry + CHECK_UNDELIVERED)
     session.expire_all()
     alert = session.get(Alert, alert_id)
     assert alert is not None and alert.undelivered_at is None and alert.next_action_at is None
@@ -286,3 +295,82 @@ def test_a_notification_that_dies_at_the_provider_does_not_count_as_told(
     recipients = {r.recipient for r in _outbox(session) if r.status == "pending"}
     assert recipients == {member.phone, w.lead.phone}
     assert "notification_failed" in _kinds(session, alert_id)
+
+
+def _pending(session: Session) -> set[str]:
+    return {r.recipient for r in _outbox(session) if r.status == "pending"}
+
+
+def test_a_dead_first_step_moves_on_to_the_next_step_at_once(
+        sessions: sessionmaker[Session], session: Session, settings: Settings) -> None:
+    """The default high policy (owner now, team after 30 min): the owner's SMS dies, so nobody
+    was told, and the team is told at once, as if the first step had reached nobody, not when
+    its 30 minutes are up."""
+    w = make_world(session)
+    now = utcnow()
+    with sessions() as s, s.begin():
+        alert, _ = raise_alert(s, source="need_help", summary="3", now=now,
+                               tenant=s.get(type(w.tenant), w.tenant.id))
+        alert_id = alert.id
+    run_escalation(sessions, settings, channels={"sms"}, now=now)
+    assert _pending(session) == {w.caseworker.phone}
+
+    assert Dispatcher(sessions, {"sms": _RefusingSms()}).run_once().dead == 1  # type: ignore[dict-item]
+    died_at = utcnow()
+    run_escalation(sessions, settings, channels={"sms"}, now=died_at)
+    assert _pending(session) == {w.lead.phone, w.caseworker.phone, w.colleague.phone}  # team
+    with sessions() as s:
+        row = s.get_one(Alert, alert_id)
+        assert row.steps_done == 2 and person_told(s, row)
+
+
+def test_a_route_of_dead_numbers_is_flagged_undelivered(
+        sessions: sessionmaker[Session], session: Session, settings: Settings) -> None:
+    """Owner, intake and lead all have numbers the provider refuses for good (desk landlines):
+    once the fallback's messages have all died the alert is flagged undelivered ('Reached
+    nobody'), and the refused SMS go out again only every RETRY_UNDELIVERED, not every run."""
+    w = make_world(session)
+    intake_team(session, w)
+    alert_id = told_once(session, sessions, settings, w, utcnow())
+    refusing = Dispatcher(sessions, {"sms": _RefusingSms()})  # type: ignore[dict-item]
+    start = utcnow()
+    flagged_at: list[int] = []
+    for k in range(1, 6):
+        refusing.run_once()
+        run_escalation(sessions, settings, channels={"sms"}, now=start + timedelta(seconds=10 * k))
+        with sessions() as s:
+            if s.get_one(Alert, alert_id).undelivered_at is not None:
+                flagged_at.append(k)
+    assert flagged_at == [2, 3, 4, 5]  # the owner's SMS died, then the fallback's
+    assert len(_outbox(session)) == 3 and _pending(session) == set()  # owner, intake, lead
+    assert _kinds(session, alert_id).count("undelivered") == 1
+    with sessions() as s:
+        row = s.get_one(Alert, alert_id)
+        assert row.next_action_at is not None and not person_told(s, row)
+        retry_at = row.next_action_at
+    assert retry_at - (start + timedelta(seconds=10)) == RETRY_UNDELIVERED
+    run_escalation(sessions, settings, channels={"sms"}, now=retry_at)
+    assert _pending(session) == {"+4526000201", w.lead.phone}  # tried again, still flagged
+    with sessions() as s:
+        assert s.get_one(Alert, alert_id).undelivered_at is not None
+
+
+def test_a_fallback_in_the_same_second_as_a_dead_one_is_not_told_by_the_dead_rows(
+        sessions: sessionmaker[Session], session: Session, settings: Settings) -> None:
+    """The worker's fast lane runs escalation, dispatch, escalation within a second. A second
+    fallback in the same second as the one whose messages just died must not find the dead
+    rows and rest as 'told', with every message dead and nothing left to send."""
+    w = make_world(session)
+    intake_team(session, w)
+    alert_id = told_once(session, sessions, settings, w, utcnow())
+    refusing = Dispatcher(sessions, {"sms": _RefusingSms()})  # type: ignore[dict-item]
+    refusing.run_once()  # the owner's SMS dies
+    second = utcnow().replace(microsecond=0) + timedelta(seconds=2)
+    run_escalation(sessions, settings, channels={"sms"}, now=second)  # fallback: intake + lead
+    refusing.run_once()  # both die
+    run_escalation(sessions, settings, channels={"sms"},
+                   now=second + timedelta(milliseconds=600))
+    with sessions() as s:
+        row = s.get_one(Alert, alert_id)
+        assert not person_told(s, row)
+        assert row.undelivered_at is not None and row.next_action_at is not None

@@ -232,4 +232,4 @@ def test_status_push_after_acknowledgement(telegram_emulator_clean: TelegramEmul
     assert stats.sent == 1
     [push] = telegram_emulator_clean.wait_bot_messages(TEST_BOT_TOKEN, USER)
     assert push["message"]["text"] == (f"Din henvendelse {reference} bliver nu behandlet af "
-                                       "lejerens sagsbehandler. Tak fordi du sagde til.")
+                                       "lejerens sagsbehandler. Tak, fordi du sagde til.")

@@ -48,6 +48,9 @@ def describe(kind: str, detail: Mapping[str, Any], names: Mapping[int, str], lan
         if d.get("why") == "handover":
             return gettext(lang, "{channel} to {person}: the alert was handed to them.",
                            channel=channel, person=person)
+        if d.get("why") == "joined":
+            return gettext(lang, "{channel} to {person}: a new message on the case.",
+                           channel=channel, person=person)
         if d.get("reminder"):
             return gettext(lang, "Reminder by {channel} to {person}: still not resolved.",
                            channel=channel, person=person)
