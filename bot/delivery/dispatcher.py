@@ -17,9 +17,8 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from datetime import timedelta
 
 from sqlalchemy import update
@@ -60,8 +59,6 @@ TAKE_LEAD_S = 0.05
 # A send ready later than this after its slot books a new slot instead (half the lateness the
 # margin tolerates; the rest is for the provider client's own time).
 LATE_S = (1 / CAP_MARGIN - 1) / 2
-# How often a lane with nothing to send looks again while other lanes of the run still send.
-LANE_POLL_S = URGENT_LOOK_S
 
 FailureHook = Callable[[Session, OutboxItem, PermanentError], None]
 
@@ -81,22 +78,6 @@ class DispatchStats:
     def add(self, other: DispatchStats) -> None:
         for f in fields(self):
             setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
-
-
-@dataclass
-class _Flight:
-    """What the lanes and send threads of one concurrent run share (under `lock`)."""
-
-    permits: threading.Semaphore
-    lanes_busy: int
-    stats: DispatchStats
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    recipients: set[tuple[str, str]] = field(default_factory=set)  # in flight
-    done: threading.Condition = field(init=False)
-    error: BaseException | None = None
-
-    def __post_init__(self) -> None:
-        self.done = threading.Condition(self.lock)
 
 
 class Dispatcher:
@@ -143,7 +124,9 @@ class Dispatcher:
         """Send everything due now that this worker may take, round by round, until none is."""
         stats = DispatchStats()
         if self.concurrency > 1:
-            self._run_lanes(batch, stats)
+            from bot.delivery.lanes import Lanes  # it builds on this module
+
+            Lanes(self, batch, stats).run()
             return stats
         while not self.stopping():
             claims = self._claim(batch)
@@ -240,95 +223,6 @@ class Dispatcher:
             self._failed(claim.token, item, exc, stats)
             return
         self._sent(claim.token, item, provider_id, stats)
-
-    # -- concurrent sends
-
-    def _run_lanes(self, batch: int, stats: DispatchStats) -> None:
-        """One thread per lane (the uncapped rows, each capped sender) paces its rows and hands
-        each to a pool of `concurrency` send threads; returns when every lane found nothing
-        more to send (or on a stop) and every send in flight is recorded."""
-        lanes: list[tuple[SenderKey | None, float]] = [(None, 0.0), *self.paced.items()]
-        flight = _Flight(threading.Semaphore(self.concurrency), len(lanes), stats)
-        with ThreadPoolExecutor(self.concurrency, thread_name_prefix="dispatch-send") as pool:
-            threads = [threading.Thread(target=self._lane, args=(key, rate, batch, pool, flight),
-                                        name=f"dispatch-{key.channel if key else 'uncapped'}")
-                       for key, rate in lanes]
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
-        if flight.error is not None:  # e.g. the database gone: run_until logs it and goes on
-            raise flight.error
-
-    def _lane(self, key: SenderKey | None, rate: float, batch: int, pool: ThreadPoolExecutor,
-              flight: _Flight) -> None:
-        claim, busy = Claim(""), True
-        try:
-            while not self.stopping() and flight.error is None:
-                if not claim.items:
-                    claim = self._claim_lane(key, rate, batch)
-                    with flight.lock:
-                        if bool(claim.items) != busy:
-                            busy = not busy
-                            flight.lanes_busy += 1 if busy else -1
-                        if not busy and not flight.lanes_busy:
-                            return  # nothing left for any lane
-                    if not busy:  # others still send: rows due meanwhile go in this run
-                        self.sleep(LANE_POLL_S)
-                        continue
-                if not self._acquire(flight):
-                    return
-                if not self._fly(claim, pool, flight):
-                    flight.permits.release()
-                    return
-        except BaseException as exc:  # raised by run_once once the sends in flight are done
-            flight.error = flight.error or exc
-        finally:
-            try:
-                self._release([claim])
-            except BaseException as exc:
-                flight.error = flight.error or exc
-
-    def _acquire(self, flight: _Flight) -> bool:
-        """A free send thread (a permit), unless the run stops first."""
-        while not flight.permits.acquire(timeout=URGENT_LOOK_S):
-            if self.stopping() or flight.error is not None:
-                return False
-        return True
-
-    def _fly(self, claim: Claim, pool: ThreadPoolExecutor, flight: _Flight) -> bool:
-        """Book the head row's slot, wait for it, hand the row to a send thread (which owns
-        the permit from here). False if the run stopped during the wait."""
-        slot = None
-        if claim.key is not None:
-            slot = self._book(claim.key, claim.rate)
-            if not self._wait_until(slot - TAKE_LEAD_S) or flight.error is not None:
-                return False
-        self._make_way(claim)
-        head = claim.items[0]
-        recipient = (head.channel, head.recipient)
-        with flight.lock:
-            # One person's messages leave in order: never two of them in flight at once.
-            while recipient in flight.recipients:
-                flight.done.wait()
-            flight.recipients.add(recipient)
-        item = claim.items.popleft()
-        pool.submit(self._send_in_flight, claim, item, slot, flight)
-        return True
-
-    def _send_in_flight(self, claim: Claim, item: OutboxItem, slot: float | None,
-                        flight: _Flight) -> None:
-        mine = DispatchStats()
-        try:
-            self._send_row(claim, item, slot, mine)
-        except BaseException as exc:
-            flight.error = flight.error or exc
-        finally:
-            with flight.lock:
-                flight.stats.add(mine)
-                flight.recipients.discard((item.channel, item.recipient))
-                flight.done.notify_all()
-            flight.permits.release()
 
     def _make_way(self, claim: Claim) -> None:
         """Alerts committed while this claim's prompts go out are sent next, in this claim.
