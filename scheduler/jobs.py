@@ -61,6 +61,15 @@ def retention_purge(runtime: Runtime) -> object:
     return report or None
 
 
+def reconcile_sms_status(runtime: Runtime) -> object:
+    """Twilio status callbacks that came before their send was recorded, applied now."""
+    from bot.core.db import transaction
+    from bot.delivery.sms_status import reconcile_kept
+
+    with transaction(runtime.sessions) as session:
+        return reconcile_kept(session) or None
+
+
 def escalate_alerts(runtime: Runtime) -> EscalationStats | None:
     """Notify caseworkers about due alert steps and acknowledged-but-open reminders."""
     stats = run_escalation(runtime.sessions, runtime.settings, channels=set(runtime.channels))

@@ -44,6 +44,8 @@ JOBS: tuple[JobSpec, ...] = (
     JobSpec("start_checkins", jobs.start_checkins, 5),
     JobSpec("send_reminders", jobs.send_reminders, 60),
     JobSpec("mark_missed", jobs.mark_missed, 60),
+    # Before escalation: a kept "failed" callback makes its alert due, and escalation acts on it.
+    JobSpec("reconcile_sms_status", jobs.reconcile_sms_status, 10),
     JobSpec("escalate_alerts", jobs.escalate_alerts, 5, on_wake=True),
     JobSpec("retention_purge", jobs.retention_purge, 24 * 3600),
     JobSpec("expire_concern_drafts", jobs.expire_concern_drafts, 60),

@@ -40,6 +40,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.alerts import events as alert_webhook
 from bot.alerts import texts as alert_texts
+from bot.alerts.lifecycle import reminded_people
 from bot.alerts.policies import load_policy
 from bot.alerts.routing import (
     MISSING_ADDRESS,
@@ -189,15 +190,14 @@ def escalate_now(session: Session, alert: Alert, delivery: Delivery,
 def _pass_on(session: Session, alert: Alert, source: Source, run: _Run) -> int:
     """A trigger joined a dormant case (only a milder, non-crying one does; see
     `bot.alerts.rules.join_trigger`): tell the person holding it, on the channels of the
-    case's first step. That is who acknowledged it, else its owner, else its team (the intake
-    route for an alert without a team): the first of these that reaches someone. Within the
-    case's working hours when its policy keeps to them. Returns how many people were reached."""
+    case's first step: who acknowledged it (or its owner since a handover), else its owner,
+    else its team (the intake route without a team), the first that reaches someone. Within
+    the case's working hours when its policy keeps to them. Returns how many were reached."""
     policy = load_policy(session, alert.team_id, alert.severity)
     shift = working_hours(session, alert, run.settings)
     step = Step(0, Target.ASSIGNED, policy.steps[0].channels)
-    by = session.get(Caseworker, alert.acknowledged_by_id) if alert.acknowledged_by_id else None
     groups: tuple[Callable[[], list[Caseworker]], ...] = (
-        lambda: [by] if by is not None and by.active else [],
+        partial(reminded_people, session, alert),  # who acknowledged, or holds it since
         partial(recipients, session, alert, Target.ASSIGNED),
         partial(recipients, session, alert, Target.TEAM))
     not_before = max(shift(run.now), run.now) if policy.working_hours_only else None
@@ -308,9 +308,7 @@ def _remind(session: Session, alert: Alert, policy: Policy,
     if ack_reminder_due(alert.acknowledged_at, alert.last_reminder_at, policy, run.now,
                         shift=shift):
         since = _reminder_base(alert)
-        person = alert.acknowledged_by_id or alert.owner_id
-        people = [p for p in [session.get(Caseworker, person)] if p is not None and p.active] \
-            if person is not None else []
+        people = reminded_people(session, alert)
         reminder = Step(0, Target.ASSIGNED, policy.steps[0].channels)
         reached = _notify(session, alert, None, reminder,
                           f"reminder:{int(since.timestamp())}", set(), run, people=people)

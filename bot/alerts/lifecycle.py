@@ -78,7 +78,7 @@ def raise_alert(
     sev = Severity(severity) if severity else severity_for(source, detail or {})
     existing = None
     if concern is None:
-        _lock_case(session, tenant, sender_phone)
+        lock_case(session, tenant, sender_phone)
         existing = _active_case(session, tenant, sender_phone)
     if existing is not None:
         _join(session, existing, Source(source), sev, summary, detail or {}, now)
@@ -124,7 +124,7 @@ _LOCK_CASE_PG = text("SELECT pg_advisory_xact_lock(CAST(:ns AS integer), CAST(:k
 _LOCK_CASE_SQLITE = text("UPDATE alerts SET id = id WHERE 0")
 
 
-def _lock_case(session: Session, tenant: Tenant | None, sender_phone: str | None) -> None:
+def lock_case(session: Session, tenant: Tenant | None, sender_phone: str | None) -> None:
     """Take turns with any other transaction raising for the same tenant (or number) until
     commit, so two triggers at the same instant cannot both find no case and open two: the
     second one waits, then finds the first one's case and joins it. Without this, PostgreSQL's
@@ -225,3 +225,16 @@ def act(session: Session, alert: Alert, action: Action | str, *, actor: Casework
     for listener in _state_listeners:
         listener(session, alert, now)
     return True
+
+
+def reminded_people(session: Session, alert: Alert) -> list[Caseworker]:
+    """Who an acknowledged alert's reminders go to (nobody when they are inactive): whoever
+    acknowledged it, unless it was handed over since (leave, illness), then its owner: the
+    caseworker who holds it now."""
+    last = session.scalar(select(AlertEvent.kind).where(
+        AlertEvent.alert_id == alert.id, AlertEvent.kind.in_(("acknowledged", "reassigned")))
+        .order_by(AlertEvent.id.desc()).limit(1))
+    person = alert.owner_id if last == "reassigned" or alert.acknowledged_by_id is None \
+        else alert.acknowledged_by_id
+    holder = session.get(Caseworker, person) if person is not None else None
+    return [holder] if holder is not None and holder.active else []

@@ -30,6 +30,11 @@ CW_ALREADY_ACKNOWLEDGED = N_("Alert {alert_id} was already acknowledged by {name
 CW_ALREADY_CLOSED = N_("Alert {alert_id} is already closed. Reopen it in the dashboard if needed.")
 CW_NOT_FOUND = N_("There is no alert {alert_id}. Check the number in the alert SMS.")
 CW_NOT_YOURS = N_("Alert {alert_id} belongs to another team, so you cannot change it.")
+# A code for an alert the replier was never told about: most likely a typo ("24" for "42").
+CW_NOT_TOLD = N_(
+    "Alert {alert_id} is not one of your alerts, so nothing was changed. Check the number in "
+    "the alert SMS."
+)
 # A reply that is no code: the example is one of the caseworker's own current alerts, so it
 # works as written (bot.casework.sms_replies picks it), else how codes are made.
 CW_UNKNOWN_CODE = N_(
@@ -104,6 +109,10 @@ def not_found(lang: str | None, alert_id: int) -> str:
 
 def not_yours(lang: str | None, alert_id: int) -> str:
     return _render(lang, CW_NOT_YOURS, alert_id=alert_id)
+
+
+def not_told(lang: str | None, alert_id: int) -> str:
+    return _render(lang, CW_NOT_TOLD, alert_id=alert_id)
 
 
 def unknown_code(lang: str | None, alert_id: int | None = None,

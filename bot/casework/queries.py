@@ -267,19 +267,21 @@ def reassignable_to(session: Session, viewer: Viewer) -> list[Caseworker]:
 
 
 def reassign(session: Session, viewer: Viewer, alert: Alert, new_owner: Caseworker,
-             now: datetime | None = None) -> bool:
-    """Hand an alert to another caseworker (and their team); False when nothing changed."""
+             now: datetime | None = None) -> AlertEvent | None:
+    """Hand an alert to another caseworker (and their team); returns the `reassigned` timeline
+    event, None when nothing changed."""
     if not can_reassign_to(viewer, viewer_for(new_owner)):
         raise NotAllowed("cannot hand the alert to that caseworker")
     if alert.owner_id == new_owner.id:
-        return False
+        return None
     before = alert.owner_id
     alert.owner_id = new_owner.id
     alert.team_id = new_owner.team_id
-    session.add(AlertEvent(alert=alert, at=now or utcnow(), kind="reassigned",
-                           actor=actor(viewer), detail={"from": before, "to": new_owner.id}))
+    event = AlertEvent(alert=alert, at=now or utcnow(), kind="reassigned",
+                       actor=actor(viewer), detail={"from": before, "to": new_owner.id})
+    session.add(event)
     audit.record(session, actor(viewer), "reassign", "alert", alert.id, to=new_owner.id)
-    return True
+    return event
 
 
 def pause_checkins(session: Session, viewer: Viewer, tenant: Tenant, until: date | None) -> None:
@@ -352,16 +354,22 @@ def caseworker_by_chat(session: Session, chat_id: int) -> Caseworker | None:
                                                    Caseworker.active.is_(True)))
 
 
+@dataclass(frozen=True)
+class Handover:
+    changed: bool  # the owner changed
+    told: bool = False  # the new owner was reached on at least one channel
+
+
 def reassign_and_tell(session: Session, viewer: Viewer, alert: Alert, new_owner: Caseworker,
-                      settings: Settings, channels: Collection[str] | None) -> bool:
+                      settings: Settings, channels: Collection[str] | None) -> Handover:
     """:func:`reassign`, and the new owner is told at once on their channels (the timeline
-    shows the handover and each message). False when nothing changed."""
-    if not reassign(session, viewer, alert, new_owner):
-        return False
+    shows the handover, whether it reached them, and each message). Whoever handed it over may
+    only be told "they have been told" when ``told``: otherwise nobody knows it changed hands."""
+    event = reassign(session, viewer, alert, new_owner)
+    if event is None:
+        return Handover(changed=False)
     session.flush()
-    handover = session.scalar(select(AlertEvent.id).where(
-        AlertEvent.alert_id == alert.id, AlertEvent.kind == "reassigned")
-        .order_by(AlertEvent.id.desc()).limit(1))
-    notify_new_owner(session, alert, new_owner, settings, channels=channels,
-                     handover_id=handover or 0)
-    return True
+    told = notify_new_owner(session, alert, new_owner, settings, channels=channels,
+                            handover_id=event.id) > 0
+    event.detail = {**event.detail, "told": told}
+    return Handover(changed=True, told=told)

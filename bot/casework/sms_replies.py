@@ -4,7 +4,14 @@ Who may act on an alert by SMS is decided by the same rule as the dashboard, the
 Telegram buttons (`bot.casework.access.can_act_on_alert`): the owner, the alert's team (colleagues
 cover for each other), the municipality's intake team for alerts with no team, and the
 municipality's admins - never anyone from another municipality. Anyone else is told the alert
-belongs to another team; nothing changes. Answers are in the
+belongs to another team; nothing changes.
+
+A code is a number typed by hand, and "24 OK" for "42 OK" would silence a colleague's alert
+that the replier never heard of (its escalation stops while nobody knows about it). So a code
+also acts only on an alert the replier knows: they own it, were notified about it (any channel,
+any escalation), or have acted on it before (acknowledged it, say, in the dashboard). Otherwise
+they are told it is not one of their alerts; nothing changes. A Telegram button needs no such
+check: it sits under the very message that told them. Answers are in the
 caseworker's language. Every action lands on the alert's timeline via :func:`bot.alerts.act`
 (actor and ``via="sms"``) and in the audit log.
 """
@@ -31,6 +38,18 @@ EXAMPLE_CANDIDATES = 20
 def may_act(caseworker: Caseworker, alert: Alert) -> bool:
     """The rule in the module docstring."""
     return may_act_on_alert(viewer_for(caseworker), alert)
+
+
+def knows_of(session: Session, caseworker: Caseworker, alert: Alert) -> bool:
+    """Whether the caseworker owns the alert, was notified about it, or acted on it before:
+    the alerts a reply code of theirs may change."""
+    if caseworker.id in (alert.owner_id, alert.acknowledged_by_id):
+        return True
+    return session.scalar(select(exists().where(
+        AlertEvent.alert_id == alert.id,
+        or_(AlertEvent.actor == f"caseworker:{caseworker.id}",
+            (AlertEvent.kind == "notified")
+            & (AlertEvent.detail["caseworker_id"].as_integer() == caseworker.id))))) is True
 
 
 def example_alert(session: Session, caseworker: Caseworker) -> Alert | None:
@@ -71,6 +90,10 @@ def handle_caseworker_sms(session: Session, caseworker: Caseworker, body: str | 
         audit.record(session, f"caseworker:{caseworker.id}", "refused", "alert", alert.id,
                      via="sms", wanted=code.action)
         return sms_staff_texts.not_yours(lang, alert.id)
+    if not knows_of(session, caseworker, alert):
+        audit.record(session, f"caseworker:{caseworker.id}", "refused", "alert", alert.id,
+                     via="sms", wanted=code.action, reason="not_told")
+        return sms_staff_texts.not_told(lang, alert.id)
     before = alert.state
     try:
         changed = act(session, alert, code.action, actor=caseworker, via="sms", now=now)

@@ -25,6 +25,12 @@ DEFAULT_API_URL = "https://api.telegram.org"
 RATE_PER_SECOND = 25.0  # below Telegram's ~30/s, leaving room for the bot's own replies
 PER_CHAT_INTERVAL = 1.0
 MAX_TEXT = 4096  # Telegram's limit for one message
+# PermanentError codes for a chat that every later send fails on as well: the user blocked the
+# bot (403), or Telegram no longer knows the chat (400 "chat not found": the account was deleted,
+# or the id was never a chat with this bot). bot.delivery.failures stops sending to it.
+BLOCKED = "403"
+CHAT_NOT_FOUND = "chat_not_found"
+CHAT_GONE = frozenset({BLOCKED, CHAT_NOT_FOUND})
 
 
 def inline_keyboard(buttons: list[list[dict[str, str]]]) -> dict[str, Any]:
@@ -89,7 +95,10 @@ class TelegramChannel:
                                  retry_after=float(retry_after) if retry_after else None)
         if code == 403:
             raise PermanentError(f"Telegram refused (blocked or kicked): {description}",
-                                 code="403")
+                                 code=BLOCKED)
+        if code == 400 and "chat not found" in description.lower():
+            raise PermanentError(f"Telegram cannot find the chat: {description}",
+                                 code=CHAT_NOT_FOUND)
         if code >= 500:
             raise TransientError(f"Telegram HTTP {code}: {description}")
         if code >= 400:

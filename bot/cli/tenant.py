@@ -44,14 +44,14 @@ def tenant_export(phone: str, output: Path | None) -> None:
 @click.option("--yes", is_flag=True, help="Confirm: this cannot be undone.")
 def tenant_erase(phone: str, yes: bool) -> None:
     """Erase the personal data of the tenant with PHONE (keeps anonymous counts)."""
-    from bot.tenants.privacy import TenantNotFound, erase_tenant, find_tenant
+    from bot.tenants.privacy import AlertStillActive, TenantNotFound, erase_tenant, find_tenant
 
     if not yes:
         raise click.ClickException("erasure cannot be undone: add --yes to confirm")
     with open_sessions()() as session:
         try:
             report = erase_tenant(session, find_tenant(session, phone), actor="cli")
-        except TenantNotFound as exc:
+        except (TenantNotFound, AlertStillActive) as exc:
             raise click.ClickException(str(exc)) from None
         session.commit()
     click.echo(f"Erased tenant {report.tenant_id}: {report.messages_blanked} message(s) blanked, "

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from bot.alerts import staff_texts as sms_staff_texts
 from bot.alerts.lifecycle import raise_alert
 from bot.channels.base import PermanentError
+from bot.channels.telegram import BLOCKED, CHAT_GONE
 from bot.core import audit
 from bot.core.logs import get_logger
 from bot.models import Caseworker, Home, Landlord, OutboxItem, PhoneStatus, Tenant, utcnow
@@ -71,24 +72,28 @@ def sms_error(session: Session, tenant: Tenant, code: str,
 
 
 def telegram_failure(session: Session, row: OutboxItem, exc: PermanentError) -> None:
-    """Telegram: the user blocked the bot (403). Stop sending to that chat and tell staff.
+    """Telegram: the chat is gone for good, because the user blocked the bot (403) or Telegram
+    cannot find the chat (400 "chat not found"). Stop sending to that chat and tell staff.
 
     A landlord's chat is marked inactive (kept, so an unblock plus /start restores it); a
-    caseworker's chat is unlinked (alerts go by their other channels; they re-link from the
-    dashboard). Staff learn of it through a low ``delivery_failed`` alert routed to the team
-    concerned, plus an audit record. Other 4xx (bad request) only dead-letter the row.
+    caseworker's chat is unlinked (alerts go by their other channels at once, instead of dying
+    on this chat one by one; they re-link from the dashboard). Staff learn of it through a low
+    ``delivery_failed`` alert routed to the team concerned, plus an audit record. Other 4xx
+    (bad request) only dead-letter the row.
     """
-    if exc.code != "403":
+    if exc.code not in CHAT_GONE:
         return
     try:
         chat_id = int(row.recipient)
     except ValueError:
         return
+    blocked = exc.code == BLOCKED
+    action = "telegram.blocked" if blocked else "telegram.chat_not_found"
+    why = "blocked the Telegram bot" if blocked else "cannot be found on Telegram (chat not found)"
     landlord = session.scalar(select(Landlord).where(Landlord.telegram_chat_id == chat_id))
     if landlord is not None and landlord.telegram_active:
         landlord.telegram_active = False
-        audit.record(session, "system", "telegram.blocked", "landlord", landlord.id,
-                     outbox_id=row.id)
+        audit.record(session, "system", action, "landlord", landlord.id, outbox_id=row.id)
         team_id = session.scalar(
             select(Caseworker.team_id).join(Tenant, Tenant.caseworker_id == Caseworker.id)
             .join(Home, Tenant.home_id == Home.id).where(Home.landlord_id == landlord.id)
@@ -98,7 +103,7 @@ def telegram_failure(session: Session, row: OutboxItem, exc: PermanentError) -> 
         # No tenant's team: the municipality's intake route takes it (bot.alerts.routing).
         alert, created = raise_alert(
             session, source=Source.DELIVERY_FAILED, organisation_id=org_id,
-            summary=f"Landlord {landlord.name} ({landlord.company}) blocked the Telegram bot: "
+            summary=f"Landlord {landlord.name} ({landlord.company}) {why}: "
                     "status updates cannot reach them",
             detail={"channel": Channel.TELEGRAM.value, "landlord_id": landlord.id})
         if created and team_id is not None:
@@ -106,13 +111,12 @@ def telegram_failure(session: Session, row: OutboxItem, exc: PermanentError) -> 
     caseworker = session.scalar(select(Caseworker).where(Caseworker.telegram_chat_id == chat_id))
     if caseworker is not None:
         caseworker.telegram_chat_id = None
-        audit.record(session, "system", "telegram.blocked", "caseworker", caseworker.id,
-                     outbox_id=row.id)
+        audit.record(session, "system", action, "caseworker", caseworker.id, outbox_id=row.id)
         alert, created = raise_alert(
             session, source=Source.DELIVERY_FAILED,
             organisation_id=caseworker.team.organisation_id,
-            summary=f"Caseworker {caseworker.name} blocked the Telegram bot; their Telegram "
-                    "link was removed",
+            summary=f"Caseworker {caseworker.name} {why}; their Telegram link was removed, "
+                    "so alerts cannot reach them on Telegram until they link it again",
             detail={"channel": Channel.TELEGRAM.value, "caseworker_id": caseworker.id})
         if created:
             alert.team_id = caseworker.team_id

@@ -13,7 +13,14 @@ from bot.models.base import Base, UTCDateTime, utcnow
 from bot.models.checkins import CheckIn, CheckInStatus
 from bot.models.enums import AlertState
 from bot.models.housing import Consent, Home, Landlord, LandlordInvite, PhoneStatus, Tenant
-from bot.models.messaging import Direction, Message, OutboxItem, OutboxStatus, SendSlot
+from bot.models.messaging import (
+    Direction,
+    KeptSmsStatus,
+    Message,
+    OutboxItem,
+    OutboxStatus,
+    SendSlot,
+)
 from bot.models.notes import BotState, CaseNote
 from bot.models.ops import Heartbeat
 from bot.models.org import Caseworker, Organisation, Role, Team
@@ -38,6 +45,7 @@ __all__ = [
     "EscalationStep",
     "Heartbeat",
     "Home",
+    "KeptSmsStatus",
     "Landlord",
     "LandlordInvite",
     "LoginAttempt",

@@ -106,3 +106,22 @@ class SendSlot(Base):
     channel: Mapped[str] = mapped_column(String(16), primary_key=True)
     sender: Mapped[str] = mapped_column(String(64), primary_key=True)
     next_slot: Mapped[float] = mapped_column(Double)
+
+
+class KeptSmsStatus(Base):
+    """A Twilio status callback for an SMS not (yet) recorded as sent: the "failed" callback
+    can beat the dispatcher's commit of the send. Kept until the send is recorded, then
+    applied once (bot.delivery.sms_status.reconcile_kept); dropped after a retention period
+    when it never matches (TwiML replies, another app on the same account)."""
+
+    __tablename__ = "sms_status_kept"
+    __table_args__ = (
+        # Twilio repeats callbacks: the same status of the same message is kept once.
+        Index("uq_sms_status_kept", "provider_id", "status", unique=True),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider_id: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))
+    error_code: Mapped[str | None] = mapped_column(String(16))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

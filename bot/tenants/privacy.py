@@ -5,7 +5,9 @@
 - Erasure (art. 17): the tenant row stays (other rows point at it, and anonymous counts such as
   "check-ins answered" stay meaningful) but every personal field is blanked: name, phone (replaced
   by a unique placeholder), home link, message bodies and addresses, notes, alert summaries and
-  timeline details, concern texts about them; unsent outbox rows are cancelled.
+  the tenant's words in timeline details, concern texts about them; unsent outbox rows are
+  cancelled. Refused while one of the tenant's alerts is open or acknowledged: a cry for help
+  with its person blanked out is one nobody can act on, so it is resolved first.
 - Consent: given/withdrawn with a timestamp. Withdrawn consent also sets `opted_out_at`, which
   the dispatcher already honours, so no check-in goes out; giving consent again clears it.
 - Retention: message bodies and audit details older than RETENTION_DAYS are blanked, and sent
@@ -19,14 +21,16 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import String, cast, delete, or_, select, update
+from sqlalchemy import String, and_, cast, delete, or_, select, update
 from sqlalchemy.orm import Session
 
+from bot.alerts.lifecycle import lock_case
 from bot.core import audit
 from bot.core.db import affected_rows
 from bot.core.phones import InvalidPhone, normalise_phone
 from bot.models import (
     Alert,
+    AlertState,
     AuditEvent,
     CaseNote,
     CheckIn,
@@ -40,10 +44,28 @@ from bot.models import (
 
 OUTBOX_SENT_KEEP = timedelta(days=30)
 ERASED_NAME = ""
+# Timeline detail that names staff, channels and escalation steps, never the tenant: erasure
+# keeps it, so a message that dies later still matches its "notified" event (bot.alerts.told)
+# and the timeline still shows who was told. Every other key (text, matched, summary, phone,
+# answer, missed, ...) is the tenant's and is dropped, including keys added later.
+STAFF_DETAIL_KEYS = frozenset({
+    "caseworker_id", "channel", "step", "target", "reminder", "fallback", "why", "via", "from",
+    "to", "told", "reason", "retry_at", "intake_people", "severity", "source", "from_severity",
+    "from_state"})
 
 
 class TenantNotFound(LookupError):
     pass
+
+
+class AlertStillActive(Exception):
+    """Erasure refused: the tenant has alerts that are open or acknowledged (their ids)."""
+
+    def __init__(self, tenant_id: int, alert_ids: list[int]) -> None:
+        self.alert_ids = alert_ids
+        listed = ", ".join(f"#{i}" for i in alert_ids)
+        super().__init__(f"tenant {tenant_id} has alert {listed} not yet resolved: resolve it "
+                         "first (dashboard), then erase")
 
 
 def find_tenant(session: Session, phone: str) -> Tenant:
@@ -122,9 +144,22 @@ class ErasureReport:
 
 def erase_tenant(session: Session, tenant: Tenant, *, actor: str,
                  now: datetime | None = None) -> ErasureReport:
-    """Blank every personal field about the tenant; idempotent."""
+    """Blank every personal field about the tenant; idempotent. Raises AlertStillActive,
+    changing nothing, while an alert about them is open or acknowledged."""
     now = now or utcnow()
     phone, tid = tenant.phone, tenant.id
+    # Take turns with a trigger raised at this moment (as the tenant and as their number,
+    # before they were registered), so none can open a case past the check below.
+    lock_case(session, tenant, None)
+    lock_case(session, None, phone)
+    # Their alerts, and those raised from their number before it was registered.
+    theirs = or_(Alert.tenant_id == tid,
+                 and_(Alert.tenant_id.is_(None), Alert.sender_phone == phone))
+    active = session.scalars(select(Alert.id).where(
+        theirs, Alert.state.in_([AlertState.OPEN, AlertState.ACKNOWLEDGED]))
+        .order_by(Alert.id)).all()
+    if active:
+        raise AlertStillActive(tid, list(active))
     about_tenant = or_(Message.tenant_id == tid, Message.sender == phone,
                        Message.recipient == phone)
     blanked = affected_rows(session.execute(update(Message).where(about_tenant).values(
@@ -141,11 +176,14 @@ def erase_tenant(session: Session, tenant: Tenant, *, actor: str,
         row.body, row.payload, row.recipient = "", {}, "erased"
     notes = affected_rows(session.execute(delete(CaseNote).where(CaseNote.tenant_id == tid)
                             .execution_options(synchronize_session=False)))
-    alerts = session.scalars(select(Alert).where(Alert.tenant_id == tid)).all()
+    alerts = session.scalars(select(Alert).where(theirs)).all()
     for alert in alerts:
         alert.summary = ""
+        if alert.tenant_id is None:
+            alert.sender_phone = None
         for event in alert.events:
-            event.detail = {}
+            event.detail = {k: v for k, v in (event.detail or {}).items()
+                            if k in STAFF_DETAIL_KEYS}
         if alert.concern is not None:
             alert.concern.description = ""
             alert.concern.photo_file_id = None

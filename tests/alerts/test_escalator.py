@@ -178,6 +178,42 @@ def test_reminder_for_acknowledged_but_unresolved(
     assert len(rows(session, after=mark)) == 2
 
 
+def _hand_over(sessions: sessionmaker[Session], settings: Settings, alert_id: int, by: int,
+               to: int) -> None:
+    from bot.casework.queries import reassign_and_tell, viewer_for
+
+    with sessions() as s, s.begin():
+        row = s.get_one(Alert, alert_id)
+        reassign_and_tell(s, viewer_for(s.get_one(Caseworker, by)), row,
+                          s.get_one(Caseworker, to), settings, ["sms"])
+
+
+def test_reminders_of_an_acknowledged_alert_follow_its_new_owner(
+        sessions: sessionmaker[Session], session: Session, settings: Settings) -> None:
+    """The owner acknowledged the alert, then handed it to a colleague (leave, illness): the
+    reminders go to the colleague who holds the case now, not to the one who acknowledged."""
+    w = make_world(session)
+    alert_id = raise_(sessions, w, "crisis", T0)  # critical: reminder after 4 h
+    run_escalation(sessions, settings, now=T0)
+    acting(sessions, alert_id, "acknowledge", w.caseworker.id, minutes(5))
+    _hand_over(sessions, settings, alert_id, w.caseworker.id, w.colleague.id)
+    mark = last_id(session)
+    run_escalation(sessions, settings, now=minutes(245))
+    assert [r.recipient for r in rows(session, after=mark)] == [w.colleague.phone]
+
+
+def test_an_acknowledgement_after_a_handover_keeps_the_reminders_with_who_acknowledged(
+        sessions: sessionmaker[Session], session: Session, settings: Settings) -> None:
+    w = make_world(session)
+    alert_id = raise_(sessions, w, "crisis", T0)
+    run_escalation(sessions, settings, now=T0)
+    _hand_over(sessions, settings, alert_id, w.caseworker.id, w.colleague.id)
+    acting(sessions, alert_id, "acknowledge", w.lead.id, minutes(5))  # the lead covers
+    mark = last_id(session)
+    run_escalation(sessions, settings, now=minutes(245))
+    assert [r.recipient for r in rows(session, after=mark)] == [w.lead.phone]
+
+
 def test_crisis_at_night_notifies_at_once_low_waits_for_working_hours(
         sessions: sessionmaker[Session], session: Session, settings: Settings) -> None:
     w = make_world(session)

@@ -118,3 +118,23 @@ def test_words_on_a_dormant_case_whose_holder_cannot_be_reached_are_not_claimed_
                               now=NOW + timedelta(hours=1), delivery=SMS_ONLY)
     assert _rows(session)[queued:] == []
     assert not words.told and words.reply == texts.free_text_received("da", told=False)
+
+
+def test_words_after_a_handover_are_passed_on_to_who_holds_the_case_now(
+        session: Session, world: World) -> None:
+    """Acknowledged, then handed to a colleague (leave, illness): the tenant's new words go to
+    the colleague who holds the case now, not to the one who acknowledged and handed it on."""
+    from bot.casework.queries import reassign_and_tell, viewer_for
+
+    first = handle_tenant_sms(session, world.tenant, "3", now=NOW, delivery=SMS_ONLY)
+    assert first.alert is not None
+    act(session, first.alert, "acknowledge", actor=world.caseworker, via="sms",
+        now=NOW + timedelta(minutes=5))
+    reassign_and_tell(session, viewer_for(world.caseworker), first.alert, world.colleague,
+                      Settings(), ["sms"])
+    queued = len(_rows(session))
+
+    words = handle_tenant_sms(session, world.tenant, "varmen virker stadig ikke",
+                              now=NOW + timedelta(hours=1), delivery=SMS_ONLY)
+    [row] = _rows(session)[queued:]
+    assert row.recipient == world.colleague.phone and words.told

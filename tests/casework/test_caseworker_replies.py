@@ -33,6 +33,12 @@ def alert(session: Session, world: World) -> Alert:
     return raised
 
 
+def _notified(session: Session, alert: Alert, person: Caseworker, channel: str) -> None:
+    session.add(AlertEvent(alert=alert, kind="notified", detail={
+        "step": 1, "target": "team", "channel": channel, "caseworker_id": person.id}))
+    session.commit()
+
+
 def test_who_may_act(session: Session, world: World, outsider: Caseworker, alert: Alert) -> None:
     assert may_act(world.caseworker, alert)  # owner
     assert may_act(world.colleague, alert)  # same team
@@ -45,6 +51,8 @@ def test_who_may_act(session: Session, world: World, outsider: Caseworker, alert
 
 
 def test_acknowledge_then_resolve(session: Session, world: World, alert: Alert) -> None:
+    for told in (world.colleague, world.lead):  # the team step reached them
+        _notified(session, alert, told, "sms")
     assert handle_caseworker_sms(session, world.caseworker, f"{alert.id} ok") == \
         f"Alarm {alert.id} er kvitteret. Tak."
     assert alert.state == "acknowledged" and alert.acknowledged_by_id == world.caseworker.id
@@ -59,7 +67,8 @@ def test_acknowledge_then_resolve(session: Session, world: World, alert: Alert) 
         sms_staff_texts.already_closed("da", alert.id)
     session.flush()
     events = [(e.kind, e.actor, e.detail.get("via")) for e in session.scalars(
-        select(AlertEvent).where(AlertEvent.alert_id == alert.id).order_by(AlertEvent.id))]
+        select(AlertEvent).where(AlertEvent.alert_id == alert.id,
+                                 AlertEvent.kind != "notified").order_by(AlertEvent.id))]
     assert events[1:] == [("acknowledged", f"caseworker:{world.caseworker.id}", "sms"),
                           ("resolved", f"caseworker:{world.lead.id}", "sms")]
 
@@ -71,12 +80,6 @@ def test_unclear_codes_get_the_how_to(session: Session, world: World, alert: Ale
         f"Forstod ikke beskeden. Svar fx {alert.id} OK for at kvittere for alarm {alert.id}, "
         f"eller {alert.id} LØST for at lukke den.")
     assert alert.state == "open"
-
-
-def _notified(session: Session, alert: Alert, person: Caseworker, channel: str) -> None:
-    session.add(AlertEvent(alert=alert, kind="notified", detail={
-        "step": 1, "target": "team", "channel": channel, "caseworker_id": person.id}))
-    session.commit()
 
 
 def test_the_how_to_uses_a_code_of_the_caseworkers_own_current_alert(
@@ -129,10 +132,42 @@ def test_unknown_alert_and_other_team(session: Session, world: World, outsider: 
     assert refused is not None and refused.actor == f"caseworker:{outsider.id}"
 
 
+def test_a_mistyped_code_never_silences_an_alert_the_replier_was_not_told_about(
+        session: Session, world: World, alert: Alert) -> None:
+    """"24 OK" instead of "42 OK": alert 24 is a team colleague's, and the replier was never
+    told about it. Acting on it would stop its escalation while nobody knows of it, so the
+    replier is told it is not one of theirs and nothing changes."""
+    owner, colleague = world.caseworker, world.colleague
+    theirs, _ = raise_alert(session, source="need_help", summary="x",
+                            tenant=add_tenant(session, world, caseworker=colleague))
+    session.commit()
+    _notified(session, theirs, colleague, "sms")
+    for typo in (f"{theirs.id} ok", f"{theirs.id} løst"):
+        assert handle_caseworker_sms(session, owner, typo) == (
+            f"Alarm {theirs.id} er ikke en af dine alarmer, så intet er ændret. Tjek nummeret "
+            "i alarm-SMS'en.")
+    assert theirs.state == "open" and theirs.acknowledged_at is None
+    session.flush()
+    assert [e.kind for e in theirs.events] == ["raised", "notified"]
+    refused = session.scalar(select(AuditEvent).where(AuditEvent.action == "refused"))
+    assert refused is not None and refused.detail["reason"] == "not_told"
+    # Told about it (any channel), or its owner: the code is theirs to use.
+    _notified(session, theirs, owner, "email")
+    assert handle_caseworker_sms(session, owner, f"{theirs.id} ok") == \
+        sms_staff_texts.acknowledged("da", theirs.id)
+    # Whoever acknowledged it knows it, and may close it by SMS.
+    assert handle_caseworker_sms(session, world.lead, f"{alert.id} ok") != \
+        sms_staff_texts.acknowledged("da", alert.id)
+    act(session, alert, "acknowledge", actor=world.lead, via="dashboard")
+    assert handle_caseworker_sms(session, world.lead, f"{alert.id} løst") == \
+        sms_staff_texts.resolved("da", alert.id)
+
+
 def test_reopened_alert_can_be_acknowledged_again(session: Session, world: World,
                                                   alert: Alert) -> None:
     act(session, alert, "resolve", actor=world.caseworker, via="dashboard")
     act(session, alert, "reopen", actor=world.lead, via="dashboard")
+    _notified(session, alert, world.colleague, "sms")
     assert handle_caseworker_sms(session, world.colleague, f"kvitter {alert.id}") == \
         sms_staff_texts.acknowledged("da", alert.id)
 

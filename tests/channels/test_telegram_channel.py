@@ -9,6 +9,8 @@ from pytest_httpserver import HTTPServer
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.alerts.escalator import run_escalation
+from bot.alerts.lifecycle import raise_alert
 from bot.channels.base import OutgoingMessage, PermanentError, TransientError
 from bot.channels.registry import build_channels
 from bot.channels.telegram import TelegramChannel, bot_api, inline_keyboard
@@ -16,9 +18,18 @@ from bot.core import outbox
 from bot.core.config import Settings, TelegramSettings, load_settings
 from bot.delivery import failures as delivery_failures
 from bot.delivery.dispatcher import Dispatcher
-from bot.models import Landlord, OutboxItem
+from bot.models import (
+    Alert,
+    AlertEvent,
+    AuditEvent,
+    Caseworker,
+    Landlord,
+    OutboxItem,
+    Tenant,
+)
+from tests.support.dispatch import RecordingChannel, VirtualClock
 from tests.support.emulators import TEST_BOT_TOKEN, TelegramEmulator
-from tests.support.factories import make_world
+from tests.support.factories import add_tenant, make_world
 
 TOKEN = "123:abc"
 PATH = f"/bot{TOKEN}/sendMessage"
@@ -64,6 +75,8 @@ def test_sends_text_and_buttons(httpserver: HTTPServer) -> None:
     (403, {"ok": False, "error_code": 403, "description": "Forbidden: bot was blocked by the "
            "user"}, PermanentError, "403", None),
     (400, {"ok": False, "error_code": 400, "description": "Bad Request: chat not found"},
+     PermanentError, "chat_not_found", None),
+    (400, {"ok": False, "error_code": 400, "description": "Bad Request: message is too long"},
      PermanentError, "400", None),
     (502, {"ok": False, "error_code": 502, "description": "Bad Gateway"}, TransientError, None,
      None),
@@ -152,6 +165,49 @@ def test_dispatcher_403_marks_landlord_inactive(httpserver: HTTPServer,
         assert session.get(Landlord, landlord_id).telegram_active is False  # type: ignore[union-attr]
         row = session.scalar(select(OutboxItem))
         assert row is not None and row.status == "dead" and "blocked" in (row.last_error or "")
+
+
+def test_dispatcher_chat_not_found_unlinks_a_caseworker_and_tells_staff(
+        httpserver: HTTPServer, sessions: sessionmaker[Session], settings: Settings) -> None:
+    """Telegram no longer knows the caseworker's chat (account deleted): the alert's message
+    dies, and the chat is unlinked like a blocked bot (403), so the next alert does not die the
+    same way but goes by their other channels; staff are told by a delivery_failed alert."""
+    httpserver.expect_request(PATH).respond_with_json(
+        {"ok": False, "error_code": 400, "description": "Bad Request: chat not found"},
+        status=400)
+    with sessions() as session:
+        w = make_world(session)
+        w.caseworker.telegram_chat_id = 4242
+        session.commit()
+        cw_id, team_id = w.caseworker.id, w.team.id
+        bo_id = add_tenant(session, w).id  # the owner's other tenant, for a second alert
+        first, _ = raise_alert(session, source="need_help", summary="3", tenant=w.tenant)
+        session.commit()
+        first_id = first.id
+    channels = {"sms": RecordingChannel([], VirtualClock()), "telegram": _channel(httpserver)}
+    run_escalation(sessions, settings, channels=set(channels))
+    stats = Dispatcher(sessions, channels,  # type: ignore[arg-type]
+                       on_permanent_failure=delivery_failures.handle).run_once()
+    assert (stats.sent, stats.dead) == (1, 1)  # the SMS went; the Telegram message died
+    with sessions() as session:
+        assert session.get_one(Caseworker, cw_id).telegram_chat_id is None
+        assert session.scalar(select(AuditEvent.subject_id).where(
+            AuditEvent.action == "telegram.chat_not_found")) == str(cw_id)
+        staff = session.scalar(select(Alert).where(Alert.source == "delivery_failed"))
+        assert staff is not None and staff.team_id == team_id
+        assert "cannot be found on Telegram" in staff.summary
+        assert session.scalar(select(AlertEvent.id).where(
+            AlertEvent.alert_id == first_id, AlertEvent.kind == "notification_failed"))
+        second, _ = raise_alert(session, source="need_help", summary="3",
+                                tenant=session.get(Tenant, bo_id))
+        session.commit()
+        second_id = second.id
+    run_escalation(sessions, settings, channels=set(channels))
+    with sessions() as session:
+        rows = session.scalars(select(OutboxItem).where(
+            OutboxItem.caseworker_id == cw_id, OutboxItem.idempotency_key.like(
+                f"alert:{second_id}:%"))).all()
+        assert [r.channel for r in rows] == ["sms"]  # not another message into the void
 
 
 def test_dispatcher_429_waits_retry_after(httpserver: HTTPServer,

@@ -592,6 +592,11 @@ def test_a_colleague_acknowledges_by_code_and_staff_words_are_not_tenant_intents
     [alert] = stack.alerts()
     assert stack.text(world.caseworker.phone, "stop") == [
         sms_staff_texts.unknown_code("da", alert.id)]  # Jonas was told about it by SMS
+    # Before the team step the colleague was told nothing: their code is taken for a typo.
+    assert stack.text(world.colleague.phone, f"{alert.id} ok") == [
+        sms_staff_texts.not_told("da", alert.id)]
+    clock.move_to(T_TUE + timedelta(minutes=30))  # the high policy's team step
+    stack.tick()
     assert stack.text(world.colleague.phone, f"{alert.id} ok") == [
         sms_staff_texts.acknowledged("da", alert.id)]
     assert len(stack.alerts()) == 1

@@ -9,12 +9,19 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import JSON, String, Text, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
-from bot.alerts.lifecycle import raise_alert
+from bot.alerts.escalator import run_escalation
+from bot.alerts.lifecycle import act, raise_alert
+from bot.alerts.told import person_told
 from bot.casework.queries import add_note, read_tenant, viewer_for
+from bot.channels.base import OutgoingMessage, PermanentError
 from bot.core import outbox
+from bot.core.config import Settings
+from bot.delivery.dispatcher import Dispatcher
 from bot.models import (
+    Alert,
+    AlertEvent,
     AuditEvent,
     Base,
     CaseNote,
@@ -30,6 +37,7 @@ from bot.models import (
     utcnow,
 )
 from bot.tenants import privacy
+from tests.support.alerts import intake_team, told_once
 from tests.support.factories import World, make_world
 
 NAME, PHONE = "Anna Sørensen", "+4528000301"
@@ -100,8 +108,15 @@ def _all_text(session: Session) -> list[tuple[str, str, str]]:
     return found
 
 
+def _resolve_alerts(session: Session, w: World) -> None:
+    for alert in session.scalars(select(Alert)):
+        act(session, alert, "resolve", actor=w.caseworker, via="dashboard")
+    session.commit()
+
+
 def test_erasure_leaves_no_personal_data_anywhere(session: Session) -> None:
     w = _populate(session)
+    _resolve_alerts(session, w)
     before = _all_text(session)
     assert any(NAME in v for *_, v in before) and any(PHONE in v for *_, v in before)
     report = privacy.erase_tenant(session, w.tenant, actor="caseworker:99")
@@ -124,6 +139,63 @@ def test_erasure_leaves_no_personal_data_anywhere(session: Session) -> None:
     # Idempotent: a second erasure changes nothing and does not fail.
     privacy.erase_tenant(session, tenant, actor="cli")
     session.commit()
+
+
+class _RefusingSms:
+    """Refuses every message for good (Twilio 21614: not a mobile number)."""
+
+    name = "sms"
+    sender = "+4570000000"
+
+    def send(self, message: OutgoingMessage) -> str:
+        raise PermanentError("21614: 'To' number is not a valid mobile number", code="21614")
+
+
+def test_an_open_alert_is_not_lost_to_erasure(
+        sessions: sessionmaker[Session], session: Session, settings: Settings) -> None:
+    """An open need-help alert, its owner's SMS queued; erasing the tenant is refused and
+    changes nothing (a cry for help with its person blanked out is one nobody can act on). The
+    SMS then dies at the provider: the alert still escalates to intake and the team lead."""
+    w = make_world(session)
+    member = intake_team(session, w)
+    alert_id = told_once(session, sessions, settings, w, utcnow())
+    with sessions() as s, s.begin(), pytest.raises(privacy.AlertStillActive,
+                                                   match=f"#{alert_id}"):
+        privacy.erase_tenant(s, s.get_one(Tenant, w.tenant.id), actor="admin:1")
+    with sessions() as s:
+        assert s.get_one(Tenant, w.tenant.id).name == NAME
+        assert s.get_one(Alert, alert_id).summary != ""
+    assert Dispatcher(sessions, {"sms": _RefusingSms()}).run_once().dead == 1  # type: ignore[dict-item]
+    with sessions() as s:
+        assert not person_told(s, s.get_one(Alert, alert_id))
+    run_escalation(sessions, settings, channels={"sms"}, now=utcnow())
+    pending = {r.recipient for r in session.scalars(select(OutboxItem))
+               if r.status == "pending"}
+    assert pending == {member.phone, w.lead.phone}
+
+
+def test_erasure_keeps_who_was_told_and_drops_the_tenants_words(
+        sessions: sessionmaker[Session], session: Session, settings: Settings) -> None:
+    """The timeline keeps staff ids, channel, step and target (dead-letter matching and the
+    record of who was told rest on them); the tenant's words and number go."""
+    w = make_world(session)
+    with sessions() as s, s.begin():
+        alert, _ = raise_alert(s, source="crisis", summary=f"{NAME} skrev", now=utcnow(),
+                               tenant=s.get(Tenant, w.tenant.id),
+                               detail={"text": "jeg orker ikke mere", "matched": "orker ikke",
+                                       "phone": PHONE})
+        alert_id = alert.id
+    run_escalation(sessions, settings, channels={"sms"}, now=utcnow())
+    _resolve_alerts(session, w)
+    privacy.erase_tenant(session, session.get_one(Tenant, w.tenant.id), actor="admin:1")
+    session.commit()
+    session.expire_all()
+    details = {e.kind: e.detail for e in session.scalars(
+        select(AlertEvent).where(AlertEvent.alert_id == alert_id))}
+    assert details["raised"] == {"severity": "critical"}
+    notified = details["notified"]
+    assert (notified["caseworker_id"], notified["channel"], notified["step"],
+            notified["target"]) == (w.caseworker.id, "sms", 0, "assigned")
 
 
 def test_withdrawn_consent_blocks_checkins_and_cancels_queued(session: Session) -> None:
@@ -223,13 +295,16 @@ def cli_env(db_url: str, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
 def test_cli_export_and_erase(session: Session, cli_env: CliRunner, tmp_path: Path) -> None:
     from bot.cli import main
 
-    _populate(session)
+    w = _populate(session)
     out = tmp_path / "anna.json"
     result = cli_env.invoke(main, ["tenant", "export", "28000301", "-o", str(out)])
     assert result.exit_code == 0, result.output
     assert json.loads(out.read_text(encoding="utf-8"))["profile"]["name"] == NAME
     result = cli_env.invoke(main, ["tenant", "erase", PHONE])
     assert result.exit_code != 0 and "--yes" in result.output
+    result = cli_env.invoke(main, ["tenant", "erase", PHONE, "--yes"])
+    assert result.exit_code != 0 and "not yet resolved: resolve it first" in result.output
+    _resolve_alerts(session, w)
     result = cli_env.invoke(main, ["tenant", "erase", PHONE, "--yes"])
     assert result.exit_code == 0, result.output
     assert "Erased tenant" in result.output
@@ -261,3 +336,26 @@ def test_cli_set_password(session: Session, cli_env: CliRunner) -> None:
     cw.active = False
     assert not check_password(cw, "a long passphrase")  # inactive: refused
     assert session.scalar(select(AuditEvent.action)) == "set_password"
+
+
+def test_erasure_covers_alerts_raised_from_their_number_before_they_were_registered(
+        sessions: sessionmaker[Session], session: Session) -> None:
+    """An SMS from the number before it was a tenant's raised an unknown-number alert carrying
+    the number and the words: while open it holds erasure off like the tenant's own, and once
+    resolved erasure blanks it too."""
+    w = make_world(session)
+    with sessions() as s, s.begin():
+        alert, _ = raise_alert(s, source="crisis", summary=f"{w.tenant.phone}: jeg kan ikke mere",
+                               sender_phone=w.tenant.phone, now=utcnow())
+        alert_id = alert.id
+    with sessions() as s, s.begin(), pytest.raises(privacy.AlertStillActive,
+                                                   match=f"#{alert_id}"):
+        privacy.erase_tenant(s, s.get_one(Tenant, w.tenant.id), actor="admin:1")
+    with sessions() as s, s.begin():
+        act(s, s.get_one(Alert, alert_id), "resolve", actor=None, via="dashboard")
+    with sessions() as s, s.begin():
+        privacy.erase_tenant(s, s.get_one(Tenant, w.tenant.id), actor="admin:1")
+    with sessions() as s:
+        erased = s.get_one(Alert, alert_id)
+        assert erased.summary == "" and erased.sender_phone is None
+        assert all(w.tenant.phone not in json.dumps(e.detail) for e in erased.events)

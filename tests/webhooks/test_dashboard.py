@@ -204,6 +204,24 @@ def test_admin_erases_and_reads_audit_log(client: Any, session: Session) -> None
     assert other.get("/dashboard/audit").status_code == 403
 
 
+def test_erasure_waits_until_the_tenants_alert_is_resolved(client: Any,
+                                                           session: Session) -> None:
+    """An open alert keeps its tenant's data (nobody could act on a blanked cry for help): the
+    admin is told which alert to resolve first, and nothing is erased."""
+    w = with_passwords(session, make_world(session))
+    admin(session, w)
+    alert, _ = raise_alert(session, source="need_help", summary="x", tenant=w.tenant)
+    session.commit()
+    login(client, "admin@odense.example")
+    page = f"/dashboard/tenants/{w.tenant.id}"
+    token = _form_token(client, page)
+    html = client.post(f"{page}/erase", data={"confirm": "yes", "csrf_token": token},
+                       follow_redirects=True).get_data(as_text=True)
+    assert f"Ikke slettet: alarm #{alert.id}" in html
+    session.expire_all()
+    assert session.get(Tenant, w.tenant.id).erased_at is None
+
+
 def test_reassign_and_invalid_transition_flash(client: Any, session: Session) -> None:
     w = with_passwords(session, make_world(session))
     _team, south = other_team(session, w)
@@ -232,6 +250,29 @@ def test_reassign_and_invalid_transition_flash(client: Any, session: Session) ->
     rows = session.scalars(select(OutboxItem).where(OutboxItem.caseworker_id == w.colleague.id)
                            ).all()
     assert [(r.channel, r.recipient) for r in rows] == [("sms", w.colleague.phone)]
+
+
+def test_the_handover_flash_says_told_only_when_the_new_owner_was_reached(
+        client: Any, session: Session) -> None:
+    """The new owner has no phone and no Telegram chat: nothing reaches them, so the dashboard
+    must not say they have been told; it says to tell them, and so does the timeline."""
+    w = with_passwords(session, make_world(session))
+    w.colleague.phone = None
+    alert, _ = raise_alert(session, source="need_help", summary="x", tenant=w.tenant)
+    session.commit()
+    login(client, "cw@odense.example")
+    url = f"/dashboard/alerts/{alert.id}"
+    page = client.post(f"{url}/reassign", data={"owner_id": w.colleague.id,
+                                                "csrf_token": _form_token(client, url)},
+                       follow_redirects=True).get_data(as_text=True)
+    assert session.scalars(select(OutboxItem).where(
+        OutboxItem.caseworker_id == w.colleague.id)).all() == []
+    assert "som har fået besked" not in page
+    assert f"givet videre til {w.colleague.name}, men vedkommende kunne ikke nås" in page
+    assert f"{w.colleague.name} kunne ikke nås på nogen kanal" in page  # the timeline
+    # In English too, through the catalogue.
+    page = client.get(f"{url}?lang=en").get_data(as_text=True)
+    assert f"{w.colleague.name} could not be reached on any channel" in page
 
 
 def test_telegram_link_shown_once_and_hashed(client: Any, session: Session, app: Any) -> None:

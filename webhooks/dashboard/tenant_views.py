@@ -216,7 +216,14 @@ def tenant_erase(tenant_id: int) -> Response:
     if request.form.get("confirm") != "yes":
         flash(_("Tick the box to confirm the erasure."), "error")
         return _back(tenant_id)
-    privacy.erase_tenant(s, t, actor=actor(current_user.viewer))
+    try:
+        privacy.erase_tenant(s, t, actor=actor(current_user.viewer))
+    except privacy.AlertStillActive as exc:
+        s.rollback()
+        flash(_("Not erased: alert {ids} about this tenant is not resolved yet. Resolve it "
+                "first, so nobody's cry for help is lost, then erase.",
+                ids=", ".join(f"#{i}" for i in exc.alert_ids)), "error")
+        return _back(tenant_id)
     s.commit()
     flash(_("The tenant's personal data has been erased."))
     return redirect(url_for("dashboard.tenants"))

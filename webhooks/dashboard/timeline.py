@@ -71,9 +71,12 @@ def describe(kind: str, detail: Mapping[str, Any], names: Mapping[int, str], lan
         via = d.get("via")
         return gettext(lang, "Via {channel}.", channel=label(lang, "channel", via)) if via else ""
     if kind == "reassigned":
+        before = _person(names, d.get("from")) if d.get("from") else "–"
+        if d.get("told") is False:  # older events have no "told": they were told
+            return gettext(lang, "From {before} to {after}; {after} could not be reached on "
+                                 "any channel.", before=before, after=_person(names, d.get("to")))
         return gettext(lang, "From {before} to {after}; {after} was told at once.",
-                       before=_person(names, d.get("from")) if d.get("from") else "–",
-                       after=_person(names, d.get("to")))
+                       before=before, after=_person(names, d.get("to")))
     if kind == "message_sent":
         return gettext(lang, "SMS to the tenant: \u201c{text}\u201d", text=d.get("text", ""))
     if kind == "escalation_failed":

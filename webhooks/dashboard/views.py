@@ -32,7 +32,7 @@ from bot.casework.queries import (
 )
 from bot.casework.tenant_messages import conversation, ready_answers
 from bot.channels.telegram import download_file
-from bot.models import Alert, Caseworker, Team
+from bot.models import Alert, AlertState, Caseworker, Team
 from bot.models.enums import Action
 from webhooks.context import db, runtime, settings
 from webhooks.dashboard.common import _, bp, lang
@@ -179,15 +179,22 @@ def alert_reassign(alert_id: int) -> Response:
         return redirect(url_for("dashboard.alert", alert_id=alert_id))
     rt = runtime()
     try:
-        changed = reassign_and_tell(s, current_user.viewer, a, target, rt.settings,
+        handover = reassign_and_tell(s, current_user.viewer, a, target, rt.settings,
                                     list(rt.channels) or None)
     except NotAllowed:
         flash(_("You cannot hand the alert to that caseworker."), "error")
         return redirect(url_for("dashboard.alert", alert_id=alert_id))
     s.commit()
-    if changed:
+    if handover.told:
         flash(_("Alert #{id} handed to {name}, who has been told.", id=alert_id,
                 name=target.name))
+    elif handover.changed and a.state == AlertState.RESOLVED:
+        flash(_("Alert #{id} handed to {name}.", id=alert_id, name=target.name))
+    elif handover.changed:
+        # Nothing reached them: the one who handed it over must tell them, or nobody will.
+        flash(_("Alert #{id} handed to {name}, but they could not be reached on any channel "
+                "(no phone, Telegram or e-mail for this alert). Tell them yourself.",
+                id=alert_id, name=target.name), "error")
     # After handing it to another team the alert may no longer be visible to the viewer.
     if get_alert(s, current_user.viewer, alert_id) is None:
         return redirect(url_for("dashboard.queue"))
