@@ -135,19 +135,32 @@ def last_event_id(session: Session, alert: Alert) -> int:
 _ALERT_KEY = re.compile(r"^alert:(\d{1,9}):")  # ids fit 32 bits
 
 
+# An alert's message that has failed this many attempts and is still being retried (the
+# provider down, our credentials refused, rate limited: maybe an hour of backoff before it is
+# dead-lettered) no longer counts as telling its person: the escalation moves on meanwhile.
+# Two, not one: a single blip of the provider is retried within seconds and goes through.
+UNREACHED_AFTER_ATTEMPTS = 2
+
+
 def notification_died(session: Session, key: str, caseworker_id: int | None, channel: str,
-                      error: str, now: datetime | None = None) -> Alert | None:
-    """An alert's message to a caseworker was dead-lettered: put it on the timeline and make the
-    alert due at once, so the escalator moves on (next step, or intake and team lead) instead of
-    counting a message nobody received as "a person was told"."""
+                      error: str, now: datetime | None = None, *,
+                      retrying: bool = False) -> Alert | None:
+    """An alert's message to a caseworker was dead-lettered (or, ``retrying``, has failed
+    UNREACHED_AFTER_ATTEMPTS times and waits for another try): put it on the timeline and make
+    the alert due at once, so the escalator moves on (next step, or intake and team lead)
+    instead of counting a message nobody received as "a person was told". A retry that later
+    goes through reaches its person late, on top of the fallback: told twice beats never."""
     match = _ALERT_KEY.match(key)
     alert = session.get(Alert, int(match.group(1))) if match else None
     if alert is None:
         return None
     now = now or utcnow()
-    session.add(AlertEvent(alert=alert, at=now, kind="notification_failed", detail={
-        "caseworker_id": caseworker_id, "channel": channel, "error": error[:200]}))
+    detail = {"caseworker_id": caseworker_id, "channel": channel, "error": error[:200]}
+    if retrying:
+        detail["retrying"] = True
+    session.add(AlertEvent(alert=alert, at=now, kind="notification_failed", detail=detail))
     if alert.state != AlertState.RESOLVED:
         alert.next_action_at = now
-    log.warning("alert.notification_died", alert_id=alert.id, channel=channel)
+    log.warning("alert.notification_retrying" if retrying else "alert.notification_died",
+                alert_id=alert.id, channel=channel)
     return alert

@@ -24,7 +24,7 @@ from datetime import timedelta
 from sqlalchemy import update
 from sqlalchemy.orm import Session, object_session, sessionmaker
 
-from bot.alerts.told import notification_died
+from bot.alerts.told import UNREACHED_AFTER_ATTEMPTS, notification_died
 from bot.channels.base import Channel, OutgoingMessage, PermanentError, TransientError, sender_of
 from bot.core import metrics, outbox
 from bot.core.db import affected_rows, write_turn
@@ -362,6 +362,12 @@ class Dispatcher:
             delay = max(delay, timedelta(seconds=retry_after))
         self._close(row, OutboxStatus.PENDING, error)
         row.next_attempt_at = at(self.clock()) + delay
+        session = object_session(row)
+        if (session is not None and row.kind in ALERT_MESSAGE_KINDS
+                and row.attempts == UNREACHED_AFTER_ATTEMPTS):
+            # Still retrying, maybe for an hour: the alert must not rest on it meanwhile.
+            notification_died(session, row.idempotency_key, row.caseworker_id, row.channel,
+                              error, retrying=True)
         stats.retried += 1
         metrics.dispatched(row.channel, "retried")
         log.warning("outbox.retry", outbox_id=row.id, channel=row.channel, attempts=row.attempts,

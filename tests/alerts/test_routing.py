@@ -8,6 +8,7 @@ T0 is Tuesday 3 March 2026, 10:00 in Copenhagen.
 from __future__ import annotations
 
 import io
+import time
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
@@ -21,7 +22,7 @@ from bot.alerts.timetable import Policy, Step
 from bot.alerts.told import person_told
 from bot.casework.queries import alert_queue, viewer_for
 from bot.casework.sms_replies import handle_caseworker_sms
-from bot.channels.base import OutgoingMessage, PermanentError
+from bot.channels.base import OutgoingMessage, PermanentError, TransientError
 from bot.channels.console import ConsoleChannel
 from bot.core.config import Settings
 from bot.delivery.dispatcher import Dispatcher
@@ -322,6 +323,46 @@ def test_a_dead_first_step_moves_on_to_the_next_step_at_once(
     with sessions() as s:
         row = s.get_one(Alert, alert_id)
         assert row.steps_done == 2 and person_told(s, row)
+
+
+class _DownSms:
+    """A provider that cannot take anything for now (down, or refusing our credentials):
+    every attempt fails in a way worth retrying, for maybe an hour of backoff."""
+
+    name = "sms"
+    sender = "+4570000000"
+
+    def send(self, message: OutgoingMessage) -> str:
+        raise TransientError("Twilio rejected the credentials (HTTP 401)")
+
+
+def test_an_alert_message_stuck_in_retries_stops_counting_as_told(
+        sessions: sessionmaker[Session], session: Session, settings: Settings) -> None:
+    """The owner's SMS fails once (a blip: still told, retried within seconds), then again: it
+    may keep retrying for an hour before it is dead-lettered, so the alert no longer rests on
+    it and the team is told at once, while the owner's retry goes on."""
+    w = make_world(session)
+    now = utcnow()
+    with sessions() as s, s.begin():
+        alert, _ = raise_alert(s, source="need_help", summary="3", now=now,
+                               tenant=s.get(type(w.tenant), w.tenant.id))
+        alert_id = alert.id
+    run_escalation(sessions, settings, channels={"sms"}, now=now)
+    ahead = [0.0]
+    down = Dispatcher(sessions, {"sms": _DownSms()},  # type: ignore[dict-item]
+                      clock=lambda: time.time() + ahead[0])
+    assert down.run_once().retried == 1
+    with sessions() as s:
+        assert person_told(s, s.get_one(Alert, alert_id))  # one failure: retried in seconds
+    ahead[0] = 60  # past the first backoff (15 s, jittered up to 22.5 s)
+    assert down.run_once().retried == 1
+    with sessions() as s:
+        row = s.get_one(Alert, alert_id)
+        assert not person_told(s, row) and row.next_action_at is not None
+    run_escalation(sessions, settings, channels={"sms"}, now=utcnow() + timedelta(seconds=60))
+    assert _pending(session) == {w.lead.phone, w.caseworker.phone, w.colleague.phone}  # team
+    with sessions() as s:
+        assert s.get_one(Alert, alert_id).steps_done == 2
 
 
 def test_a_route_of_dead_numbers_is_flagged_undelivered(
