@@ -113,8 +113,9 @@ def wait_settled(engine: Engine, tag: str, count: int, timeout: float) -> Counte
 class CountingProxy:
     """HTTP proxy in front of Prism that records each message create: (time, body)."""
 
-    def __init__(self, upstream: str) -> None:
+    def __init__(self, upstream: str, latency: float = 0.0) -> None:
         self.upstream = upstream
+        self.latency = latency  # seconds each message create is held, like a distant provider
         self.creates: list[tuple[float, str]] = []
         self._lock = threading.Lock()
         self._client = httpx.Client(timeout=30, trust_env=False,
@@ -139,6 +140,8 @@ class CountingProxy:
                     sms = parse_qs(body.decode()).get("Body", [""])[0]
                     with proxy._lock:
                         proxy.creates.append((time.time(), sms))
+                    if proxy.latency:
+                        time.sleep(proxy.latency)
                 self._forward(body)
 
             def _forward(self, body: bytes) -> None:
@@ -178,11 +181,12 @@ class CountingProxy:
 
 
 @contextmanager
-def provider() -> Iterator[CountingProxy]:
-    """Prism on Twilio's OpenAPI spec (from .emulators/), behind a counting proxy."""
+def provider(latency: float = 0.0) -> Iterator[CountingProxy]:
+    """Prism on Twilio's OpenAPI spec (from .emulators/), behind a counting proxy that answers
+    each message create `latency` seconds late (real Twilio: ~0.1-0.3 s from Europe)."""
     with tempfile.TemporaryDirectory(prefix="dispatch-bench-prism-") as tmp:
         prism: EmulatorProcess = start_prism(Path(tmp))
-        proxy = CountingProxy(prism.url)
+        proxy = CountingProxy(prism.url, latency)
         try:
             yield proxy
         finally:
@@ -217,12 +221,13 @@ def figures(creates: list[tuple[float, str]]) -> Figures:
 class Worker:
     """One `trygthjem dispatch` process (the project's own entry point), output to a file."""
 
-    def __init__(self, db_url: str, proxy_url: str, cap: float, log_dir: Path, n: int) -> None:
+    def __init__(self, db_url: str, proxy_url: str, cap: float, log_dir: Path, n: int,
+                 extra_env: dict[str, str] | None = None) -> None:
         self.env = {**os.environ, "DATABASE_URL": db_url, "PYTHONPATH": str(ROOT),
                     "TWILIO_ACCOUNT_SID": TEST_ACCOUNT_SID, "TWILIO_AUTH_TOKEN": TEST_AUTH_TOKEN,
                     "TWILIO_FROM_NUMBER": FROM_NUMBER, "TWILIO_API_URL": proxy_url,
                     "SMS_RATE_PER_SECOND": f"{cap:g}", "LOG_FORMAT": "console",
-                    "LOG_LEVEL": "WARNING"}
+                    "LOG_LEVEL": "WARNING", **(extra_env or {})}
         self.log_path = log_dir / f"worker-{n}.log"
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -254,9 +259,10 @@ class Worker:
 
 
 @contextmanager
-def workers(db_url: str, proxy_url: str, cap: float, n: int) -> Iterator[list[Worker]]:
+def workers(db_url: str, proxy_url: str, cap: float, n: int,
+            extra_env: dict[str, str] | None = None) -> Iterator[list[Worker]]:
     with tempfile.TemporaryDirectory(prefix="dispatch-bench-workers-") as tmp:
-        started = [Worker(db_url, proxy_url, cap, Path(tmp), i) for i in range(n)]
+        started = [Worker(db_url, proxy_url, cap, Path(tmp), i, extra_env) for i in range(n)]
         try:
             for w in started:
                 w.start()

@@ -28,6 +28,8 @@ RUNS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("planner_bench.py", ("--tenants", "100000", "--messages", "0")),
     ("dashboard_bench.py", ("--alerts", "10000", "--backend", "both")),
     ("dispatch_rate.py", ()),  # 1 and 3 `trygthjem dispatch` workers at the 50/s cap
+    # One worker when the provider takes 200 ms a message, as real Twilio does.
+    ("dispatch_rate.py", ("--workers", "1", "--latency", "200")),
 )
 if os.environ.get("BENCH_MILLION"):  # ~1 minute of loading before the planner runs
     RUNS += (("planner_bench.py", ("--tenants", "1000000", "--messages", "0")),)

@@ -39,7 +39,10 @@ class Runtime:
 
 def build_runtime(settings: Settings | None = None, engine: Engine | None = None) -> Runtime:
     settings = settings or load_settings()
-    engine = engine or make_engine(settings.database_url)
+    # Each send in flight may hold a connection for its take or record, beside the process's
+    # other work (the pool's default: 5 + 10 overflow, opened only when needed).
+    engine = engine or make_engine(settings.database_url,
+                                   max_overflow=10 + settings.dispatch_concurrency)
     channels = build_channels(settings)
     if not settings.console_channels:
         for reason in settings.disabled_channels():

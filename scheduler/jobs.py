@@ -21,7 +21,8 @@ def send_rates(runtime: Runtime) -> dict[str, float]:
 
 def build_dispatcher(runtime: Runtime) -> Dispatcher:
     return Dispatcher(runtime.sessions, runtime.channels, rates=send_rates(runtime),
-                      on_permanent_failure=delivery_failures.handle)
+                      on_permanent_failure=delivery_failures.handle,
+                      concurrency=runtime.settings.dispatch_concurrency)
 
 
 def dispatch_outbox(runtime: Runtime) -> DispatchStats | None:

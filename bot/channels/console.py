@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import sys
+import threading
 from typing import ClassVar, TextIO
 
 from bot.channels.base import OutgoingMessage
+
+# The dispatcher's send threads print at once: one whole line per write, never interleaved.
+_printing = threading.Lock()
 
 
 class ConsoleChannel:
@@ -19,7 +23,10 @@ class ConsoleChannel:
         self.sent: list[OutgoingMessage] = []
 
     def send(self, message: OutgoingMessage) -> str:
-        self.sent.append(message)
         stream = self.stream or sys.stdout
-        print(f"[{self.channel} -> {message.recipient}] {message.body}", file=stream, flush=True)
-        return f"console-{self.channel}-{len(self.sent)}-{message.idempotency_key[:40]}"
+        with _printing:
+            self.sent.append(message)
+            n = len(self.sent)
+            stream.write(f"[{self.channel} -> {message.recipient}] {message.body}\n")
+            stream.flush()
+        return f"console-{self.channel}-{n}-{message.idempotency_key[:40]}"

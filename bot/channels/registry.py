@@ -28,7 +28,8 @@ def build_channels(settings: Settings) -> dict[str, Channel]:
         from bot.channels.twilio.sms import TwilioSmsChannel
 
         channels["sms"] = TwilioSmsChannel(settings.twilio,
-                                           public_base_url=settings.public_base_url)
+                                           public_base_url=settings.public_base_url,
+                                           connections=settings.dispatch_concurrency)
     if settings.telegram is not None:
         from bot.channels.telegram import TelegramChannel
 

@@ -4,14 +4,15 @@ Limits (https://core.telegram.org/bots/faq#my-bot-is-hitting-limits-how-do-i-avo
 about 30 messages/s overall, handled by the dispatcher's send-rate cap (``RATE_PER_SECOND``,
 shared by all workers through the database, counted per bot: ``sender`` is the bot id), and about
 1 message/s per chat, handled here: a send to a chat that got a message less than
-``PER_CHAT_INTERVAL`` ago waits for the rest of that second. The dispatcher sends one row at a
-time per process, so the wait is at most one second and only for bursts to the same chat (e.g.
-several alerts to one caseworker). Across processes Telegram's own 429 with ``retry_after`` is
+``PER_CHAT_INTERVAL`` ago waits for the rest of that second. A dispatcher never has two messages
+to one chat in flight, so the wait is at most one second and only for bursts to the same chat
+(e.g. several alerts to one caseworker). Across processes Telegram's own 429 with ``retry_after`` is
 the backstop for the per-chat limit: it becomes a TransientError and the row waits that long.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from typing import Any, ClassVar
@@ -51,16 +52,18 @@ class TelegramChannel:
         self._clock = clock
         self._sleep = sleep
         self._last_by_chat: dict[str, float] = {}
+        self._lock = threading.Lock()  # the dispatcher's send threads share the channel
 
     def _space(self, chat: str) -> None:
-        last = self._last_by_chat.get(chat)
-        if last is not None:
-            delay = last + PER_CHAT_INTERVAL - self._clock()
-            if delay > 0:
-                self._sleep(delay)
-        self._last_by_chat[chat] = self._clock()
-        if len(self._last_by_chat) > 10_000:  # forget old chats; only the last second matters
-            self._last_by_chat = {chat: self._last_by_chat[chat]}
+        with self._lock:  # reserve this chat's next moment, then wait for it outside the lock
+            now = self._clock()
+            last = self._last_by_chat.get(chat)
+            at = now if last is None else max(now, last + PER_CHAT_INTERVAL)
+            self._last_by_chat[chat] = at
+            if len(self._last_by_chat) > 10_000:  # forget old chats; only the last second counts
+                self._last_by_chat = {chat: at}
+        if at > now:
+            self._sleep(at - now)
 
     def send(self, message: OutgoingMessage) -> str:
         chat = message.recipient.strip()

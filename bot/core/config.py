@@ -77,6 +77,8 @@ class Settings:
     smtp: SmtpSettings | None = None
     # Messages per second per sending number; a Danish long code takes about one per second.
     sms_rate_per_second: float = 1.0
+    # Sends one dispatcher keeps in flight: its rate is at most this / provider latency.
+    dispatch_concurrency: int = 16
     quiet_start: time = time(21, 0)
     quiet_end: time = time(8, 0)
     log_format: str = "json"
@@ -258,6 +260,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         problems.append(f"SMS_RATE_PER_SECOND={rate_raw!r} must be a number between 0 and 100")
         rate = 1.0
 
+    dispatch_concurrency = _parse_int(env, "DISPATCH_CONCURRENCY", 16, 1, 64,
+                                      "must be a whole number of sends in flight, 1-64", problems)
+
     # Unset: readable lines for a person at a terminal, JSON for a log collector.
     log_format = (_clean(env, "LOG_FORMAT") or "auto").lower()
     if log_format not in ("json", "console", "auto"):
@@ -295,6 +300,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         telegram=telegram,
         smtp=smtp,
         sms_rate_per_second=rate,
+        dispatch_concurrency=dispatch_concurrency,
         quiet_start=quiet_start,
         quiet_end=quiet_end,
         log_format=log_format,

@@ -5,14 +5,20 @@ their global send slots. Right before each provider call a short transaction che
 is still this claim's (same token, lease not run out), extends the lease and honours a tenant's
 STOP; a row whose lease ran out or moved to another worker is never sent by this one. Transient
 failures retry with backoff, permanent ones become visible dead letters.
+
+With `concurrency` > 1 a dispatcher keeps up to that many sends in flight, so one process is not
+limited to 1 / provider latency: each sender ("lane": the uncapped rows, each capped sender) has
+a thread that claims, books each send's global slot, waits for it and hands the row to a pool of
+send threads. Every send still books its own slot, so the cap stays global and exact.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, fields
 from datetime import timedelta
 
 from sqlalchemy import update
@@ -21,7 +27,7 @@ from sqlalchemy.orm import Session, object_session, sessionmaker
 from bot.alerts.told import UNREACHED_AFTER_ATTEMPTS, notification_died
 from bot.channels.base import Channel, OutgoingMessage, PermanentError, TransientError, sender_of
 from bot.core import metrics, outbox
-from bot.core.db import affected_rows
+from bot.core.db import affected_rows, write_turn
 from bot.core.logs import get_logger
 from bot.core.opt_out import may_send_after_stop
 from bot.delivery import send_slots
@@ -40,9 +46,19 @@ DEFAULT_HORIZON = timedelta(seconds=10)
 URGENT_BATCH = 10
 # How often a dispatcher sending prompts looks for alerts to let in ahead of them (seconds).
 URGENT_LOOK_S = 0.25
-# Slots are spaced for 2 % under the cap: a send leaves a few milliseconds after its slot, and
-# without this margin that jitter can put one send more than the cap into some 1-second window.
+# Slots are spaced for 2 % under the cap: a send leaves a little after its slot, and without this
+# margin that jitter can put one send more than the cap into some 1-second window. The sends of
+# one window may leave up to 1 / CAP_MARGIN - 1 s (20 ms) apart in lateness before that happens.
 CAP_MARGIN = 0.98
+# A row is taken (lease checked and extended, STOP honoured) this long before its slot, and the
+# send leaves on the slot itself: the take's round trip does not delay it. A take needs a few ms;
+# the rest is room for a busy machine or SQLite's writer queue (at 20 ms, 6-30 % of sends were
+# ready late on a loaded machine with SQLite, at 50 ms under 2 %). The long wait for the slot is
+# still before the take, so a process stalled there never sends a row taken over.
+TAKE_LEAD_S = 0.05
+# A send ready later than this after its slot books a new slot instead (half the lateness the
+# margin tolerates; the rest is for the provider client's own time).
+LATE_S = (1 / CAP_MARGIN - 1) / 2
 
 FailureHook = Callable[[Session, OutboxItem, PermanentError], None]
 
@@ -59,12 +75,18 @@ class DispatchStats:
     def handled(self) -> int:
         return self.sent + self.retried + self.dead + self.cancelled
 
+    def add(self, other: DispatchStats) -> None:
+        for f in fields(self):
+            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+
 
 class Dispatcher:
     """`rates`: messages per second per channel, global across workers (absent = uncapped).
 
-    `clock` (Unix seconds) and `sleep` are injectable so tests can run many workers on
-    virtual time; `stopping` ends a run between two sends (the rest of the claim is released).
+    `concurrency`: sends in flight at once (setting DISPATCH_CONCURRENCY); 1 sends one row at a
+    time, in this thread. `clock` (Unix seconds) and `sleep` are injectable so tests can run
+    many workers on virtual time (with concurrency 1); `stopping` ends a run between two sends
+    (the rest of the claim is released).
     """
 
     def __init__(
@@ -80,6 +102,7 @@ class Dispatcher:
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], object] = time.sleep,
         stopping: Callable[[], bool] = lambda: False,
+        concurrency: int = 1,
     ) -> None:
         self.sessions = sessions
         self.channels = channels
@@ -91,11 +114,20 @@ class Dispatcher:
         self.on_permanent_failure = on_permanent_failure
         self.clock = clock
         self.sleep = sleep
+        # The few milliseconds between a take and its slot are not cut short by a stop: the
+        # row in hand goes, at its slot.
+        self.pause = sleep
         self.stopping = stopping
+        self.concurrency = max(1, concurrency)
 
     def run_once(self, batch: int = 50) -> DispatchStats:
         """Send everything due now that this worker may take, round by round, until none is."""
         stats = DispatchStats()
+        if self.concurrency > 1:
+            from bot.delivery.lanes import Lanes  # it builds on this module
+
+            Lanes(self, batch, stats).run()
+            return stats
         while not self.stopping():
             claims = self._claim(batch)
             if not any(c.items for c in claims):
@@ -116,16 +148,27 @@ class Dispatcher:
             if not handled:
                 stop.wait(poll)
 
+    @contextmanager
+    def _writing(self) -> Iterator[Session]:
+        """A short write transaction; on SQLite in the file's writer queue, so send threads
+        wait their turn instead of polling the lock (which made their sends late)."""
+        with write_turn(self.sessions.kw["bind"]), self.sessions() as session, session.begin():
+            yield session
+
     # -- claiming
 
     def _claim(self, batch: int) -> list[Claim]:
-        now = self.clock()
-        claims = [claim_unpaced(self.sessions, now=now, limit=batch, lease=self.lease,
-                                exclude=frozenset(key.channel for key in self.paced))]
-        for key, rate in self.paced.items():
-            claims.append(claim_paced(self.sessions, key, rate=rate, now=now, limit=batch,
-                                      horizon=self.horizon, lease=self.lease))
-        return claims
+        return [self._claim_lane(None, 0.0, batch)] + [
+            self._claim_lane(key, rate, batch) for key, rate in self.paced.items()]
+
+    def _claim_lane(self, key: SenderKey | None, rate: float, batch: int) -> Claim:
+        with write_turn(self.sessions.kw["bind"]):
+            now = self.clock()
+            if key is None:
+                return claim_unpaced(self.sessions, now=now, limit=batch, lease=self.lease,
+                                     exclude=frozenset(k.channel for k in self.paced))
+            return claim_paced(self.sessions, key, rate=rate, now=now, limit=batch,
+                               horizon=self.horizon, lease=self.lease)
 
     def _send(self, claims: list[Claim], stats: DispatchStats) -> None:
         try:
@@ -146,7 +189,7 @@ class Dispatcher:
         left = [c for c in claims if c.items]
         if not left:
             return
-        with self.sessions() as session, session.begin():
+        with self._writing() as session:
             for claim in left:
                 released = outbox.release(session, claim.token, [i.id for i in claim.items])
                 log.info("outbox.released", rows=released)
@@ -155,14 +198,24 @@ class Dispatcher:
     # -- one row
 
     def _deliver(self, claim: Claim, stats: DispatchStats) -> None:
+        slot = None
         if claim.key is not None:
-            self._wait_for_slot(claim.key, claim.rate)
+            slot = self._book(claim.key, claim.rate)
+            if not self._wait_until(slot - TAKE_LEAD_S):
+                return  # stopped while waiting: the row stays in the claim, to be released
         self._make_way(claim)
-        item = claim.items.popleft()
+        self._send_row(claim, claim.items.popleft(), slot, stats)
+
+    def _send_row(self, claim: Claim, item: OutboxItem, slot: float | None,
+                  stats: DispatchStats) -> None:
+        """Take the row, send it at its slot (if capped), record the outcome."""
         taken = self._take(claim.token, item.id, stats)
         if taken is None:
             return
         channel, message = taken
+        if claim.key is not None and slot is not None:
+            self._leave_at(claim.key, claim.rate, slot,
+                           rebook=item.priority > OutboxPriority.ALERT)
         # Send outside any transaction: a slow provider must not hold database locks.
         try:
             provider_id = channel.send(message)
@@ -183,7 +236,7 @@ class Dispatcher:
                 or now_s - claim.looked_for_urgent_at < URGENT_LOOK_S):
             return
         claim.looked_for_urgent_at = now_s
-        with self.sessions() as session:
+        with write_turn(self.sessions.kw["bind"]), self.sessions() as session:
             now = at(self.clock())
             ids = outbox.claim_rows(session, token=claim.token, now=now, until=now + self.lease,
                                     limit=URGENT_BATCH, channels=(head.channel,),
@@ -194,18 +247,39 @@ class Dispatcher:
             log.info("outbox.made_way", rows=len(urgent), channel=head.channel)
         claim.items.extendleft(reversed(urgent))
 
-    def _wait_for_slot(self, key: SenderKey, rate: float) -> None:
-        """Book the sender's next free slot (shared by all workers) and sleep until it."""
-        with self.sessions() as session, session.begin():
-            slot = send_slots.book(session, key, self.clock(), 1.0 / (rate * CAP_MARGIN))
-        delay = slot - self.clock()
+    def _book(self, key: SenderKey, rate: float) -> float:
+        """Book the sender's next free slot, shared by all workers, at least TAKE_LEAD_S ahead
+        (so the take fits before it); returns its start."""
+        with self._writing() as session:
+            return send_slots.book(session, key, self.clock() + TAKE_LEAD_S,
+                                   1.0 / (rate * CAP_MARGIN))
+
+    def _wait_until(self, moment: float) -> bool:
+        """Sleep until `moment` (the long wait for a slot: a stop ends it). False if stopped."""
+        delay = moment - self.clock()
         if delay > 0:
             self.sleep(delay)
+        return not self.stopping()
+
+    def _leave_at(self, key: SenderKey, rate: float, slot: float, *, rebook: bool) -> None:
+        """After the take: sleep the last few milliseconds to the slot. A process that is ready
+        too late (a slow take, a busy machine) books a new slot rather than send off-beat,
+        unless the row is an alert: a caseworker's message does not wait another slot (a
+        second at 1/s) for milliseconds of jitter; at worst one 1-s window holds one more."""
+        while True:
+            delay = slot - self.clock()
+            if delay > 0:
+                self.pause(delay)
+            late = self.clock() - slot
+            if late <= LATE_S or not rebook:
+                return
+            log.warning("outbox.slot_missed", channel=key.channel, late_ms=round(late * 1000))
+            slot = self._book(key, rate)
 
     def _take(self, token: str, item_id: int, stats: DispatchStats,
               ) -> tuple[Channel, OutgoingMessage] | None:
         """Right before the provider call: is the row still ours? Extend its lease, or give up."""
-        with self.sessions() as session, session.begin():
+        with self._writing() as session:
             now = at(self.clock())
             row = session.scalars(
                 update(OutboxItem)
@@ -234,7 +308,7 @@ class Dispatcher:
               stats: DispatchStats) -> None:
         """Record the send: a Message row, and the outbox row closed as sent (two statements:
         the claim already holds everything the Message needs)."""
-        with self.sessions() as session, session.begin():
+        with self._writing() as session:
             msg = Message(direction=Direction.OUT, channel=item.channel, provider_id=provider_id,
                           recipient=item.recipient, body=item.body, tenant_id=item.tenant_id,
                           caseworker_id=item.caseworker_id, landlord_id=item.landlord_id,
@@ -259,7 +333,7 @@ class Dispatcher:
 
     def _failed(self, token: str, item: OutboxItem, exc: Exception,
                 stats: DispatchStats) -> None:
-        with self.sessions() as session, session.begin():
+        with self._writing() as session:
             row = session.get(OutboxItem, item.id, populate_existing=True,
                               with_for_update=True)
             if row is None or row.claim_token != token or row.status != OutboxStatus.SENDING:

@@ -46,6 +46,7 @@ PROVEN_BY = {
     "TWILIO_FROM_NUMBER": f"{HERE}::test_twilio_settings_build_the_sms_channel",
     "TWILIO_API_URL": f"{HERE}::test_twilio_settings_build_the_sms_channel",
     "SMS_RATE_PER_SECOND": f"{HERE}::test_sms_rate_caps_the_dispatcher",
+    "DISPATCH_CONCURRENCY": f"{HERE}::test_dispatch_concurrency_reaches_the_dispatcher",
     "TELEGRAM_BOT_TOKEN": "tests/channels/test_telegram_channel.py::"
                           "test_registry_builds_telegram_only_when_configured",
     "TELEGRAM_API_URL": "tests/webhooks/test_telegram_webhook.py::test_cli_set_webhook",
@@ -132,6 +133,24 @@ def test_sms_rate_caps_the_dispatcher(runtime: Runtime) -> None:
     settings = replace(load_settings({"SMS_RATE_PER_SECOND": "3.5"}), console_channels=False)
     rates = jobs.send_rates(Runtime(settings, runtime.engine, runtime.sessions, {}))
     assert rates["sms"] == 3.5
+
+
+def test_dispatch_concurrency_reaches_the_dispatcher(runtime: Runtime) -> None:
+    """`trygthjem dispatch` and the worker's job both build the dispatcher from it; the SMS
+    channel keeps a connection per send in flight."""
+    from dataclasses import replace
+
+    from bot.channels.twilio.sms import TwilioSmsChannel
+
+    assert load_settings({}).dispatch_concurrency == 16
+    env = {"DISPATCH_CONCURRENCY": "24", "TWILIO_ACCOUNT_SID": "AC" + "a" * 32,
+           "TWILIO_AUTH_TOKEN": "tok", "TWILIO_FROM_NUMBER": "+4528000999"}
+    settings = replace(load_settings(env), console_channels=False)
+    dispatcher = jobs.build_dispatcher(Runtime(settings, runtime.engine, runtime.sessions, {}))
+    assert dispatcher.concurrency == 24
+    sms = build_channels(settings)["sms"]
+    assert isinstance(sms, TwilioSmsChannel)
+    assert sms.http_client.session.get_adapter("https://api.twilio.com")._pool_maxsize == 24
 
 
 def test_smtp_settings_reach_the_email_channel() -> None:

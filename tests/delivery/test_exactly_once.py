@@ -32,8 +32,8 @@ def test_a_row_taken_over_while_waiting_for_its_slot_is_not_sent(
     clock = VirtualClock()
     stolen: list[str] = []
 
-    def b_claims_after_a_lease(_: float) -> None:
-        if stolen:
+    def b_claims_after_a_lease(seconds: float) -> None:
+        if stolen or seconds < 0.5:  # the slot wait (1 s), not the last ms after the take
             return
         with sessions() as s:  # B's clock is past A's lease (A's process was stalled)
             later = at(clock.now + LEASE.total_seconds() + 30)
