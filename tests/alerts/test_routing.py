@@ -22,7 +22,7 @@ from bot.alerts.timetable import Policy, Step
 from bot.alerts.told import person_told
 from bot.casework.queries import alert_queue, viewer_for
 from bot.casework.sms_replies import handle_caseworker_sms
-from bot.channels.base import OutgoingMessage, PermanentError, TransientError
+from bot.channels.base import OutgoingMessage, TransientError
 from bot.channels.console import ConsoleChannel
 from bot.core.config import Settings
 from bot.delivery.dispatcher import Dispatcher
@@ -36,7 +36,7 @@ from bot.models import (
     Role,
     utcnow,
 )
-from tests.support.alerts import intake_team, told_once
+from tests.support.alerts import RefusingSms, first_step_queued, intake_team, told_once
 from tests.support.factories import World, make_world
 
 T0 = datetime(2026, 3, 3, 9, 0, tzinfo=UTC)
@@ -263,16 +263,6 @@ def test_a_reopened_or_retriggered_alert_escalates_anew(
     assert "retriggered" in _kinds(session, alert_id)
 
 
-class _RefusingSms:
-    """A provider that refuses every message for good (an invalid number, a closed account)."""
-
-    name = "sms"
-    sender = "+4570000000"
-
-    def send(self, message: OutgoingMessage) -> str:
-        raise PermanentError("21211: invalid 'To' number", code="21211")
-
-
 def test_a_notification_that_dies_at_the_provider_does_not_count_as_told(
         sessions: sessionmaker[Session], session: Session, settings: Settings) -> None:
     """The owner's SMS is dead-lettered: the alert is due again at once and, its policy used up,
@@ -285,7 +275,7 @@ def test_a_notification_that_dies_at_the_provider_does_not_count_as_told(
         row = s.get(Alert, alert_id)
         assert row is not None and person_told(s, row)
 
-    stats = Dispatcher(sessions, {"sms": _RefusingSms()}).run_once()  # type: ignore[dict-item]
+    stats = Dispatcher(sessions, {"sms": RefusingSms()}).run_once()  # type: ignore[dict-item]
     assert stats.dead == 1
     with sessions() as s:
         row = s.get(Alert, alert_id)
@@ -309,14 +299,10 @@ def test_a_dead_first_step_moves_on_to_the_next_step_at_once(
     its 30 minutes are up."""
     w = make_world(session)
     now = utcnow()
-    with sessions() as s, s.begin():
-        alert, _ = raise_alert(s, source="need_help", summary="3", now=now,
-                               tenant=s.get(type(w.tenant), w.tenant.id))
-        alert_id = alert.id
-    run_escalation(sessions, settings, channels={"sms"}, now=now)
+    alert_id = first_step_queued(sessions, settings, w, now)
     assert _pending(session) == {w.caseworker.phone}
 
-    assert Dispatcher(sessions, {"sms": _RefusingSms()}).run_once().dead == 1  # type: ignore[dict-item]
+    assert Dispatcher(sessions, {"sms": RefusingSms()}).run_once().dead == 1  # type: ignore[dict-item]
     died_at = utcnow()
     run_escalation(sessions, settings, channels={"sms"}, now=died_at)
     assert _pending(session) == {w.lead.phone, w.caseworker.phone, w.colleague.phone}  # team
@@ -343,11 +329,7 @@ def test_an_alert_message_stuck_in_retries_stops_counting_as_told(
     it and the team is told at once, while the owner's retry goes on."""
     w = make_world(session)
     now = utcnow()
-    with sessions() as s, s.begin():
-        alert, _ = raise_alert(s, source="need_help", summary="3", now=now,
-                               tenant=s.get(type(w.tenant), w.tenant.id))
-        alert_id = alert.id
-    run_escalation(sessions, settings, channels={"sms"}, now=now)
+    alert_id = first_step_queued(sessions, settings, w, now)
     ahead = [0.0]
     down = Dispatcher(sessions, {"sms": _DownSms()},  # type: ignore[dict-item]
                       clock=lambda: time.time() + ahead[0])
@@ -373,7 +355,7 @@ def test_a_route_of_dead_numbers_is_flagged_undelivered(
     w = make_world(session)
     intake_team(session, w)
     alert_id = told_once(session, sessions, settings, w, utcnow())
-    refusing = Dispatcher(sessions, {"sms": _RefusingSms()})  # type: ignore[dict-item]
+    refusing = Dispatcher(sessions, {"sms": RefusingSms()})  # type: ignore[dict-item]
     start = utcnow()
     flagged_at: list[int] = []
     for k in range(1, 6):
@@ -404,7 +386,7 @@ def test_a_fallback_in_the_same_second_as_a_dead_one_is_not_told_by_the_dead_row
     w = make_world(session)
     intake_team(session, w)
     alert_id = told_once(session, sessions, settings, w, utcnow())
-    refusing = Dispatcher(sessions, {"sms": _RefusingSms()})  # type: ignore[dict-item]
+    refusing = Dispatcher(sessions, {"sms": RefusingSms()})  # type: ignore[dict-item]
     refusing.run_once()  # the owner's SMS dies
     second = utcnow().replace(microsecond=0) + timedelta(seconds=2)
     run_escalation(sessions, settings, channels={"sms"}, now=second)  # fallback: intake + lead

@@ -1,4 +1,5 @@
-"""Alert set-ups that several test modules share: an intake route, an alert told to its owner."""
+"""Alert set-ups that several test modules share: an intake route, an alert told to its owner,
+a need-help alert at its first step, a provider that refuses every message."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from bot.alerts.escalator import run_escalation
 from bot.alerts.lifecycle import raise_alert
 from bot.alerts.policies import save_policy
 from bot.alerts.timetable import Policy, Step
+from bot.channels.base import OutgoingMessage, PermanentError
 from bot.core.config import Settings
 from bot.models import Caseworker, Team, Tenant
 from tests.support.factories import World
@@ -41,3 +43,25 @@ def told_once(session: Session, sessions: sessionmaker[Session], settings: Setti
         alert_id = alert.id
     run_escalation(sessions, settings, channels={"sms"}, now=now)
     return alert_id
+
+
+def first_step_queued(sessions: sessionmaker[Session], settings: Settings, w: World,
+                      now: datetime) -> int:
+    """A need-help alert under the default high policy (owner now, team after 30 min), raised
+    and escalated at `now`: the owner's SMS is in the outbox. Returns the alert's id."""
+    with sessions() as s, s.begin():
+        alert, _ = raise_alert(s, source="need_help", summary="3", now=now,
+                               tenant=s.get(Tenant, w.tenant.id))
+        alert_id = alert.id
+    run_escalation(sessions, settings, channels={"sms"}, now=now)
+    return alert_id
+
+
+class RefusingSms:
+    """A provider that refuses every message for good (Twilio 21211: an invalid number)."""
+
+    name = "sms"
+    sender = "+4570000000"
+
+    def send(self, message: OutgoingMessage) -> str:
+        raise PermanentError("21211: invalid 'To' number", code="21211")

@@ -15,7 +15,6 @@ from bot.alerts.escalator import run_escalation
 from bot.alerts.lifecycle import act, raise_alert
 from bot.alerts.told import person_told
 from bot.casework.queries import add_note, read_tenant, viewer_for
-from bot.channels.base import OutgoingMessage, PermanentError
 from bot.core import outbox
 from bot.core.config import Settings
 from bot.delivery.dispatcher import Dispatcher
@@ -37,7 +36,7 @@ from bot.models import (
     utcnow,
 )
 from bot.tenants import privacy
-from tests.support.alerts import intake_team, told_once
+from tests.support.alerts import RefusingSms, intake_team, told_once
 from tests.support.factories import World, make_world
 
 NAME, PHONE = "Anna Sørensen", "+4528000301"
@@ -141,16 +140,6 @@ def test_erasure_leaves_no_personal_data_anywhere(session: Session) -> None:
     session.commit()
 
 
-class _RefusingSms:
-    """Refuses every message for good (Twilio 21614: not a mobile number)."""
-
-    name = "sms"
-    sender = "+4570000000"
-
-    def send(self, message: OutgoingMessage) -> str:
-        raise PermanentError("21614: 'To' number is not a valid mobile number", code="21614")
-
-
 def test_an_open_alert_is_not_lost_to_erasure(
         sessions: sessionmaker[Session], session: Session, settings: Settings) -> None:
     """An open need-help alert, its owner's SMS queued; erasing the tenant is refused and
@@ -165,7 +154,7 @@ def test_an_open_alert_is_not_lost_to_erasure(
     with sessions() as s:
         assert s.get_one(Tenant, w.tenant.id).name == NAME
         assert s.get_one(Alert, alert_id).summary != ""
-    assert Dispatcher(sessions, {"sms": _RefusingSms()}).run_once().dead == 1  # type: ignore[dict-item]
+    assert Dispatcher(sessions, {"sms": RefusingSms()}).run_once().dead == 1  # type: ignore[dict-item]
     with sessions() as s:
         assert not person_told(s, s.get_one(Alert, alert_id))
     run_escalation(sessions, settings, channels={"sms"}, now=utcnow())
