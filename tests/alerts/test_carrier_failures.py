@@ -20,9 +20,9 @@ from bot.core import outbox
 from bot.core.config import Settings
 from bot.delivery.dispatcher import Dispatcher
 from bot.delivery.sms_status import KEEP_UNMATCHED, reconcile_kept
-from bot.models import Alert, AlertEvent, KeptSmsStatus, Message, OutboxItem, utcnow
+from bot.models import Alert, AlertEvent, KeptSmsStatus, Message, utcnow
 from bot.models.enums import OutboxKind
-from tests.support.alerts import intake_team, told_once
+from tests.support.alerts import intake_team, pending_recipients, told_once
 from tests.support.dispatch import RecordingChannel, Sent, VirtualClock
 from tests.support.factories import make_world
 from tests.support.sms import STATUS_PATH, post_signed
@@ -68,10 +68,7 @@ def test_an_alert_sms_the_carrier_could_not_deliver_does_not_count_as_told(
         assert len(failures) == 1 and "30003" in failures[0]["error"]
 
     run_escalation(sessions, settings, channels={"sms"}, now=utcnow())
-    session.expire_all()
-    pending = {r.recipient for r in session.scalars(select(OutboxItem))
-               if r.status == "pending"}
-    assert pending == {member.phone, w.lead.phone}
+    assert pending_recipients(session) == {member.phone, w.lead.phone}
 
 
 def test_a_delivered_alert_sms_and_an_undelivered_check_in_change_nothing(
@@ -137,10 +134,7 @@ def test_a_failed_callback_that_beats_the_record_of_the_send_still_counts(
     assert len(_failures(session, alert_id)) == 1
 
     run_escalation(sessions, settings, channels={"sms"}, now=utcnow())
-    session.expire_all()
-    pending = {r.recipient for r in session.scalars(select(OutboxItem))
-               if r.status == "pending"}
-    assert pending == {member.phone, w.lead.phone}
+    assert pending_recipients(session) == {member.phone, w.lead.phone}
 
 
 def test_kept_callbacks_that_never_match_are_dropped_after_a_day(

@@ -36,7 +36,13 @@ from bot.models import (
     Role,
     utcnow,
 )
-from tests.support.alerts import RefusingSms, first_step_queued, intake_team, told_once
+from tests.support.alerts import (
+    RefusingSms,
+    first_step_queued,
+    intake_team,
+    pending_recipients,
+    told_once,
+)
 from tests.support.factories import World, make_world
 
 T0 = datetime(2026, 3, 3, 9, 0, tzinfo=UTC)
@@ -283,13 +289,8 @@ def test_a_notification_that_dies_at_the_provider_does_not_count_as_told(
         assert row is not None and not person_told(s, row)
         assert row.next_action_at is not None and row.next_action_at <= died_at  # due at once
     run_escalation(sessions, settings, channels={"sms"}, now=died_at)
-    recipients = {r.recipient for r in _outbox(session) if r.status == "pending"}
-    assert recipients == {member.phone, w.lead.phone}
+    assert pending_recipients(session) == {member.phone, w.lead.phone}
     assert "notification_failed" in _kinds(session, alert_id)
-
-
-def _pending(session: Session) -> set[str]:
-    return {r.recipient for r in _outbox(session) if r.status == "pending"}
 
 
 def test_a_dead_first_step_moves_on_to_the_next_step_at_once(
@@ -300,12 +301,13 @@ def test_a_dead_first_step_moves_on_to_the_next_step_at_once(
     w = make_world(session)
     now = utcnow()
     alert_id = first_step_queued(sessions, settings, w, now)
-    assert _pending(session) == {w.caseworker.phone}
+    assert pending_recipients(session) == {w.caseworker.phone}
 
     assert Dispatcher(sessions, {"sms": RefusingSms()}).run_once().dead == 1  # type: ignore[dict-item]
     died_at = utcnow()
     run_escalation(sessions, settings, channels={"sms"}, now=died_at)
-    assert _pending(session) == {w.lead.phone, w.caseworker.phone, w.colleague.phone}  # team
+    team = {w.lead.phone, w.caseworker.phone, w.colleague.phone}
+    assert pending_recipients(session) == team
     with sessions() as s:
         row = s.get_one(Alert, alert_id)
         assert row.steps_done == 2 and person_told(s, row)
@@ -342,7 +344,8 @@ def test_an_alert_message_stuck_in_retries_stops_counting_as_told(
         row = s.get_one(Alert, alert_id)
         assert not person_told(s, row) and row.next_action_at is not None
     run_escalation(sessions, settings, channels={"sms"}, now=utcnow() + timedelta(seconds=60))
-    assert _pending(session) == {w.lead.phone, w.caseworker.phone, w.colleague.phone}  # team
+    team = {w.lead.phone, w.caseworker.phone, w.colleague.phone}
+    assert pending_recipients(session) == team
     with sessions() as s:
         assert s.get_one(Alert, alert_id).steps_done == 2
 
@@ -365,7 +368,8 @@ def test_a_route_of_dead_numbers_is_flagged_undelivered(
             if s.get_one(Alert, alert_id).undelivered_at is not None:
                 flagged_at.append(k)
     assert flagged_at == [2, 3, 4, 5]  # the owner's SMS died, then the fallback's
-    assert len(_outbox(session)) == 3 and _pending(session) == set()  # owner, intake, lead
+    # owner, intake, lead
+    assert len(_outbox(session)) == 3 and pending_recipients(session) == set()
     assert _kinds(session, alert_id).count("undelivered") == 1
     with sessions() as s:
         row = s.get_one(Alert, alert_id)
@@ -373,7 +377,8 @@ def test_a_route_of_dead_numbers_is_flagged_undelivered(
         retry_at = row.next_action_at
     assert retry_at - (start + timedelta(seconds=10)) == RETRY_UNDELIVERED
     run_escalation(sessions, settings, channels={"sms"}, now=retry_at)
-    assert _pending(session) == {"+4526000201", w.lead.phone}  # tried again, still flagged
+    # tried again, still flagged
+    assert pending_recipients(session) == {"+4526000201", w.lead.phone}
     with sessions() as s:
         assert s.get_one(Alert, alert_id).undelivered_at is not None
 

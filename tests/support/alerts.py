@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.alerts.escalator import run_escalation
@@ -13,7 +14,7 @@ from bot.alerts.policies import save_policy
 from bot.alerts.timetable import Policy, Step
 from bot.channels.base import OutgoingMessage, PermanentError
 from bot.core.config import Settings
-from bot.models import Caseworker, Team, Tenant
+from bot.models import Caseworker, OutboxItem, Team, Tenant
 from tests.support.factories import World
 
 
@@ -37,24 +38,25 @@ def told_once(session: Session, sessions: sessionmaker[Session], settings: Setti
                 Policy(steps=(Step(0, "assigned", ("sms",)),), repeat=0,  # type: ignore[arg-type]
                        working_hours_only=False))
     session.commit()
-    with sessions() as s, s.begin():
-        alert, _ = raise_alert(s, source="need_help", summary="3", now=now,
-                               tenant=s.get(Tenant, w.tenant.id))
-        alert_id = alert.id
-    run_escalation(sessions, settings, channels={"sms"}, now=now)
-    return alert_id
+    return first_step_queued(sessions, settings, w, now)
 
 
 def first_step_queued(sessions: sessionmaker[Session], settings: Settings, w: World,
                       now: datetime) -> int:
-    """A need-help alert under the default high policy (owner now, team after 30 min), raised
-    and escalated at `now`: the owner's SMS is in the outbox. Returns the alert's id."""
+    """A need-help alert under the team's high policy (by default: owner now, team after
+    30 min), raised and escalated at `now`: the owner's SMS is in the outbox. Returns its id."""
     with sessions() as s, s.begin():
         alert, _ = raise_alert(s, source="need_help", summary="3", now=now,
                                tenant=s.get(Tenant, w.tenant.id))
         alert_id = alert.id
     run_escalation(sessions, settings, channels={"sms"}, now=now)
     return alert_id
+
+
+def pending_recipients(session: Session) -> set[str]:
+    """Who the outbox still has a message waiting for, read afresh."""
+    session.expire_all()
+    return {r.recipient for r in session.scalars(select(OutboxItem)) if r.status == "pending"}
 
 
 class RefusingSms:

@@ -36,7 +36,7 @@ from bot.models import (
     utcnow,
 )
 from bot.tenants import privacy
-from tests.support.alerts import RefusingSms, intake_team, told_once
+from tests.support.alerts import RefusingSms, intake_team, pending_recipients, told_once
 from tests.support.factories import World, make_world
 
 NAME, PHONE = "Anna Sørensen", "+4528000301"
@@ -158,9 +158,7 @@ def test_an_open_alert_is_not_lost_to_erasure(
     with sessions() as s:
         assert not person_told(s, s.get_one(Alert, alert_id))
     run_escalation(sessions, settings, channels={"sms"}, now=utcnow())
-    pending = {r.recipient for r in session.scalars(select(OutboxItem))
-               if r.status == "pending"}
-    assert pending == {member.phone, w.lead.phone}
+    assert pending_recipients(session) == {member.phone, w.lead.phone}
 
 
 def test_erasure_keeps_who_was_told_and_drops_the_tenants_words(
