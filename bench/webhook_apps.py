@@ -71,3 +71,40 @@ def floor() -> Flask:
         return Response(TWIML, mimetype="text/xml")
 
     return app
+
+
+def stack() -> Flask:
+    """The floor's durable steps through the product's own stack: Twilio's signature check,
+    SQLAlchemy's pooled engine (pre-ping) and ORM sessions (one pinned connection, two
+    transactions, SQLite's writer turn), as webhooks/twilio.py uses them; no conversation. Its
+    distance to ``floor()`` is what the chosen stack costs before the product does anything."""
+    from sqlalchemy import text
+
+    from bot.core.db import make_engine, make_session_factory, pinned, write_turn
+    from webhooks.twilio import signature_valid
+
+    app = Flask("stack")
+    engine = make_engine(os.environ["DATABASE_URL"])
+    sessions = make_session_factory(engine)
+    token, base = os.environ["TWILIO_AUTH_TOKEN"], os.environ["PUBLIC_BASE_URL"]
+    store = text(STORE.replace("{p}", ":{}").format("sid", "sender", "to", "body", "now"))
+    claim = text(CLAIM.replace("{p}", ":{}").format("now", "id"))
+
+    @app.post("/webhooks/twilio/sms")
+    def sms() -> Response:
+        form = request.form
+        if not signature_valid(token, base + request.path, form,
+                               request.headers.get("X-Twilio-Signature", "")):
+            return Response("forbidden", status=403)
+        now = datetime.now(UTC)
+        with pinned(sessions) as session:
+            with write_turn(engine), session.begin():
+                row = session.execute(store, {"sid": form["MessageSid"], "sender": form["From"],
+                                              "to": form["To"], "body": form.get("Body", ""),
+                                              "now": now}).first()
+            if row is not None:
+                with write_turn(engine), session.begin():
+                    session.execute(claim, {"now": now, "id": row[0]})
+        return Response(TWIML, mimetype="text/xml")
+
+    return app
