@@ -4,7 +4,9 @@
 does). ``floor()``: the raw-driver floor: a minimal Flask endpoint doing the same durable steps
 as the real webhook with psycopg / sqlite3 and hand-written SQL (store the message and commit,
 claim it for processing and commit), then a constant TwiML reply. No signature check, no
-conversation: what the product cannot go below on this machine and database.
+conversation: what the product cannot go below on this machine and database. ``stack()``:
+the floor's steps through the product's own stack (signature check, SQLAlchemy), no
+conversation. ``framework()``: Flask answering without a database (webhook_profile's baseline).
 """
 
 from __future__ import annotations
@@ -68,6 +70,20 @@ def floor() -> Flask:
         if row is not None:
             conn.execute(state["claim"], (now, row[0]))
             conn.commit()
+        return Response(TWIML, mimetype="text/xml")
+
+    return app
+
+
+def framework() -> Flask:
+    """Flask alone: reads the posted form and answers the floor's TwiML, no database. In
+    bench/webhook_profile.py it measures what the test client and Flask cost every app."""
+    app = Flask("framework")
+
+    @app.post("/webhooks/twilio/sms")
+    def sms() -> Response:
+        if not request.form.get("MessageSid"):
+            return Response("MessageSid is required", status=400)
         return Response(TWIML, mimetype="text/xml")
 
     return app
