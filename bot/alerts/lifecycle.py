@@ -78,8 +78,10 @@ def raise_alert(
     One case per tenant: while a tenant has an open or acknowledged alert, every trigger from
     them (any source but a landlord's concern, which keeps its own alert and status) joins it
     (`bot.alerts.rules.join_trigger`): severity only rises, and a rise, or a cry (need-help,
-    crisis, violence, call request) on a case that is acknowledged or whose escalation has
-    ended, restarts escalation at once (a `retriggered` event). An unknown
+    crisis, violence, call request) on a case that is acknowledged, whose escalation has
+    ended, or that is about something else (missed check-ins, a message), restarts escalation
+    at once (a `retriggered` event), and the case takes the trigger's source and summary so
+    its messages name it. An unknown
     number (``sender_phone``, no tenant) has at most one open alert the same way.
 
     Returns (alert, created). A new or retriggered alert is due for its first notification at
@@ -179,7 +181,7 @@ def _join(session: Session, alert: Alert, source: Source, sev: Severity, summary
           detail: dict[str, Any], now: datetime) -> None:
     # A case flagged undelivered is escalating in name only: its route died, and its next
     # try may be minutes away. A cry on it restarts at once, as on a dormant case.
-    how = join_trigger(alert.state, alert.severity, source, sev,
+    how = join_trigger(alert.state, alert.severity, source, sev, existing_source=alert.source,
                        escalating=alert.next_action_at is not None
                        and alert.undelivered_at is None)
     changes: dict[str, Any] = {"trigger_count": alert.trigger_count + 1}
@@ -187,8 +189,12 @@ def _join(session: Session, alert: Alert, source: Source, sev: Severity, summary
     if how is Join.RETRIGGER:
         event_detail["from_severity"] = alert.severity
         event_detail["from_state"] = alert.state
-        if sev.rank > Severity(alert.severity).rank:  # severity only rises
-            changes.update(severity=str(sev), source=str(source), summary=summary[:500])
+        event_detail["from_source"] = alert.source
+        # The new escalation's messages name what the tenant just said ("asks to be called"),
+        # not the cause the case was raised for. Severity only rises.
+        changes.update(source=str(source), summary=summary[:500])
+        if sev.rank > Severity(alert.severity).rank:
+            changes["severity"] = str(sev)
         # A new escalation: open again (a new cry for help needs a new acknowledgement), from
         # the first step (the owner), due now. The event starts the escalator's new epoch.
         changes.update(state=AlertState.OPEN, acknowledged_at=None, acknowledged_by_id=None,

@@ -86,23 +86,29 @@ CRIES = frozenset({Source.NEED_HELP, Source.CRISIS, Source.VIOLENCE, Source.CALL
 
 def join_trigger(existing_state: AlertState | str, existing_severity: Severity | str,
                  incoming_source: Source | str, incoming_severity: Severity | str, *,
-                 escalating: bool = True) -> Join:
+                 existing_source: Source | str, escalating: bool = True) -> Join:
     """How a trigger joins the tenant's active alert (any source: one case per tenant).
 
     Severity only rises: a more severe trigger upgrades the alert and restarts its escalation
     at the higher policy. A cry (need-help, crisis, violence, a call request) restarts it too
     when the case is acknowledged or its escalation has ended (``escalating`` False: the policy
     ran out, nobody acted, or it reached nobody and waits for its next retry): its old
-    notifications were about earlier triggers, so the owner is told again at once. Everything
-    else folds.
+    notifications were about earlier triggers, so the owner is told again at once. It restarts
+    an escalation still running when the case is about something else (``existing_source``
+    not a cry: missed check-ins, a message, ...): none of its messages said a person is asked
+    for, so they are no news of this one. A cry on a case already about a cry and still
+    escalating folds: that escalation is the answer, and restarting it would only delay the
+    team. Everything else folds.
     """
     state = AlertState(existing_state)
     if state is AlertState.RESOLVED:
         raise ValueError("a resolved alert takes no new triggers: raise a new one")
     if Severity(incoming_severity).rank > Severity(existing_severity).rank:
         return Join.RETRIGGER
+    if Source(incoming_source) not in CRIES:
+        return Join.FOLD
     dormant = state is AlertState.ACKNOWLEDGED or not escalating
-    if dormant and Source(incoming_source) in CRIES:
+    if dormant or Source(existing_source) not in CRIES:
         return Join.RETRIGGER
     return Join.FOLD
 

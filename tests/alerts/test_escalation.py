@@ -8,7 +8,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.alerts.rules import InvalidTransition, fold_key, severity_for, should_fold, transition
+from bot.alerts.rules import (
+    CRIES,
+    InvalidTransition,
+    Join,
+    fold_key,
+    join_trigger,
+    severity_for,
+    should_fold,
+    transition,
+)
 from bot.alerts.timetable import (
     DEFAULT_POLICIES,
     Due,
@@ -411,6 +420,50 @@ def test_should_fold_never_hides_a_more_severe_trigger(
                        incoming_severity=incoming) is expected
     assert should_fold(AlertState.RESOLVED, existing_severity=existing,
                        incoming_severity=incoming) is False
+
+
+NOT_CRIES = sorted(set(Source) - CRIES - {Source.CONCERN})  # a concern keeps its own alert
+OPEN, ACKED = AlertState.OPEN, AlertState.ACKNOWLEDGED
+HIGH = Severity.HIGH
+
+
+@pytest.mark.parametrize("existing", NOT_CRIES)
+@pytest.mark.parametrize("cry", sorted(CRIES - {Source.CRISIS}))  # the high ones
+def test_a_cry_restarts_a_running_escalation_about_something_else(
+        existing: Source, cry: Source) -> None:
+    """Missed check-ins (high), a message, ...: none of that escalation's messages named a cry,
+    so a cry of equal severity starts a new one (which names it), even while it runs."""
+    assert join_trigger(OPEN, HIGH, cry, HIGH, existing_source=existing,
+                        escalating=True) is Join.RETRIGGER
+
+
+@pytest.mark.parametrize("existing", sorted(CRIES))
+@pytest.mark.parametrize("cry", sorted(CRIES))
+def test_a_cry_on_a_case_about_a_cry_folds_while_it_escalates(
+        existing: Source, cry: Source) -> None:
+    assert join_trigger(OPEN, Severity.CRITICAL, cry, severity_for(cry), existing_source=existing,
+                        escalating=True) is Join.FOLD
+    # Dormant (acknowledged, or its escalation over): its messages were about earlier triggers.
+    for state, escalating in ((ACKED, True), (OPEN, False)):
+        assert join_trigger(state, Severity.CRITICAL, cry, severity_for(cry),
+                            existing_source=existing, escalating=escalating) is Join.RETRIGGER
+
+
+@pytest.mark.parametrize("incoming", NOT_CRIES)
+@pytest.mark.parametrize("existing", sorted(Source))
+@pytest.mark.parametrize(("state", "escalating"), [(OPEN, True), (OPEN, False), (ACKED, True)])
+def test_anything_but_a_cry_folds_unless_more_severe(
+        incoming: Source, existing: Source, state: AlertState, escalating: bool) -> None:
+    assert join_trigger(state, HIGH, incoming, HIGH, existing_source=existing,
+                        escalating=escalating) is Join.FOLD
+    assert join_trigger(state, Severity.LOW, incoming, HIGH, existing_source=existing,
+                        escalating=escalating) is Join.RETRIGGER
+
+
+def test_a_resolved_case_takes_no_trigger() -> None:
+    with pytest.raises(ValueError, match="resolved"):
+        join_trigger(AlertState.RESOLVED, HIGH, Source.CALL_ME, HIGH,
+                     existing_source=Source.MISSED)
 
 
 def test_severity_rank_is_by_urgency_not_alphabet() -> None:
