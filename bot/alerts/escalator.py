@@ -16,8 +16,9 @@ so a replayed transaction enqueues nothing twice. A reopened alert starts a new 
 event), so its second escalation is not mistaken for the first.
 
 A step that reaches nobody (no caseworker, or none with a phone / Telegram / e-mail for the
-step's channels), or whose messages all died (`bot.alerts.told`), is never "done": the next step
-fires at once instead of waiting out its timer. An alert with no team goes to its municipality's
+step's channels; for a high or critical alert, only an e-mail: `routing.counts_as_told`), or
+whose messages all died (`bot.alerts.told`), is never "done": the next step fires at once
+instead of waiting out its timer. An alert with no team goes to its municipality's
 intake route (`bot.alerts.routing`). When the policy is exhausted and nobody was told in this
 escalation, the intake route and the team lead are notified on every configured channel; if even
 that reaches nobody, or all of its messages die, the alert is flagged undelivered and stays due:
@@ -47,6 +48,7 @@ from bot.alerts.routing import (
     MISSING_ADDRESS,
     Delivery,
     address_for,
+    counts_as_told,
     intake_people,
     recipients,
     team_leads,
@@ -59,6 +61,7 @@ from bot.alerts.told import (
     last_event_id,
     last_fallback_at,
     person_told,
+    sent_uncounted,
     settle_told,
 )
 from bot.core import metrics, outbox
@@ -294,8 +297,11 @@ def _after_policy(session: Session, alert: Alert, epoch: int, run: _Run) -> None
     fallback = Step(0, Target.TEAM_LEAD, _FALLBACK_CHANNELS)
     retry = alert.undelivered_at is not None  # its skips are on the timeline already
     # Keyed by the newest event, so each attempt has its own keys (a dead row's never match).
+    # An e-mail about an urgent alert this escalation sent already is not sent again: it
+    # would tell nobody more, every RETRY_UNDELIVERED.
     reached = _notify(session, alert, None, fallback,
-                      f"e{epoch}:fallback:{last_event_id(session, alert)}", set(), run,
+                      f"e{epoch}:fallback:{last_event_id(session, alert)}",
+                      sent_uncounted(session, alert), run,
                       people=list(people.values()), fallback=True, record_skips=not retry)
     if reached:
         return settle_told(session, alert, run.now, CHECK_UNDELIVERED)
@@ -349,8 +355,12 @@ def _notify(session: Session, alert: Alert, index: int | None, step: Step, key_p
         for channel in step.channels:
             if channel is Channel.WEBHOOK:
                 continue  # the webhook gets every alert event anyway (bot.alerts.events)
+            # An e-mail about an urgent alert is sent, but reaches nobody in time: the
+            # escalation goes on as if it had not been (routing.counts_as_told).
+            counted = counts_as_told(alert.severity, channel)
             if (channel.value, person.id) in already:
-                reached.add(person.id)
+                if counted:
+                    reached.add(person.id)
                 continue
             address = address_for(person, channel)
             reason = None
@@ -376,12 +386,13 @@ def _notify(session: Session, alert: Alert, index: int | None, step: Step, key_p
             elif outbox.status_of(session, key) in _GONE:
                 continue  # queued before and died: it reaches nobody now either
             already.add((channel.value, person.id))
-            reached.add(person.id)
-            run.told = True
+            if counted:
+                reached.add(person.id)
+                run.told = True
             entries.append(("notified", {
                 "step": index, "target": step.target.value, "channel": channel.value,
                 "caseworker_id": person.id, "reminder": reminder, "fallback": fallback,
-                "key": key, **({"why": why} if why else {})}))
+                "key": key, "counted": counted, **({"why": why} if why else {})}))
     timeline.record(session, alert, run.now, entries)
     return len(reached)
 

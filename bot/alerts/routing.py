@@ -26,14 +26,28 @@ from sqlalchemy.orm import Session
 
 from bot.core.config import Settings
 from bot.models import Alert, Caseworker, Organisation, Role, Team
-from bot.models.enums import Channel, Target
+from bot.models.enums import Channel, Severity, Target
 from bot.ops.heartbeat import SenderWatch, sender_running
 
-__all__ = ["Delivery", "blind_problem", "intake_people", "intake_team_id", "recipients",
-           "route_reachable", "team_leads", "unknown_sender_organisation"]
+__all__ = ["Delivery", "blind_problem", "counts_as_told", "intake_people", "intake_team_id",
+           "recipients", "route_reachable", "team_leads", "unknown_sender_organisation"]
 
 # The channels that reach a person (the outgoing webhook reaches a system, not a person).
 PERSON_CHANNELS = ("sms", "telegram", "email")
+# Of those, the ones a person sees at once, at any hour (a phone).
+INSTANT_CHANNELS = ("sms", "telegram")
+
+
+def counts_as_told(severity: Severity | str, channel: Channel | str) -> bool:
+    """Whether a notification on ``channel`` tells a person about an alert of ``severity``:
+    SMS and Telegram always; e-mail only for a low alert (it waits for working hours anyway):
+    a crisis e-mailed at 03:00 sits unread until morning, so for high and critical alerts an
+    e-mail is still sent but the escalation goes on as if it reached nobody. The webhook never
+    (it reaches a system). The one rule for every "told" (docs/routing.md)."""
+    name = str(channel)
+    if name in INSTANT_CHANNELS:
+        return True
+    return name in PERSON_CHANNELS and Severity(severity) is Severity.LOW
 
 
 @dataclass(frozen=True)
@@ -155,10 +169,12 @@ def route_reachable(session: Session, alert: Alert, delivery: Delivery) -> bool:
     """Whether someone on the alert's route (its owner, team, leads, or the intake route) has
     an address on a configured channel: then a notification that waits for working hours will
     reach a person when its time comes (the fallback covers the whole route). Not while the
-    alert is flagged undelivered: its route has addresses, and they have been reaching nobody."""
+    alert is flagged undelivered: its route has addresses, and they have been reaching nobody.
+    Only channels that would count as telling a person about it (`counts_as_told`)."""
     if alert.undelivered_at is not None:
         return False
-    channels = [Channel(c) for c in delivery.person_channels()]
+    channels = [Channel(c) for c in delivery.person_channels()
+                if counts_as_told(alert.severity, c)]
     # Group by group, nearest first, so the usual answer (the owner) costs no query; the team's
     # leads are among its members.
     groups: tuple[Callable[[], list[Caseworker]], ...] = (

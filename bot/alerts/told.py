@@ -1,9 +1,10 @@
-"""Whether a person has been told about an alert: the promise every reply to a tenant or
-landlord rests on. A message counts from when it is enqueued until it dies at the provider; a
-dead letter makes the alert due again at once, so the escalator moves on to the next step, or
-to the intake route and the team lead. Also the undelivered flag: set when even that fallback
-reached nobody or all of it died, cleared only when a provider took a message (queued is not
-enough for an alert that has already failed to reach anyone) or a caseworker acts.
+"""Whether a person has been told about an alert: the promise every reply to a tenant or landlord
+rests on. A message on a channel that counts for the alert's severity (no e-mail for an urgent
+alert: `bot.alerts.routing.counts_as_told`) counts from when it is enqueued until it dies at the
+provider; a dead letter makes the alert due again at once, so the escalator moves on to the next
+step, or to the intake route and the team lead. Also the undelivered flag: set when even that
+fallback reached nobody or all of it died, cleared only when a provider took a message (queued is
+not enough for an alert that has already failed to reach anyone) or a caseworker acts.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from bot.alerts import events as alert_webhook
+from bot.alerts.routing import counts_as_told
 from bot.core.logs import get_logger
 from bot.models import Alert, AlertEvent, AlertState, OutboxItem, OutboxStatus, utcnow
 
@@ -68,12 +70,18 @@ def escalation_epoch(session: Session, alert: Alert) -> tuple[datetime, int]:
 
 
 def _live(session: Session, alert: Alert) -> dict[tuple[object, object], dict[str, Any]]:
-    """The current escalation's notifications not since dead, by (caseworker, channel)."""
+    """The current escalation's notifications that told a person and have not since died, by
+    (caseworker, channel)."""
     live: dict[tuple[object, object], dict[str, Any]] = {}
     for kind, detail, _at in session.execute(_told_sql(), {"alert_id": alert.id}):
         who = (detail.get("caseworker_id"), detail.get("channel"))
         if kind == "notified":
-            live[who] = detail
+            # An e-mail about an urgent alert is sent but tells nobody (routing.counts_as_told).
+            counted = detail.get("counted")
+            if counted is None:  # recorded before "counted" was: the same rule
+                counted = counts_as_told(alert.severity, str(who[1]))
+            if counted:
+                live[who] = detail
         else:
             live.pop(who, None)
     return live
@@ -81,8 +89,17 @@ def _live(session: Session, alert: Alert) -> dict[tuple[object, object], dict[st
 
 def person_told(session: Session, alert: Alert) -> bool:
     """Whether a notification to a person was enqueued since the current escalation began and
-    has not since died at the provider (a dead letter told nobody)."""
+    has not since died at the provider (a dead letter told nobody), on a channel that counts
+    for the alert's severity (`bot.alerts.routing.counts_as_told`: no e-mail when urgent)."""
     return bool(_live(session, alert))
+
+
+def sent_uncounted(session: Session, alert: Alert) -> set[tuple[str, int]]:
+    """(channel, caseworker id) of the current escalation's notifications that were sent but
+    told nobody (an e-mail about an urgent alert, `routing.counts_as_told`)."""
+    return {(str(d["channel"]), int(d["caseworker_id"])) for kind, d, _at
+            in session.execute(_told_sql(), {"alert_id": alert.id})
+            if kind == "notified" and d.get("counted") is False and d.get("caseworker_id")}
 
 
 def provider_accepted(session: Session, alert: Alert) -> bool:

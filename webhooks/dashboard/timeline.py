@@ -44,20 +44,11 @@ def describe(kind: str, detail: Mapping[str, Any], names: Mapping[int, str], lan
     d = detail or {}
     channel = label(lang, "channel", d.get("channel", ""))
     if kind == "notified":
-        person = _person(names, d.get("caseworker_id"))
-        if d.get("why") == "handover":
-            return gettext(lang, "{channel} to {person}: the alert was handed to them.",
-                           channel=channel, person=person)
-        if d.get("why") == "joined":
-            return gettext(lang, "{channel} to {person}: a new message on the case.",
-                           channel=channel, person=person)
-        if d.get("reminder"):
-            return gettext(lang, "Reminder by {channel} to {person}: still not resolved.",
-                           channel=channel, person=person)
-        return gettext(lang, "{channel} to {person} ({target}), step {step}.",
-                       channel=channel, person=person,
-                       target=label(lang, "target", d.get("target", "")),
-                       step=int(d.get("step") or 0) + 1)
+        text = _notified(d, channel, names, lang)
+        if d.get("counted") is False:  # bot.alerts.routing.counts_as_told
+            text += " " + gettext(lang, "Not counted as telling a person: the alert is urgent "
+                                        "and an e-mail may lie unread.")
+        return text
     if kind == "skipped":
         return gettext(lang, "{channel} to {person} not sent: {reason}.", channel=channel,
                        person=_person(names, d.get("caseworker_id")),
@@ -84,6 +75,23 @@ def describe(kind: str, detail: Mapping[str, Any], names: Mapping[int, str], lan
     if kind in ("raised", "folded", "retriggered"):
         return trigger_text(d, lang)
     return ""
+
+
+def _notified(d: Mapping[str, Any], channel: str, names: Mapping[int, str], lang: str) -> str:
+    person = _person(names, d.get("caseworker_id"))
+    if d.get("why") == "handover":
+        return gettext(lang, "{channel} to {person}: the alert was handed to them.",
+                       channel=channel, person=person)
+    if d.get("why") == "joined":
+        return gettext(lang, "{channel} to {person}: a new message on the case.",
+                       channel=channel, person=person)
+    if d.get("reminder"):
+        return gettext(lang, "Reminder by {channel} to {person}: still not resolved.",
+                       channel=channel, person=person)
+    return gettext(lang, "{channel} to {person} ({target}), step {step}.",
+                   channel=channel, person=person,
+                   target=label(lang, "target", d.get("target", "")),
+                   step=int(d.get("step") or 0) + 1)
 
 
 def trigger_text(d: Mapping[str, Any], lang: str) -> str:
