@@ -11,7 +11,7 @@ What closes (docs/routing.md, "Public holidays"):
   himmelfartsdag, pinsedag, 2. pinsedag, juledag, 2. juledag; store bededag until 2023);
 * for Denmark also days off by agreement, not by law (the package's optional category):
   juleaftensdag (24 Dec) the whole day, nytårsaftensdag (31 Dec) and grundlovsdag (5 June)
-  from 12:00, as most municipal agreements give them. 1 May stays a working day: whether it
+  from 12:00, as many municipal agreements give them. 1 May stays a working day: whether it
   is off varies most between agreements.
 """
 

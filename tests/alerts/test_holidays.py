@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.alerts.escalator import run_escalation
 from bot.alerts.lifecycle import raise_alert
 from bot.alerts.shifts import shift_from
-from bot.core.config import Settings
+from bot.core.config import Settings, load_settings
 from bot.core.timing import local_to_utc
 from bot.models import Alert, OutboxItem, Tenant
 from tests.support.factories import World, make_world
@@ -87,5 +87,6 @@ def test_holiday_country_none_keeps_holidays_working_days(
         sessions: sessionmaker[Session], session: Session, settings: Settings) -> None:
     w = make_world(session)
     raise_low(sessions, w, HOLIDAY)
-    run_escalation(sessions, replace(settings, holiday_country=None), now=HOLIDAY)
+    country = load_settings({"HOLIDAY_COUNTRY": "none"}).holiday_country
+    run_escalation(sessions, replace(settings, holiday_country=country), now=HOLIDAY)
     assert sorted(sent(session)) == [("email", w.caseworker.email), ("sms", w.caseworker.phone)]
