@@ -165,7 +165,9 @@ def escalate_now(session: Session, alert: Alert, delivery: Delivery,
     notified about this trigger: a notification queued now, or, when it joined an escalation
     still running, that escalation's live one. A trigger on a dormant case (acknowledged, or its
     policy done) is passed on to the person holding it: the case's old notifications were about
-    earlier triggers. ``new``: raised in this transaction (its first escalation). ``source``:
+    earlier triggers. Never while the alert is flagged undelivered (its route has been
+    reaching nobody): a cry on it restarts its escalation at once, but the reply may not count
+    on it. ``new``: raised in this transaction (its first escalation). ``source``:
     the trigger's (default: the alert's), named to a dormant case's holder."""
     run = _Run(delivery.settings, delivery.channels, now or utcnow(), EscalationStats())
     session.flush()
@@ -179,6 +181,10 @@ def escalate_now(session: Session, alert: Alert, delivery: Delivery,
     # A person notified just now is live, as person_told would find.
     told = run.told or (running and person_told(session, alert))
     if not told:
+        return False
+    if alert.undelivered_at is not None:
+        # Its route has been reaching nobody (the flag clears only once a provider takes one
+        # of its messages): a message queued on it now is no news that anyone will read it.
         return False
     if delivery.needs_running_sender and not delivery.sender_running(session, run.now):
         # In the outbox, but no worker or dispatcher has beaten for minutes: it goes out only

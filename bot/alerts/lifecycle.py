@@ -177,8 +177,11 @@ def _active_case(session: Session, tenant: Tenant | None,
 
 def _join(session: Session, alert: Alert, source: Source, sev: Severity, summary: str,
           detail: dict[str, Any], now: datetime) -> None:
+    # A case flagged undelivered is escalating in name only: its route died, and its next
+    # try may be minutes away. A cry on it restarts at once, as on a dormant case.
     how = join_trigger(alert.state, alert.severity, source, sev,
-                       escalating=alert.next_action_at is not None)
+                       escalating=alert.next_action_at is not None
+                       and alert.undelivered_at is None)
     changes: dict[str, Any] = {"trigger_count": alert.trigger_count + 1}
     event_detail = {"summary": summary, "source": str(source), "severity": str(sev), **detail}
     if how is Join.RETRIGGER:

@@ -154,7 +154,10 @@ def recipients(session: Session, alert: Alert, target: Target) -> list[Caseworke
 def route_reachable(session: Session, alert: Alert, delivery: Delivery) -> bool:
     """Whether someone on the alert's route (its owner, team, leads, or the intake route) has
     an address on a configured channel: then a notification that waits for working hours will
-    reach a person when its time comes (the fallback covers the whole route)."""
+    reach a person when its time comes (the fallback covers the whole route). Not while the
+    alert is flagged undelivered: its route has addresses, and they have been reaching nobody."""
+    if alert.undelivered_at is not None:
+        return False
     channels = [Channel(c) for c in delivery.person_channels()]
     # Group by group, nearest first, so the usual answer (the owner) costs no query; the team's
     # leads are among its members.

@@ -92,8 +92,9 @@ def join_trigger(existing_state: AlertState | str, existing_severity: Severity |
     Severity only rises: a more severe trigger upgrades the alert and restarts its escalation
     at the higher policy. A cry (need-help, crisis, violence, a call request) restarts it too
     when the case is acknowledged or its escalation has ended (``escalating`` False: the policy
-    ran out, nobody acted): its old notifications were about earlier triggers, so the owner is
-    told again at once. Everything else folds.
+    ran out, nobody acted, or it reached nobody and waits for its next retry): its old
+    notifications were about earlier triggers, so the owner is told again at once. Everything
+    else folds.
     """
     state = AlertState(existing_state)
     if state is AlertState.RESOLVED:

@@ -402,3 +402,66 @@ def test_a_fallback_in_the_same_second_as_a_dead_one_is_not_told_by_the_dead_row
         row = s.get_one(Alert, alert_id)
         assert not person_told(s, row)
         assert row.undelivered_at is not None and row.next_action_at is not None
+
+
+def _flag_dead_route(sessions: sessionmaker[Session], session: Session, settings: Settings,
+                     w: World) -> tuple[int, datetime]:
+    """Owner, intake and lead on numbers the provider refuses: the owner's SMS and then the
+    fallback's die, and the alert is flagged undelivered, its next try RETRY_UNDELIVERED away."""
+    intake_team(session, w)
+    alert_id = told_once(session, sessions, settings, w, utcnow())
+    refusing = Dispatcher(sessions, {"sms": RefusingSms()})  # type: ignore[dict-item]
+    start = utcnow()
+    for k in (1, 2):
+        refusing.run_once()
+        run_escalation(sessions, settings, channels={"sms"}, now=start + timedelta(seconds=k))
+    with sessions() as s:
+        row = s.get_one(Alert, alert_id)
+        assert row.undelivered_at is not None and row.next_action_at is not None
+        assert row.next_action_at > start + timedelta(minutes=4)
+    return alert_id, start + timedelta(seconds=3)
+
+
+def test_a_cry_on_a_case_that_reached_nobody_escalates_at_once_and_is_not_called_told(
+        sessions: sessionmaker[Session], session: Session, settings: Settings) -> None:
+    """The tenant's case is flagged undelivered (every message on its route died) and waits
+    minutes for its next try. A new '3' must not wait for it: the escalation starts again at
+    once (the owner's number may work again), and since the route has been reaching nobody the
+    reply gives the helplines instead of saying the caseworker has been told."""
+    from bot.alerts.routing import Delivery
+    from bot.tenants import texts
+    from bot.tenants.conversation import handle_tenant_sms
+
+    w = make_world(session)
+    alert_id, now = _flag_dead_route(sessions, session, settings, w)
+    sms_only = Delivery(settings, frozenset({"sms"}))
+    with sessions() as s, s.begin():
+        outcome = handle_tenant_sms(s, s.get_one(Alert, alert_id).tenant, "3", now=now,
+                                    delivery=sms_only)
+        assert outcome.alert is not None and outcome.alert.id == alert_id
+        assert not outcome.told
+        assert outcome.reply == texts.reply_need_help(w.tenant.language, told=False)
+    kinds = _kinds(session, alert_id)
+    assert kinds[-2:] == ["retriggered", "notified"]
+    assert pending_recipients(session) == {w.caseworker.phone}  # queued now, not in 5 min
+    with sessions() as s:
+        row = s.get_one(Alert, alert_id)
+        assert row.undelivered_at is not None  # until a provider takes one of its messages
+
+
+def test_words_on_a_case_that_reached_nobody_are_not_called_passed_on(
+        sessions: sessionmaker[Session], session: Session, settings: Settings) -> None:
+    """Free text on a case flagged undelivered folds into it, and the reply does not say it
+    was passed on: the route it would go by has been reaching nobody."""
+    from bot.alerts.routing import Delivery
+    from bot.tenants import texts
+    from bot.tenants.conversation import handle_tenant_sms
+
+    w = make_world(session)
+    alert_id, now = _flag_dead_route(sessions, session, settings, w)
+    with sessions() as s, s.begin():
+        outcome = handle_tenant_sms(s, s.get_one(Alert, alert_id).tenant,
+                                    "Varmen virker ikke", now=now,
+                                    delivery=Delivery(settings, frozenset({"sms"})))
+        assert outcome.reply == texts.free_text_received(w.tenant.language, told=False)
+    assert _kinds(session, alert_id)[-1] == "folded"
