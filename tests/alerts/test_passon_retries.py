@@ -35,6 +35,7 @@ from tests.support.alerts import (
 )
 from tests.support.concurrency import run_together
 from tests.support.factories import World, make_world
+from webhooks.dashboard.timeline import describe
 
 SMS_ONLY = Delivery(Settings(), frozenset({"sms"}))
 WORDS = "varmen virker stadig ikke"
@@ -151,6 +152,8 @@ def test_words_that_can_reach_nobody_after_their_death_are_unreachable_once(
     assert [r.recipient for r in _rows(session, mark)] == list(dead)
     [unreachable] = _events(session, alert_id, "unreachable")
     assert unreachable.detail == {"joined": 2, "retry_of": "joined:2"}
+    assert describe("unreachable", unreachable.detail, {}, "da") == (
+        "Beskederne om de nye ord kom ikke frem, og ingen andre kunne nås.")
     assert [e["event"] for e in logs if e["log_level"] == "error"
             and e["event"].startswith("alert.passon")] == ["alert.passon_unreachable"]
     alert = session.get_one(Alert, alert_id)
@@ -180,6 +183,8 @@ def test_a_reminder_whose_sms_dies_goes_to_the_next_person(
     assert again.idempotency_key.startswith(
         reminder.idempotency_key.rsplit(":", 2)[0] + ":r")
     alert = session.get_one(Alert, alert_id)
+    assert describe("unreachable", {"reminder": True, "retry_of": "reminder:1"}, {}, "en") == (
+        "The reminder's messages all failed, and nobody else could be reached.")
     assert alert.last_reminder_at == reminded_at and alert.next_action_at is not None
     assert reminded_at is not None and alert.next_action_at == reminded_at + timedelta(days=1)
 
