@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -125,8 +126,9 @@ class Process:
 
     def __init__(self, argv: list[str], env: dict[str, str], port: int | None = None,
                  stdout: int | None = subprocess.DEVNULL,
-                 stderr: int | None = subprocess.PIPE) -> None:
+                 stderr: int | None = subprocess.PIPE, scratch: str | None = None) -> None:
         self.port = port
+        self.scratch = scratch  # a directory of the process's own, removed when it stops
         self.proc = subprocess.Popen(argv, cwd=ROOT, env={**os.environ, **env},
                                      stdin=subprocess.DEVNULL, stdout=stdout,
                                      stderr=stderr, start_new_session=True)
@@ -155,12 +157,17 @@ class Process:
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(timeout=5)
+        if self.scratch is not None:
+            shutil.rmtree(self.scratch, ignore_errors=True)
 
 
 def gunicorn(app: str, env: dict[str, str], port: int) -> Process:
-    """gunicorn with the Procfile's web settings (WEB_CONCURRENCY, default 2 sync workers)."""
+    """gunicorn with the Procfile's web settings (WEB_CONCURRENCY, default 2 sync workers, and
+    Prometheus's multi-process mode in a fresh directory, as the Procfile's web line sets)."""
     workers = os.environ.get("WEB_CONCURRENCY", "2")
+    metrics_dir = tempfile.mkdtemp(prefix="trygthjem-bench-metrics-")
+    env = {"PROMETHEUS_MULTIPROC_DIR": metrics_dir, **env}
     return Process([sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}",
                     "--workers", workers, "--access-logfile", "-", "--log-level", "warning",
                     "--chdir", str(ROOT / "bench"), "--pythonpath", str(ROOT), app],
-                   env, port)
+                   env, port, scratch=metrics_dir)

@@ -60,7 +60,7 @@ class Counting:
 
 
 def run(backend: str, requests: int) -> None:
-    from bench.webhook_apps import floor, real
+    from bench.webhook_apps import floor, framework, real, stack
 
     with database(backend) as url:
         engine = make_engine(url)
@@ -70,7 +70,9 @@ def run(backend: str, requests: int) -> None:
         os.environ.update(app_env(url, BASE))
         counting = Counting()
         print(f"backend={backend}, {requests} requests per app after 100 warm-up")
-        for name, factory in (("floor", floor), ("real", real)):
+        baseline = 0.0
+        for name, factory in (("framework", framework), ("floor", floor), ("stack", stack),
+                              ("real", real)):
             client = factory().test_client()
             seen: set[str] = set()
             times: dict[str, list[float]] = defaultdict(list)
@@ -105,12 +107,16 @@ def run(backend: str, requests: int) -> None:
                 if response.status_code != 200:
                     print(f"  {name}: {response.status_code} {response.data[:200]!r}")
             cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
-            print(f"  {name:5} {wall / requests * 1000:6.2f} ms/request wall, "
-                  f"{cpu / requests * 1000:6.2f} ms/request CPU of this process")
-            if name == "floor":
-                floor_calls = sum(nc for profile in calls.values() for _cc, nc, *_rest in
-                                  pstats.Stats(profile).stats.values())  # type: ignore[attr-defined]
-                print(f"  floor: {floor_calls / sum(profiled_n.values()):.0f} Python calls "
+            cpu_ms = cpu / requests * 1000
+            if name == "framework":
+                baseline = cpu_ms
+            print(f"  {name:9} {wall / requests * 1000:6.2f} ms/request wall, "
+                  f"{cpu_ms:6.2f} ms/request CPU of this process "
+                  f"({cpu_ms - baseline:5.2f} ms above Flask and the test client)")
+            if name != "real":
+                app_calls = sum(nc for profile in calls.values() for _cc, nc, *_rest in
+                                pstats.Stats(profile).stats.values())  # type: ignore[attr-defined]
+                print(f"  {name}: {app_calls / sum(profiled_n.values()):.0f} Python calls "
                       "per request")
                 continue
             print(f"  {'body':20} {'message':7} {'n':>5} {'statements':>10} {'commits':>8} "
