@@ -190,11 +190,11 @@ def _join(session: Session, alert: Alert, source: Source, sev: Severity, summary
         event_detail["from_severity"] = alert.severity
         event_detail["from_state"] = alert.state
         event_detail["from_source"] = alert.source
-        # The new escalation's messages name what the tenant just said ("asks to be called"),
-        # not the cause the case was raised for. Severity only rises.
-        changes.update(source=str(source), summary=summary[:500])
-        if sev.rank > Severity(alert.severity).rank:
+        if sev.rank > Severity(alert.severity).rank:  # severity only rises
             changes["severity"] = str(sev)
+        # The new escalation's messages name this trigger (a call request on an acknowledged
+        # crisis asks for a call), not the cause its holder already acknowledged.
+        changes.update(source=str(source), summary=summary[:500])
         # A new escalation: open again (a new cry for help needs a new acknowledgement), from
         # the first step (the owner), due now. The event starts the escalator's new epoch.
         changes.update(state=AlertState.OPEN, acknowledged_at=None, acknowledged_by_id=None,
