@@ -134,3 +134,11 @@ def test_words_on_a_running_missed_checkin_case_still_fold(
     assert case is not None and case.source == "missed"
     assert _kinds(session, alert_id)[-1] == "folded"
     assert len(_owner_sms(session, world)) == 1
+
+
+def test_the_dashboard_does_not_call_every_restart_an_acknowledgement() -> None:
+    """A cry restarts a case nobody acknowledged (above), as a rise in severity always did."""
+    from webhooks.dashboard.labels import label
+
+    assert label("en", "event", "retriggered") == "Triggered again: escalating anew"
+    assert "kvittering" not in label("da", "event", "retriggered")

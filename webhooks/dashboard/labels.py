@@ -28,7 +28,7 @@ LABELS: dict[str, dict[str, str]] = {
     "done": {"acknowledge": N_("acknowledged"), "resolve": N_("resolved"),
              "reopen": N_("reopened")},
     "event": {"raised": N_("Raised"), "folded": N_("Triggered again"),
-              "retriggered": N_("Triggered again after acknowledgement"),
+              "retriggered": N_("Triggered again: escalating anew"),
               "notified": N_("Notified"), "skipped": N_("Not sent"),
               "unreachable": N_("Nobody reached"), "escalation_failed": N_("Escalation error"),
               "acknowledged": N_("Acknowledged"), "resolved": N_("Resolved"),
