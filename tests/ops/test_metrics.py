@@ -275,7 +275,7 @@ def _exposed(sessions: sessionmaker[Session]) -> dict[str, set[str]]:
                 "gauge": ("",)}
     defined = [metrics.HTTP_REQUESTS, metrics.HTTP_LATENCY, metrics.DISPATCH,
                metrics.ESCALATION_STEPS, metrics.JOB_RUNS, metrics.JOB_FAILURES,
-               metrics.JOB_DURATION]
+               metrics.JOB_DURATION, metrics.INBOUND_STRANDED]
     for metric in defined:
         for family in metric.collect():
             for suffix in suffixes[family.type]:
