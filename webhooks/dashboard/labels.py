@@ -66,7 +66,9 @@ LABELS: dict[str, dict[str, str]] = {
                  "delivered": N_("Delivered"), "read": N_("Delivered"),
                  "undelivered": N_("Not delivered"), "failed": N_("Not delivered"),
                  "dead": N_("Could not be sent"), "cancelled": N_("Cancelled (STOP)"),
-                 "received": N_("Received"), "processed": N_("Received"),
+                 # Inbound: processed is the normal case; the others say nothing acted yet.
+                 "received": N_("Received, not handled yet"), "processed": N_("Received"),
+                 "stuck": N_("Could not be handled: call the tenant"),
                  "replied": N_("Sent as the answer")},
     "audit": {"view": N_("Opened"), "view_alert": N_("Opened an alert"),
               "add_note": N_("Wrote a note"), "reassign": N_("Reassigned"),
