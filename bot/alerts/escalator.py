@@ -180,11 +180,7 @@ def escalate_now(session: Session, alert: Alert, delivery: Delivery,
         _pass_on(session, alert, Source(source or alert.source), run)
     # A person notified just now is live, as person_told would find.
     told = run.told or (running and person_told(session, alert))
-    if not told:
-        return False
-    if alert.undelivered_at is not None:
-        # Its route has been reaching nobody (the flag clears only once a provider takes one
-        # of its messages): a message queued on it now is no news that anyone will read it.
+    if not told or alert.undelivered_at is not None:  # flagged: its route reaches nobody
         return False
     if delivery.needs_running_sender and not delivery.sender_running(session, run.now):
         # In the outbox, but no worker or dispatcher has beaten for minutes: it goes out only
