@@ -26,6 +26,9 @@ SUMMARY_UNKNOWN_CRISIS = N_("Unregistered number {phone} wrote words that may me
 SUMMARY_UNKNOWN_NEED_HELP = N_("Unregistered number {phone} asks for help")
 SUMMARY_UNKNOWN_CALL_ME = N_("Unregistered number {phone} asks to be called")
 SUMMARY_UNKNOWN_MESSAGE = N_("Unregistered number {phone} sent a message")
+SUMMARY_UNHANDLED = N_("A text from {name} could not be handled by Trygt Hjem: call them")
+SUMMARY_UNKNOWN_UNHANDLED = N_(
+    "A text from unregistered number {phone} could not be handled by Trygt Hjem: call them")
 
 CW_ACKNOWLEDGED = N_("Alert {alert_id} is acknowledged. Thank you.")
 CW_RESOLVED = N_("Alert {alert_id} is closed. Thank you.")
@@ -148,3 +151,11 @@ def missed_summary(lang: str | None, name: str, n: int) -> str:
 def opted_out_summary(lang: str | None, name: str) -> str:
     """Low alert raised once per opt-out, so the caseworker knows check-ins have stopped."""
     return gettext(lang, OPTED_OUT_SUMMARY, name=name)
+
+
+def summary_unhandled(lang: str | None, name: str) -> str:
+    return _render(lang, SUMMARY_UNHANDLED, name=name)
+
+
+def summary_unknown_unhandled(lang: str | None, phone: str) -> str:
+    return _render(lang, SUMMARY_UNKNOWN_UNHANDLED, phone=phone)

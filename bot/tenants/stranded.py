@@ -13,11 +13,13 @@ not return as TwiML goes through the outbox instead.
 A message that fails again is put aside with a backoff (``retry_delay``), so it blocks nobody.
 After ``STUCK_AFTER`` failures it is marked ``stuck``: an error in the log (``sms.inbound_stuck``),
 the ``trygthjem_inbound_sms_stuck`` gauge, `trygthjem status`, and the tenant's conversation in
-the dashboard ("could not be handled: call the tenant") show it. The worker keeps trying it
-(hourly at most) for ``GIVE_UP_AFTER`` from its arrival; after that it is too late to treat it
-as just written (a "1" would answer a later check-in, a reply would come a day late), so it stays
-stuck for a person. So does an unprocessed message older than that which was never tried (from
-before this job existed).
+the dashboard ("could not be handled: call the tenant") show it, and it is raised as an alert
+(:func:`alert_unhandled`: its writer's case, high, critical for crisis words) so that a person
+calls whoever wrote it, as for any cry: ops alone is nobody the tenant knows. The worker keeps
+trying it (hourly at most) for ``GIVE_UP_AFTER`` from its arrival; after that it is too late
+to treat it as just written (a "1" would answer a later check-in, a reply would come a day
+late), so it stays stuck for a person. So does an unprocessed message older than that which
+was never tried (from before this job existed).
 """
 
 from __future__ import annotations
@@ -28,14 +30,19 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, or_, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.alerts.routing import Delivery
+from bot.alerts.escalator import escalate_now
+from bot.alerts.lifecycle import raise_alert
+from bot.alerts.routing import Delivery, unknown_sender_organisation
+from bot.alerts.staff_texts import summary_unhandled, summary_unknown_unhandled
 from bot.core import metrics
 from bot.core.db import transaction, write_turn
 from bot.core.logs import get_logger
-from bot.models import Message, utcnow
-from bot.models.enums import Channel
+from bot.models import Caseworker, Message, Tenant, utcnow
+from bot.models.enums import Channel, Severity, Source
 from bot.models.messaging import STUCK, UNPROCESSED
+from bot.tenants.conversation import stranger_cry
 from bot.tenants.inbound import process
+from bot.tenants.intents import parse
 
 log = get_logger(__name__)
 
@@ -104,7 +111,8 @@ def process_stranded(sessions: sessionmaker[Session], delivery: Delivery, *,
                 with write_turn(engine), transaction(sessions) as session:
                     done = process(session, message_id, delivery=delivery, queue_reply=True)
             except Exception as exc:
-                _put_aside(sessions, message_id, failures + 1, exc, now, result)
+                if _put_aside(sessions, message_id, failures + 1, exc, now, result):
+                    alert_unhandled(sessions, message_id, delivery, now)
                 continue
             if not done.duplicate:  # else a late Twilio retry or another worker had it
                 result.processed += 1
@@ -117,9 +125,10 @@ def process_stranded(sessions: sessionmaker[Session], delivery: Delivery, *,
 
 
 def _put_aside(sessions: sessionmaker[Session], message_id: int, failures: int,
-               exc: Exception, now: datetime, result: StrandedResult) -> None:
-    """Count a failure and set the next try. A failure to record it (the database gone) ends
-    the run, as any job error does: the next run tries again."""
+               exc: Exception, now: datetime, result: StrandedResult) -> bool:
+    """Count a failure and set the next try; True when the message is stuck now. A failure to
+    record it (the database gone) ends the run, as any job error does: the next run tries
+    again."""
     retry_at = now + retry_delay(failures)
     stuck = {"status": STUCK} if failures >= STUCK_AFTER else {}
     with write_turn(sessions.kw["bind"]), transaction(sessions) as session:
@@ -132,10 +141,51 @@ def _put_aside(sessions: sessionmaker[Session], message_id: int, failures: int,
     error = f"{type(exc).__name__}: {(str(exc).splitlines() or [''])[0][:200]}"
     if failures == STUCK_AFTER:
         _stuck(result, message_id, error, failures=failures)
-    else:
-        metrics.INBOUND_STRANDED.labels(outcome="failed").inc()
-        log.warning("sms.stranded_failed", message_id=message_id, failures=failures,
-                    retry_at=retry_at.isoformat(), error=error)
+        return True
+    metrics.INBOUND_STRANDED.labels(outcome="failed").inc()
+    log.warning("sms.stranded_failed", message_id=message_id, failures=failures,
+                retry_at=retry_at.isoformat(), error=error)
+    return False
+
+
+def alert_unhandled(sessions: sessionmaker[Session], message_id: int, delivery: Delivery,
+                    now: datetime) -> int | None:
+    """A message that could not be processed told no person what it said, and its writer got
+    no answer: raise it on its writer's case (one per tenant or unknown number) for a person to
+    call them, high (critical for crisis words, with the cry's source read from its words),
+    and escalate it now. Not for a caseworker's own number (a reply code). Returns the alert's
+    id; raising runs apart from the conversation that failed, and if it fails too the log's
+    error and the stuck gauge are what is left."""
+    try:
+        with write_turn(sessions.kw["bind"]), transaction(sessions) as session:
+            message = session.get_one(Message, message_id)
+            sender, body = message.sender, message.body or ""
+            if session.scalar(select(Caseworker.id).where(Caseworker.phone == sender,
+                                                          Caseworker.active.is_(True))):
+                return None
+            tenant = session.scalar(select(Tenant).where(Tenant.phone == sender,
+                                                         Tenant.erased_at.is_(None)))
+            cry = stranger_cry(parse(body), sender)
+            source = cry or Source.MESSAGE
+            detail = {"message_id": message_id, "unhandled": True, "text": body}
+            severity = Severity.CRITICAL if cry is Source.CRISIS else Severity.HIGH
+            if tenant is not None:
+                lang = tenant.caseworker.language if tenant.caseworker is not None else None
+                alert, created = raise_alert(
+                    session, source=source, severity=severity, tenant=tenant, now=now,
+                    summary=summary_unhandled(lang, tenant.name), detail=detail)
+            else:
+                alert, created = raise_alert(
+                    session, source=source, severity=severity, sender_phone=sender, now=now,
+                    summary=summary_unknown_unhandled(None, sender), detail=detail,
+                    organisation_id=unknown_sender_organisation(session, message.recipient))
+            escalate_now(session, alert, delivery, now, new=created, source=source)
+            alert_id = alert.id
+    except Exception:
+        log.exception("sms.unhandled_alert_failed", message_id=message_id)
+        return None
+    log.error("sms.unhandled_alerted", message_id=message_id, alert_id=alert_id)
+    return alert_id
 
 
 def _stuck(result: StrandedResult, message_id: int, error: str, failures: int = 0) -> None:

@@ -279,3 +279,49 @@ def test_two_workers_and_a_late_twilio_retry_at_once_process_it_once(
         assert twiml == texts.reply_need_help("da") and replies == []
     else:  # a worker won: the answer is queued once, and the retry says nothing
         assert twiml is None and [r.body for r in replies] == [texts.reply_need_help("da")]
+
+
+def _fail_until_stuck(sms_runtime: Runtime, sessions: sessionmaker[Session],
+                      monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr(sms_inbound, "handle_tenant_sms", broken)
+    monkeypatch.setattr(sms_inbound, "handle_caseworker_sms", broken)
+    at = NOW
+    for failures in range(1, stranded.STUCK_AFTER + 1):
+        stranded.process_stranded(sessions, sms_runtime.delivery, now=at)
+        at += stranded.retry_delay(failures)
+
+
+@time_machine.travel(NOW, tick=True)
+def test_a_stuck_3_is_raised_for_a_person_to_call_the_tenant(
+        sms_runtime: Runtime, sessions: sessionmaker[Session], session: Session, world: World,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Processing a '3' keeps failing: once it is stuck, ops is not all that knows. The
+    tenant's case gets a high need-help alert saying the text could not be handled, and its
+    owner's SMS is queued at once, apart from the conversation that failed."""
+    message_id = _store(sessions, world.tenant.phone, "3", NOW - timedelta(minutes=2))
+    _fail_until_stuck(sms_runtime, sessions, monkeypatch)
+    assert _message(session, message_id).status == "stuck"
+    [alert] = session.scalars(select(Alert)).all()
+    assert (alert.tenant_id, alert.source, alert.severity) == (
+        world.tenant.id, "need_help", "high")
+    assert "kunne ikke behandles" in alert.summary  # Danish: "could not be handled"
+    raised = session.scalars(select(AlertEvent).where(AlertEvent.alert_id == alert.id,
+                                                      AlertEvent.kind == "raised")).one()
+    assert raised.detail["unhandled"] is True and raised.detail["message_id"] == message_id
+    owner_sms = session.scalars(select(OutboxItem).where(
+        OutboxItem.recipient == world.caseworker.phone, OutboxItem.kind == "alert")).all()
+    assert len(owner_sms) == 1
+
+
+@time_machine.travel(NOW, tick=True)
+def test_a_caseworkers_stuck_reply_code_raises_no_tenant_alert(
+        sms_runtime: Runtime, sessions: sessionmaker[Session], session: Session, world: World,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    assert world.caseworker.phone is not None
+    message_id = _store(sessions, world.caseworker.phone, "42 OK", NOW - timedelta(minutes=2))
+    _fail_until_stuck(sms_runtime, sessions, monkeypatch)
+    assert _message(session, message_id).status == "stuck"
+    assert _count(session, Alert) == 0
