@@ -54,8 +54,8 @@ from bot.alerts.routing import (
 from bot.alerts.shifts import policy_and_hours
 from bot.alerts.timetable import Policy, Step, ack_reminder_due, next_notification
 from bot.alerts.told import (
-    escalation_epoch,
     flag_undelivered,
+    known_epoch,
     last_event_id,
     last_fallback_at,
     person_told,
@@ -245,7 +245,7 @@ def _handle(session: Session, alert: Alert, run: _Run) -> None:
 
 def _escalate(session: Session, alert: Alert, policy: Policy,
               shift: Callable[[datetime], datetime], run: _Run) -> None:
-    started_at, epoch = run.epochs.get(alert.id) or escalation_epoch(session, alert)
+    started_at, epoch = known_epoch(session, alert, run.epochs)
     already: set[tuple[str, int]] = set()  # catching up: nobody gets the same channel twice
     # Steps done but nobody told (their messages died): as if they had reached nobody, the
     # next step fires at once rather than waiting out its timer.
@@ -365,8 +365,10 @@ def _notify(session: Session, alert: Alert, index: int | None, step: Step, key_p
                         "reason": reason, "fallback": fallback}))
                 continue
             key = f"alert:{alert.id}:{key_part}:{channel.value}:{person.id}"
-            body, payload = alert_texts.notification(alert, person, channel, reminder,
-                                                     run.settings, cause=cause)
+            body, payload = alert_texts.notification(  # Telegram's buttons carry the epoch
+                alert, person, channel, reminder, run.settings, cause=cause,
+                epoch=known_epoch(session, alert, run.epochs)[1] if channel is Channel.TELEGRAM
+                else 0)
             if outbox.enqueue(session, channel=channel.value, recipient=address, body=body,
                               key=key,
                               kind=OutboxKind.ALERT_REMINDER if reminder else OutboxKind.ALERT,
