@@ -87,7 +87,7 @@ def reminder_sms(alert: Alert, lang: str) -> str:
 
 
 def button_data(alert_id: int, epoch: int, action: str) -> str:
-    """A Telegram button's callback data, ``alert:<id>:e<epoch>:ack|resolve`` (at most 45 of
+    """A Telegram button's callback data, ``alert:<id>:e<epoch>:ack|resolve`` (at most 36 of
     Telegram's 64 bytes): the escalation it was sent in (`bot.alerts.told.escalation_epoch`)
     rides along, so a button under an earlier escalation's message closes nothing
     (`bot.casework.alert_buttons`). The action stays last: the bot keeps ``*:resolve``."""
