@@ -188,7 +188,10 @@ def _join(session: Session, alert: Alert, source: Source, sev: Severity, summary
         event_detail["from_severity"] = alert.severity
         event_detail["from_state"] = alert.state
         if sev.rank > Severity(alert.severity).rank:  # severity only rises
-            changes.update(severity=str(sev), source=str(source), summary=summary[:500])
+            changes["severity"] = str(sev)
+        # The new escalation's messages name this trigger (a call request on an acknowledged
+        # crisis asks for a call), not the cause its holder already acknowledged.
+        changes.update(source=str(source), summary=summary[:500])
         # A new escalation: open again (a new cry for help needs a new acknowledgement), from
         # the first step (the owner), due now. The event starts the escalator's new epoch.
         changes.update(state=AlertState.OPEN, acknowledged_at=None, acknowledged_by_id=None,

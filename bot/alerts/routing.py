@@ -29,8 +29,8 @@ from bot.models import Alert, Caseworker, Organisation, Role, Team
 from bot.models.enums import Channel, Target
 from bot.ops.heartbeat import SenderWatch, sender_running
 
-__all__ = ["Delivery", "blind_problem", "intake_people", "intake_team_id", "recipients",
-           "route_reachable", "team_leads", "unknown_sender_organisation"]
+__all__ = ["Delivery", "blind_problem", "intake_people", "intake_team_id", "last_resort",
+           "recipients", "route_reachable", "team_leads", "unknown_sender_organisation"]
 
 # The channels that reach a person (the outgoing webhook reaches a system, not a person).
 PERSON_CHANNELS = ("sms", "telegram", "email")
@@ -107,6 +107,16 @@ def team_leads(session: Session, team_id: int | None) -> list[Caseworker]:
     return list(session.scalars(
         select(Caseworker).where(Caseworker.team_id == team_id, Caseworker.role == Role.TEAM_LEAD,
                                  Caseworker.active.is_(True)).order_by(Caseworker.id)))
+
+
+def last_resort(session: Session, alert: Alert) -> list[Caseworker]:
+    """The intake route and the alert's team leads, each once: who is told when the alert's
+    own route has reached nobody."""
+    people: dict[int, Caseworker] = {}
+    for person in (*intake_people(session, alert.organisation_id),
+                   *team_leads(session, alert.team_id)):
+        people.setdefault(person.id, person)
+    return list(people.values())
 
 
 def unknown_sender_organisation(session: Session, service_number: str | None) -> int | None:

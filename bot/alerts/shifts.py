@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from bot.alerts.policies import policy_from_rows, policy_rows_sql
 from bot.alerts.timetable import Policy
 from bot.core.config import Settings
+from bot.core.public_holidays import closing_time
 from bot.core.timing import next_working_moment
 from bot.models import Alert, Organisation, Team
 
@@ -41,10 +42,12 @@ def shift_from(start: time | None, end: time | None, tz_name: str | None,
                settings: Settings) -> Callable[[datetime], datetime]:
     """The next working moment from a time, for hours as `hours_sql` reads them: the team's
     (08-16 without a team), in the municipality's time zone (an alert without one, which the
-    migration leaves none of, uses TZ_NAME, a new municipality's)."""
+    migration leaves none of, uses TZ_NAME, a new municipality's), on weekdays that are not
+    public holidays of HOLIDAY_COUNTRY (the deployment's: municipalities have no country)."""
     return partial(next_working_moment, tz=tz_name or settings.tz_name,
                    start=start if start is not None else time(8),
-                   end=end if end is not None else time(16))
+                   end=end if end is not None else time(16),
+                   closes=closing_time(settings.holiday_country))
 
 
 @functools.cache

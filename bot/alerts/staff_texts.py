@@ -23,6 +23,9 @@ OPTED_OUT_SUMMARY = N_(
     "{name} has opted out of SMS (STOP). No check-ins are sent until the tenant writes START."
 )
 SUMMARY_UNKNOWN_CRISIS = N_("Unregistered number {phone} wrote words that may mean a crisis")
+SUMMARY_UNKNOWN_NEED_HELP = N_("Unregistered number {phone} asks for help")
+SUMMARY_UNKNOWN_CALL_ME = N_("Unregistered number {phone} asks to be called")
+SUMMARY_UNKNOWN_MESSAGE = N_("Unregistered number {phone} sent a message")
 
 CW_ACKNOWLEDGED = N_("Alert {alert_id} is acknowledged. Thank you.")
 CW_RESOLVED = N_("Alert {alert_id} is closed. Thank you.")
@@ -92,6 +95,18 @@ def summary_delivery_failed(lang: str | None, name: str, code: str) -> str:
 
 def summary_unknown_crisis(lang: str | None, phone: str) -> str:
     return _render(lang, SUMMARY_UNKNOWN_CRISIS, phone=phone)
+
+
+def summary_unknown_need_help(lang: str | None, phone: str) -> str:
+    return _render(lang, SUMMARY_UNKNOWN_NEED_HELP, phone=phone)
+
+
+def summary_unknown_call_me(lang: str | None, phone: str) -> str:
+    return _render(lang, SUMMARY_UNKNOWN_CALL_ME, phone=phone)
+
+
+def summary_unknown_message(lang: str | None, phone: str) -> str:
+    return _render(lang, SUMMARY_UNKNOWN_MESSAGE, phone=phone)
 
 
 def acknowledged(lang: str | None, alert_id: int) -> str:

@@ -12,6 +12,7 @@ import re
 
 from bot.core.config import Settings
 from bot.core.i18n import N_, gettext
+from bot.core.phones import display_phone
 from bot.models import Alert, Caseworker
 from bot.models.enums import Channel, Severity, Source
 
@@ -38,6 +39,8 @@ CAUSES = {
     Source.MESSAGE: N_("{who} has sent a message."),
 }
 UNKNOWN_TENANT = N_("a tenant")
+# An SMS from a number we do not know: no name to give, and the number is what staff call back.
+UNKNOWN_NUMBER = N_("unregistered number {phone}")
 MINIMAL_CAUSE = N_("New alert.")
 HEADLINE = N_("Trygt Hjem #{id} {severity}: {cause}")
 SMS_CODES = N_("Reply {id} OK to acknowledge, {id} LØST to close.")
@@ -56,8 +59,11 @@ def _first_word(text: str) -> str:
 
 
 def who(alert: Alert, lang: str) -> str:
-    """First name and area, e.g. "Anna (Vollsmose)": enough to recognise, nothing more."""
+    """First name and area, e.g. "Anna (Vollsmose)": enough to recognise, nothing more. An
+    unknown number's alert: the number, never a name (it has none)."""
     tenant = alert.tenant
+    if tenant is None and alert.sender_phone:
+        return gettext(lang, UNKNOWN_NUMBER, phone=display_phone(alert.sender_phone))
     name = "" if tenant is None or tenant.erased_at is not None else _first_word(tenant.name)
     home = alert.home
     area = _first_word(home.address) if home is not None else ""

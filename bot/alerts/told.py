@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -76,28 +77,44 @@ def escalation_epoch(session: Session, alert: Alert) -> tuple[datetime, int]:
     return (row[0], row[1]) if row is not None else (alert.created_at, 0)
 
 
-def _live(session: Session, alert: Alert) -> dict[tuple[object, object], dict[str, Any]]:
-    """The current escalation's notifications not since dead, by (caseworker, channel)."""
-    live: dict[tuple[object, object], dict[str, Any]] = {}
-    for kind, detail, _at in session.execute(_told_sql(), {"alert_id": alert.id}):
+ToldRow = tuple[str, dict[str, Any], datetime]  # an event's kind, detail and time
+
+
+def told_events(session: Session, alert: Alert) -> list[ToldRow]:
+    """The current escalation's `notified` and `notification_failed` events, oldest first."""
+    return [(kind, detail or {}, at) for kind, detail, at
+            in session.execute(_told_sql(), {"alert_id": alert.id})]
+
+
+def live(rows: Iterable[ToldRow]) -> dict[object, dict[str, Any]]:
+    """Of `told_events`, the notifications not since dead, by key. A death names its message's
+    key, so a dead pass-on is not the death of the escalation's own message to the same person;
+    one recorded before deaths named keys kills that person's earlier ones on that channel."""
+    found: dict[object, dict[str, Any]] = {}
+    for kind, detail, _at in rows:
         who = (detail.get("caseworker_id"), detail.get("channel"))
         if kind == "notified":
-            live[who] = detail
+            found[detail.get("key") or who] = detail
+        elif detail.get("key"):
+            found.pop(detail["key"], None)
+            found.pop(who, None)  # a notification recorded without its key
         else:
-            live.pop(who, None)
-    return live
+            for key in [k for k, d in found.items()
+                        if (d.get("caseworker_id"), d.get("channel")) == who]:
+                del found[key]
+    return found
 
 
 def person_told(session: Session, alert: Alert) -> bool:
     """Whether a notification to a person was enqueued since the current escalation began and
     has not since died at the provider (a dead letter told nobody)."""
-    return bool(_live(session, alert))
+    return bool(live(told_events(session, alert)))
 
 
 def provider_accepted(session: Session, alert: Alert) -> bool:
     """Whether a live notification of the current escalation was taken by its provider (sent):
     more than queued, which is what clears an alert's undelivered flag."""
-    keys = [d["key"] for d in _live(session, alert).values() if d.get("key")]
+    keys = [d["key"] for d in live(told_events(session, alert)).values() if d.get("key")]
     return bool(keys) and session.scalar(_accepted_sql(), {"keys": keys}) is not None
 
 
@@ -164,7 +181,10 @@ def notification_died(session: Session, key: str, caseworker_id: int | None, cha
     if alert is None:
         return None
     now = now or utcnow()
-    detail = {"caseworker_id": caseworker_id, "channel": channel, "error": error[:200]}
+    # The key tells which message died, not only whose: a pass-on's death is not the death
+    # of the escalation's own message to the same person (bot.alerts.passon).
+    detail = {"caseworker_id": caseworker_id, "channel": channel, "key": key,
+              "error": error[:200]}
     if retrying:
         detail["retrying"] = True
     session.add(AlertEvent(alert=alert, at=now, kind="notification_failed", detail=detail))

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from bot.cli.common import main, now, open_sessions
+from bot.cli.common import main, now, open_sessions, settings_from_env
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -46,13 +46,14 @@ def org_show(name: str | None) -> None:
     from bot.core.organisations import describe
     from bot.models import Organisation
 
-    with open_sessions()() as session:
+    settings = settings_from_env()
+    with open_sessions(settings)() as session:
         orgs = [_find(session, name)] if name else list(
             session.scalars(select(Organisation).order_by(Organisation.id)))
         if not orgs:
             click.echo("No organisations yet (`trygthjem import ... --organisation NAME`).")
         for o in orgs:
-            for line in describe(session, o, now()):
+            for line in describe(session, o, now(), holiday_country=settings.holiday_country):
                 click.echo(line)
 
 
@@ -76,7 +77,8 @@ def _window(_ctx: click.Context, _param: click.Parameter,
               help="No check-ins or reminders in this local window, e.g. 21:00-08:00 "
                    "(may wrap midnight; 'off' for none). Replies to tenants still go.")
 @click.option("--work", callback=_window, metavar="HH:MM-HH:MM",
-              help="Working hours (Mon-Fri) of every team: low alerts wait for them.")
+              help="Working hours (Mon-Fri, not on HOLIDAY_COUNTRY's public holidays) of every "
+                   "team: low alerts wait for them.")
 @click.option("--reminder-after", type=click.IntRange(1, 336), metavar="HOURS",
               help="Remind an unanswered check-in after this many hours.")
 @click.option("--missed-after", type=click.IntRange(1, 336), metavar="HOURS",
@@ -90,7 +92,8 @@ def org_set(name: str, tz_name: str | None, quiet: tuple[time, time] | None,
     change = OrgChange(tz_name=tz_name.strip() if tz_name else None,
                        quiet=quiet, work=work,
                        reminder_after_hours=reminder_after, missed_after_hours=missed_after)
-    with open_sessions()() as session, session.begin():
+    settings = settings_from_env()
+    with open_sessions(settings)() as session, session.begin():
         o = _find(session, name)
         try:
             changed = apply_change(session, o, change, actor="cli")
@@ -100,5 +103,5 @@ def org_set(name: str, tz_name: str | None, quiet: tuple[time, time] | None,
             click.echo(f"{field}: {old} -> {new}")
         if not changed:
             click.echo("Nothing changed.")
-        for line in describe(session, o, now()):
+        for line in describe(session, o, now(), holiday_country=settings.holiday_country):
             click.echo(line)

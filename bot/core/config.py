@@ -72,6 +72,8 @@ class Settings:
     # Defaults for a NEW organisation only (TZ_NAME, QUIET_HOURS_*): each municipality then
     # keeps its own on its row (bot.core.organisations; `trygthjem org set`).
     tz_name: str = "Europe/Copenhagen"
+    # Whose public holidays close working hours (bot.core.public_holidays); None: no holidays.
+    holiday_country: str | None = "DK"
     twilio: TwilioSettings | None = None
     telegram: TelegramSettings | None = None
     smtp: SmtpSettings | None = None
@@ -187,6 +189,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         problems.append(f"TZ_NAME={tz_name!r} is not a known time zone (e.g. Europe/Copenhagen)")
         tz_name = "Europe/Copenhagen"
 
+    holiday_country = _holiday_country(env, problems)
+
     public_base_url = _clean(env, "PUBLIC_BASE_URL")
     _check_url("PUBLIC_BASE_URL", public_base_url, problems)
     if public_base_url:
@@ -296,6 +300,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         secret_key=secret_key,
         public_base_url=public_base_url,
         tz_name=tz_name,
+        holiday_country=holiday_country,
         twilio=twilio,
         telegram=telegram,
         smtp=smtp,
@@ -315,6 +320,20 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         metrics_token=metrics_token,
         metrics_port=metrics_port,
     )
+
+
+def _holiday_country(env: Mapping[str, str], problems: list[str]) -> str | None:
+    """HOLIDAY_COUNTRY: an ISO country code the `holidays` package knows (DK), or none."""
+    from bot.core.public_holidays import is_supported
+
+    raw = (_clean(env, "HOLIDAY_COUNTRY") or "DK").upper()
+    if raw == "NONE":
+        return None
+    if not is_supported(raw):
+        problems.append(f"HOLIDAY_COUNTRY={raw!r} is not a country code with known public "
+                        "holidays (e.g. DK), or none")
+        return "DK"
+    return raw
 
 
 def _parse_miss_thresholds(env: Mapping[str, str],

@@ -123,8 +123,10 @@ def _show(value: object) -> str:
     return f"{value:%H:%M}" if isinstance(value, time) else str(value)
 
 
-def describe(session: Session, org: Organisation, now: datetime) -> list[str]:
-    """The settings as an operator reads them, with the local time now."""
+def describe(session: Session, org: Organisation, now: datetime, *,
+             holiday_country: str | None) -> list[str]:
+    """The settings as an operator reads them, with the local time now (and HOLIDAY_COUNTRY,
+    whose public holidays close the working hours)."""
     zone = zone_of(org.tz_name)
     quiet = ("off" if org.quiet_start == org.quiet_end
              else f"{org.quiet_start:%H:%M}-{org.quiet_end:%H:%M}")
@@ -133,10 +135,11 @@ def describe(session: Session, org: Organisation, now: datetime) -> list[str]:
              f"  Quiet hours:    {quiet} (no check-ins or reminders; replies still go)",
              f"  Check-in grace: reminder after {org.reminder_after_hours} h, missed after "
              f"{org.missed_after_hours} h"]
+    days = f"Mon-Fri except {holiday_country} public holidays" if holiday_country else "Mon-Fri"
     for team in session.scalars(select(Team).where(Team.organisation_id == org.id)
                                 .order_by(Team.id)):
         lines.append(f"  Team {team.name} (id {team.id}): working hours "
-                     f"{team.work_start:%H:%M}-{team.work_end:%H:%M} Mon-Fri "
+                     f"{team.work_start:%H:%M}-{team.work_end:%H:%M} {days} "
                      "(low alerts wait for them)")
     return lines
 

@@ -25,7 +25,7 @@ DST policy (see :func:`local_to_utc`)
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Literal
@@ -34,6 +34,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 __all__ = [
     "DEFAULT_TZ",
     "WORKDAYS",
+    "ClosingTime",
     "DstStatus",
     "TzLike",
     "check_weekdays",
@@ -262,6 +263,14 @@ def defer_past_quiet_hours(
 
 # --------------------------------------------------------------------------- working hours
 
+# A local date's closing time when it closes early (time(0): all day), else None.
+ClosingTime = Callable[[date], time | None]
+_SEARCH_DAYS = 367
+
+
+def _ordinary(day: date) -> time | None:
+    return None
+
 
 def _check_working_window(days: Iterable[int], start: time, end: time) -> frozenset[int]:
     _check_wall_time("start", start)
@@ -271,18 +280,28 @@ def _check_working_window(days: Iterable[int], start: time, end: time) -> frozen
     return check_weekdays(days)
 
 
+def _day_end(day: date, end: time, closes: ClosingTime) -> time:
+    closing = closes(day)
+    return end if closing is None else min(end, closing)
+
+
 def in_working_hours(
     when: datetime,
     tz: TzLike = DEFAULT_TZ,
     days: Iterable[int] = WORKDAYS,
     start: time = time(8),
     end: time = time(16),
+    closes: ClosingTime = _ordinary,
 ) -> bool:
-    """True if ``when`` is on a local working day within ``[start, end)`` local."""
+    """True if ``when`` is on a local working day within ``[start, end)`` local.
+
+    ``closes`` gives a local date's closing time when it closes early (``time(0)``: the whole
+    day), else None: public holidays and half days (:mod:`bot.core.public_holidays`)."""
     require_aware("when", when)
     workdays = _check_working_window(days, start, end)
     local = _wall(when, zone_of(tz))
-    return local.isoweekday() in workdays and start <= local.time() < end
+    return (local.isoweekday() in workdays
+            and start <= local.time() < _day_end(local.date(), end, closes))
 
 
 def next_working_moment(
@@ -291,21 +310,27 @@ def next_working_moment(
     days: Iterable[int] = WORKDAYS,
     start: time = time(8),
     end: time = time(16),
+    closes: ClosingTime = _ordinary,
 ) -> datetime:
     """``when`` (in UTC) if within working hours, else the next opening.
 
     Used to hold low-severity alerts until a caseworker is at work, e.g.
-    Friday 17:00 -> Monday 08:00 local.
+    Friday 17:00 -> Monday 08:00 local; with the Danish holidays as ``closes``, the Wednesday
+    before Easter 17:00 -> the Tuesday after it 08:00.
     """
-    if in_working_hours(when, tz, days, start, end):
+    if in_working_hours(when, tz, days, start, end, closes):
         return when.astimezone(UTC)
     workdays = _check_working_window(days, start, end)
     zone = zone_of(tz)
     day = _wall(when, zone).date()
-    for offset in range(9):  # a full week plus today
+    # Holidays close several days in a row (Easter, Christmas), and a team working one weekday
+    # may lose it two weeks running; only a calendar closing every working weekday finds none.
+    for offset in range(_SEARCH_DAYS):
         candidate_day = day + timedelta(days=offset)
-        if candidate_day.isoweekday() in workdays:
+        if (candidate_day.isoweekday() in workdays
+                and start < _day_end(candidate_day, end, closes)):
             candidate = _first_at_or_after(candidate_day, start, zone, when)
             if candidate is not None:
                 return candidate
-    raise AssertionError("unreachable: some working day occurs within a week")
+    raise ValueError(f"No working day within {_SEARCH_DAYS} days of {when.isoformat()}: "
+                     "every working weekday is closed")

@@ -24,11 +24,14 @@ into TwiML); it sends nothing itself. The rules:
 * Empty or punctuation-only messages get "not understood" and the menu.
 * An unknown number gets one polite Danish/English reply per 24 hours (two auto-responders
   must not answer each other forever); the message is stored with intent ``unknown_sender``
-  for staff. Crisis words from an unknown number raise a critical alert without a tenant, in
-  the municipality the SMS was sent to (`bot.alerts.routing.unknown_sender_organisation`);
-  the number has at most one open alert, and its later messages join it. At most
-  ``UNKNOWN_REPLIES_PER_DAY`` replies go to one unknown number a day, except the crisis help
-  lines (112, Livslinien), which every crisis message gets.
+  for staff. A cry from an unknown number (crisis or violence words; from a number that can
+  be answered also answer 3, "hjælp" and a call request) raises an alert without a tenant,
+  with the severity a tenant's would have, in the municipality the SMS was sent to
+  (`bot.alerts.routing.unknown_sender_organisation`), and its intake route is told at once;
+  the number has at most one open alert, and its later messages join it by a tenant's rules
+  (a cry on an acknowledged or dormant case restarts it). A cry always gets a reply, Danish
+  then English, saying a caseworker was told only when one was, with 112 and the help lines;
+  after ``UNKNOWN_REPLIES_PER_DAY`` replies to the number in a day, only the help lines.
 
 Honest replies: an alert's first escalation step runs in this same transaction
 (`bot.alerts.escalator.escalate_now`), and a reply says the caseworker "has been told" only when
@@ -220,6 +223,49 @@ def handle_tenant_sms(session: Session, tenant: Tenant, body: str | None, *,
     return Outcome(str(kind), reply, raised, checkin, told)
 
 
+# A cry from a number we do not know raises (or joins) its case as a tenant's would.
+_STRANGER_CRIES = {IntentKind.CRISIS: Source.CRISIS, IntentKind.VIOLENCE: Source.VIOLENCE,
+                   IntentKind.CALL_ME: Source.CALL_ME}
+
+
+def stranger_cry(intent: Intent, phone: str) -> Source | None:
+    """The alert source of a cry from an unknown number, or None: crisis and violence words from
+    any sender; answer 3 (also "hjælp") and a call request only from a number that can be
+    answered (a short code or a named sender is a machine, not a person asking for help)."""
+    if intent.kind in (IntentKind.CRISIS, IntentKind.VIOLENCE):
+        return _STRANGER_CRIES[intent.kind]
+    if not phone.startswith("+"):
+        return None
+    if intent.kind is IntentKind.CHECKIN_ANSWER and intent.answer == 3:
+        return Source.NEED_HELP
+    return _STRANGER_CRIES.get(intent.kind)
+
+
+def _stranger_summary(source: Source, phone: str) -> str:
+    # Staff see the number, never a name; the sender's words stay on the timeline.
+    summary = {Source.CRISIS: sms_staff_texts.summary_unknown_crisis,
+               Source.VIOLENCE: sms_staff_texts.summary_unknown_violence,
+               Source.NEED_HELP: sms_staff_texts.summary_unknown_need_help,
+               Source.CALL_ME: sms_staff_texts.summary_unknown_call_me}.get(
+        source, sms_staff_texts.summary_unknown_message)
+    return summary(None, phone)
+
+
+def _stranger_reply(source: Source, told: bool, replies_today: int) -> str:
+    """The reply to a cry from an unknown number: always one (a cry is never silenced), Danish
+    then English, "a caseworker has been told" only when one was; past the day's replies only
+    the help lines."""
+    if replies_today >= UNKNOWN_REPLIES_PER_DAY:
+        return texts.violence_lines() if source is Source.VIOLENCE else texts.crisis_lines()
+    if source is Source.CRISIS:
+        return texts.crisis_reply_stranger(told)
+    if source is Source.VIOLENCE:
+        return texts.violence_reply_stranger()
+    if source is Source.NEED_HELP:
+        return texts.need_help_reply_stranger(told)
+    return texts.call_me_reply_stranger(told)
+
+
 def handle_unknown_sms(session: Session, phone: str, body: str | None, *,
                        message_id: int | None = None, service_number: str | None = None,
                        delivery: Delivery | None = None, now: datetime | None = None,
@@ -234,30 +280,27 @@ def handle_unknown_sms(session: Session, phone: str, body: str | None, *,
                Message.sender == phone, Message.intent == UNKNOWN_SENDER_INTENT,
                Message.reply.is_not(None), Message.created_at >= now - UNKNOWN_REPLY_EVERY)) or 0
     detail = {"message_id": message_id, "phone": phone, "text": intent.text}
-    if intent.kind in (IntentKind.CRISIS, IntentKind.VIOLENCE):
-        crisis = intent.kind is IntentKind.CRISIS
+    cry = stranger_cry(intent, phone)
+    if cry is not None:
+        # As a tenant's cry: raised, or joined to the number's case (restarting it when it is
+        # acknowledged or its escalation has ended), and the intake route told at once.
         raised, created = raise_alert(
-            session, source=Source(intent.kind.value), now=now, sender_phone=phone,
+            session, source=cry, now=now, sender_phone=phone,
             organisation_id=unknown_sender_organisation(session, service_number),
-            summary=(sms_staff_texts.summary_unknown_crisis(None, phone) if crisis
-                     else sms_staff_texts.summary_unknown_violence(None, phone)),
-            detail={**detail, "matched": intent.matched})
-        told = escalate_now(session, raised, delivery or Delivery(), now, new=created)
-        # No language known: Danish first, then English. The help lines always go.
-        if replies_today >= UNKNOWN_REPLIES_PER_DAY:
-            reply = texts.crisis_lines() if crisis else texts.violence_lines()
-        else:
-            reply = (texts.crisis_reply_stranger(told) if crisis
-                     else texts.violence_reply_stranger())
-        return Outcome(UNKNOWN_SENDER_INTENT, reply, raised, told=told)
+            summary=_stranger_summary(cry, phone),
+            detail={**detail, "matched": intent.matched,
+                    **({"answer": 3} if cry is Source.NEED_HELP else {})})
+        told = escalate_now(session, raised, delivery or Delivery(), now, new=created,
+                            source=cry)
+        return Outcome(UNKNOWN_SENDER_INTENT, _stranger_reply(cry, told, replies_today), raised,
+                       told=told)
     case = None
     if session.scalar(select(Alert.id).where(
             Alert.tenant_id.is_(None), Alert.sender_phone == phone,
             Alert.state.in_([AlertState.OPEN, AlertState.ACKNOWLEDGED])).limit(1)) is not None:
         # The number's open case gets its later words on the timeline (a low trigger folds).
         case, _ = raise_alert(session, source=Source.MESSAGE, now=now, sender_phone=phone,
-                              summary=sms_staff_texts.summary_unknown_crisis(None, phone),
-                              detail=detail)
+                              summary=_stranger_summary(Source.MESSAGE, phone), detail=detail)
     if not phone.startswith("+") or replies_today >= UNKNOWN_REPLIES_PER_DAY:
         # A short code or a named sender (a carrier, a shop) cannot be answered; staff see it.
         return Outcome(UNKNOWN_SENDER_INTENT, None, case)

@@ -51,7 +51,7 @@ ERASED_NAME = ""
 STAFF_DETAIL_KEYS = frozenset({
     "caseworker_id", "channel", "step", "target", "reminder", "fallback", "why", "via", "from",
     "to", "told", "reason", "retry_at", "intake_people", "severity", "source", "from_severity",
-    "from_state"})
+    "from_state", "key", "cause", "joined", "retry_of"})
 
 
 class TenantNotFound(LookupError):

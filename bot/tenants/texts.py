@@ -25,10 +25,12 @@ STOP / START               :func:`stop_confirmation` (with the caseworker's phon
                            known) / :func:`start_confirmation`
 HELP_INFO                  :func:`help_info`
 EMPTY                      :func:`unclear_message`
-CRISIS                     :func:`crisis_reply` (also to unknown senders)
-VIOLENCE                   :func:`violence_reply` (also to unknown senders)
+CRISIS                     :func:`crisis_reply` (unknown senders: :func:`crisis_reply_stranger`)
+VIOLENCE                   :func:`violence_reply` (unknown senders:
+                           :func:`violence_reply_stranger`)
 GREETING                   :func:`greeting_received` (no 112: "hej" is not an emergency)
-unknown phone number       :func:`unknown_sender`
+unknown phone number       :func:`unknown_sender`; a cry: the ``_stranger`` replies
+                           (:func:`need_help_reply_stranger`, :func:`call_me_reply_stranger`)
 picture (MMS), no words    :func:`picture_received`
 =========================  ===============================================================
 """
@@ -42,12 +44,14 @@ from bot.tenants.helplines import livslinien_hours
 __all__ = [
     "answer_without_checkin",
     "call_me_ack",
+    "call_me_reply_stranger",
     "crisis_lines",
     "crisis_reply",
     "crisis_reply_stranger",
     "free_text_received",
     "greeting_received",
     "help_info",
+    "need_help_reply_stranger",
     "picture_received",
     "reply_good",
     "reply_need_help",
@@ -130,6 +134,16 @@ CRISIS_REPLY_STRANGER = N_(
     "on 70 201 201, open {hours}. A caseworker has been alerted."
 )
 CRISIS_LINES = N_("In danger? Call 112. Livslinien: 70 201 201, open {hours}.")
+# Answer 3 or a call request from a number we do not know: "a caseworker" (we do not know
+# theirs), and the help lines, as for crisis words; the unconfirmed ones are the tenants'.
+NEED_HELP_STRANGER = N_(
+    "Thank you for telling us. A caseworker has been told and will contact you. If it is "
+    "urgent, call 112. Livslinien: 70 201 201, open {hours}."
+)
+CALL_ME_STRANGER = N_(
+    "Thank you. A caseworker has been asked to call you. If it is urgent, call 112. "
+    "Livslinien: 70 201 201, open {hours}."
+)
 REPLY_NEED_HELP_UNCONFIRMED = N_(
     "Thank you for telling us. We will get a caseworker to contact you as soon as we can. "
     "If it is urgent, call 112. Livslinien: 70 201 201, open {hours}."
@@ -219,6 +233,19 @@ def crisis_reply_stranger(told: bool) -> str:
     """Crisis words from a number we do not know: Danish then English, 112 and Livslinien,
     and "a caseworker has been alerted" only when one was."""
     msgid = CRISIS_REPLY_STRANGER if told else CRISIS_REPLY_UNCONFIRMED
+    return "\n".join(sms_text(lang, msgid, hours=livslinien_hours(lang)) for lang in SUPPORTED)
+
+
+def need_help_reply_stranger(told: bool) -> str:
+    """Answer 3 (or "hjælp") from a number we do not know: Danish then English, "a caseworker
+    has been told" only when one was, and 112 and Livslinien either way."""
+    msgid = NEED_HELP_STRANGER if told else REPLY_NEED_HELP_UNCONFIRMED
+    return "\n".join(sms_text(lang, msgid, hours=livslinien_hours(lang)) for lang in SUPPORTED)
+
+
+def call_me_reply_stranger(told: bool) -> str:
+    """A call request from a number we do not know: as `need_help_reply_stranger`."""
+    msgid = CALL_ME_STRANGER if told else CALL_ME_UNCONFIRMED
     return "\n".join(sms_text(lang, msgid, hours=livslinien_hours(lang)) for lang in SUPPORTED)
 
 

@@ -13,7 +13,13 @@ def test_defaults_need_nothing() -> None:
     assert s.tz_name == "Europe/Copenhagen"
     assert (s.twilio, s.telegram, s.smtp) == (None, None, None)
     assert (s.quiet_start, s.quiet_end) == (time(21), time(8))
+    assert s.holiday_country == "DK"
     assert len(s.disabled_channels()) == 3
+
+
+def test_holiday_country_is_a_known_country_or_none() -> None:
+    assert load_settings({"HOLIDAY_COUNTRY": " se "}).holiday_country == "SE"
+    assert load_settings({"HOLIDAY_COUNTRY": "none"}).holiday_country is None
 
 
 def test_postgres_urls_get_the_psycopg_driver() -> None:
@@ -48,6 +54,7 @@ def test_full_twilio_and_telegram() -> None:
     ({"SMTP_HOST": "mail", "SMTP_PORT": "99999"}, ["SMTP_PORT"]),
     ({"SMS_RATE_PER_SECOND": "fast"}, ["SMS_RATE_PER_SECOND"]),
     ({"QUIET_HOURS_START": "9pm"}, ["QUIET_HOURS_START"]),
+    ({"HOLIDAY_COUNTRY": "Danmark"}, ["HOLIDAY_COUNTRY"]),
     ({"LOG_LEVEL": "chatty", "LOG_FORMAT": "xml"}, ["LOG_LEVEL", "LOG_FORMAT"]),
 ])
 def test_bad_values_name_the_variable(env: dict[str, str], names: list[str]) -> None:

@@ -188,6 +188,7 @@ def test_org_show_and_set_validate_change_and_audit(
     assert shown.exit_code == 0, shown.output
     assert "Odense Kommune" in shown.output and "Europe/Copenhagen" in shown.output
     assert "21:00-08:00" in shown.output and "08:00-16:00" in shown.output
+    assert "Mon-Fri except DK public holidays" in shown.output
 
     changed = run(db_url, "org", "set", "Odense Kommune", "--tz", "Europe/London",
                   "--quiet", "22:00-07:30", "--work", "09:00-17:00", "--reminder-after", "12",

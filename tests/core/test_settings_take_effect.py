@@ -41,6 +41,8 @@ PROVEN_BY = {
                          "test_import_creates_the_organisation_with_the_environment_defaults",
     "QUIET_HOURS_END": "tests/core/test_organisations.py::"
                        "test_import_creates_the_organisation_with_the_environment_defaults",
+    "HOLIDAY_COUNTRY": "tests/alerts/test_holidays.py::"
+                       "test_holiday_country_none_keeps_holidays_working_days",
     "TWILIO_ACCOUNT_SID": f"{HERE}::test_twilio_settings_build_the_sms_channel",
     "TWILIO_AUTH_TOKEN": f"{HERE}::test_twilio_settings_build_the_sms_channel",
     "TWILIO_FROM_NUMBER": f"{HERE}::test_twilio_settings_build_the_sms_channel",

@@ -1,5 +1,5 @@
 """Alert set-ups that several test modules share: an intake route, an alert told to its owner,
-a need-help alert at its first step, a provider that refuses every message."""
+a need-help alert at its first step, a provider that refuses every message (or some numbers')."""
 
 from __future__ import annotations
 
@@ -67,3 +67,21 @@ class RefusingSms:
 
     def send(self, message: OutgoingMessage) -> str:
         raise PermanentError("21211: invalid 'To' number", code="21211")
+
+
+class RefusingNumbers:
+    """A provider that refuses the messages to ``numbers`` for good (dead numbers) and takes
+    every other one."""
+
+    name = "sms"
+    sender = "+4570000000"
+
+    def __init__(self, *numbers: str | None) -> None:
+        self.numbers = set(numbers)
+        self.taken: list[str] = []
+
+    def send(self, message: OutgoingMessage) -> str:
+        if message.recipient in self.numbers:
+            raise PermanentError("21211: invalid 'To' number", code="21211")
+        self.taken.append(message.recipient)
+        return f"SM{len(self.taken):032d}"

@@ -63,6 +63,13 @@ def describe(kind: str, detail: Mapping[str, Any], names: Mapping[int, str], lan
                        person=_person(names, d.get("caseworker_id")),
                        reason=label(lang, "reason", d.get("reason", "")))
     if kind == "unreachable":
+        # retry_of: sent again after every message of it died, and still nobody (alerts.passon)
+        if d.get("joined") and d.get("retry_of"):
+            return gettext(lang, "The messages about the new words all failed, and nobody else "
+                                 "could be reached.")
+        if d.get("reminder") and d.get("retry_of"):
+            return gettext(lang, "The reminder's messages all failed, and nobody else could be "
+                                 "reached.")
         if d.get("reminder"):
             return gettext(lang, "The reminder reached nobody.")
         return gettext(lang, "This step reached nobody ({target}), so the next step started "
