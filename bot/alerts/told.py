@@ -142,7 +142,9 @@ def settle_told(session: Session, alert: Alert, now: datetime, check_in: timedel
     alert.next_action_at = None
     if alert.undelivered_at is not None:
         alert.undelivered_at = None
-        session.add(AlertEvent(alert=alert, at=now, kind="delivered", detail={}))
+        event = AlertEvent(alert=alert, at=now, kind="delivered", detail={})
+        session.add(event)
+        alert_webhook.emit(session, alert, event)
 
 
 def last_fallback_at(session: Session, alert: Alert) -> datetime | None:

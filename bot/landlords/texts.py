@@ -219,6 +219,13 @@ def concern_failed(lang: str) -> str:
                          "/concern. In an emergency, call 112.")
 
 
+def concern_not_saved(lang: str) -> str:
+    """Submitting failed on our side (the database): nothing was saved, the draft is kept."""
+    return gettext(lang, "Sorry, your concern was NOT saved because of an error on our side. "
+                         "Your answers are kept: press {confirm} below to try again in a "
+                         "moment. In an emergency, call 112.", confirm=confirm_button(lang))
+
+
 # -- /mine and status pushes
 
 

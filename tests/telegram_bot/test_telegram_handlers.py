@@ -9,7 +9,9 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+import pytest
+from sqlalchemy import Engine, event, func, select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from telegram import Update
 from telegram.ext import ApplicationBuilder
@@ -183,6 +185,60 @@ def test_skip_photo_edit_and_forged_home(sessions: sessionmaker[Session]) -> Non
         concerns = list(session.scalars(select(Concern)))
         assert [(c.home_id, c.category, c.photo_file_id) for c in concerns] == [
             (w.home.id, "arrears", None)]
+
+
+class _Levels:
+    """Stands in for a module's logger: (level, event) of every call."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str]] = []
+
+    def __getattr__(self, level: str) -> Callable[..., None]:
+        return lambda event, *_a, **_kw: self.calls.append((level, event))
+
+
+def test_a_database_error_at_submit_says_not_saved_and_keeps_the_draft(
+        sessions: sessionmaker[Session], engine: Engine,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The database fails as the concern is saved: the pressed button does not turn into
+    "✓ Bekræft", the landlord reads that nothing was saved and can press Bekræft again on the
+    same draft, and the failure is logged as an error. The second press saves it."""
+    from bot.telegram_bot import landlord
+
+    with sessions() as session:
+        w, token = _world(session)
+    logged = _Levels()
+    monkeypatch.setattr(landlord, "log", logged)
+    failures = [OperationalError("INSERT INTO concerns", {}, Exception("connection lost"))]
+
+    def fail_once(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.lstrip().upper().startswith("INSERT INTO CONCERNS") and failures:
+            raise failures.pop()
+
+    async def scenario() -> None:
+        async with LocalBot(sessions) as bot:
+            await _to_description(bot, w, token)
+            await bot.send(message(USER, "Vandskade i badeværelset"))
+            await bot.send(callback(USER, "c:skip"))
+            event.listen(engine, "before_cursor_execute", fail_once)
+            try:
+                calls = await bot.send(callback(USER, "c:confirm", text="Opsummering"))
+            finally:
+                event.remove(engine, "before_cursor_execute", fail_once)
+            assert not failures  # the database did fail
+            assert not any("✓" in text for text in texts(calls, "editMessageText"))
+            [said] = texts(calls)
+            assert "IKKE gemt" in said and "tryk Bekræft" in said and "112" in said
+            assert buttons(calls) == ["c:confirm", "c:edit", "c:cancel"]
+            assert ("error", "telegram.concern_not_saved") in logged.calls
+            calls = await bot.send(callback(USER, "c:confirm", text="Beklager"))
+            assert "TH-" in texts(calls)[0]
+            assert texts(calls, "editMessageText") == ["Beklager\n✓ Bekræft"]
+
+    asyncio.run(scenario())
+    with sessions() as session:
+        [concern] = session.scalars(select(Concern)).all()
+        assert concern.description == "Vandskade i badeværelset"
 
 
 def test_cancel_by_command_and_by_button(sessions: sessionmaker[Session]) -> None:
