@@ -235,7 +235,9 @@ def process(session: Session, message_id: int, *, pictures: int = 0,
     caseworker, tenant = who.caseworker, who.tenant
     tenant_id = caseworker_id = None
     if caseworker is not None:
-        reply: str | None = handle_caseworker_sms(session, caseworker, body, now=now)
+        reply: str | None = handle_caseworker_sms(
+            session, caseworker, body, now=now,
+            settings=delivery.settings if delivery is not None else None)
         caseworker_id, intent = caseworker.id, "reply_code"
     elif tenant is not None:
         # The case lock is held: PostgreSQL took it with the claim; on SQLite the claim is a
