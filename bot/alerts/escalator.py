@@ -49,8 +49,8 @@ from bot.alerts.routing import Delivery, last_resort
 from bot.alerts.shifts import policy_and_hours
 from bot.alerts.timetable import Policy, Step, ack_reminder_due, next_notification
 from bot.alerts.told import (
-    escalation_epoch,
     flag_undelivered,
+    known_epoch,
     last_event_id,
     last_fallback_at,
     live,
@@ -117,7 +117,7 @@ def run_escalation(sessions: sessionmaker[Session], settings: Settings, *,
 
 def escalate_now(session: Session, alert: Alert, delivery: Delivery,
                  now: datetime | None = None, *, new: bool = False,
-                 source: Source | str | None = None) -> bool:
+                 source: Source | str | None = None, pass_on_dormant: bool = True) -> bool:
     """Right after a trigger was raised or joined to ``alert`` (an inbound SMS, a concern), in
     the caller's transaction: perform its due escalation (a new or retriggered alert's first
     step goes into the outbox with the change that caused it); return whether a person has been
@@ -127,7 +127,8 @@ def escalate_now(session: Session, alert: Alert, delivery: Delivery,
     earlier triggers. Never while the alert is flagged undelivered (its route has been
     reaching nobody): a cry on it restarts its escalation at once, but the reply may not count
     on it. ``new``: raised in this transaction (its first escalation). ``source``:
-    the trigger's (default: the alert's), named to a dormant case's holder."""
+    the trigger's (default: the alert's), named to a dormant case's holder.
+    ``pass_on_dormant`` False: a dormant case keeps the trigger on its timeline (a greeting)."""
     run = Run(delivery.settings, delivery.channels, now or utcnow(), EscalationStats())
     session.flush()
     if new:
@@ -135,7 +136,7 @@ def escalate_now(session: Session, alert: Alert, delivery: Delivery,
     running = alert.state == AlertState.OPEN and alert.next_action_at is not None
     if running and alert.next_action_at is not None and alert.next_action_at <= run.now:
         _handle(session, alert, run)  # its writes are done when it returns (no flush)
-    elif not (running or new):
+    elif not (running or new) and pass_on_dormant:
         pass_on(session, alert, Source(source or alert.source), run)
     # A person notified just now is live, as person_told would find.
     told = run.told or (running and person_told(session, alert))
@@ -177,7 +178,7 @@ def _handle(session: Session, alert: Alert, run: Run) -> None:
 
 def _escalate(session: Session, alert: Alert, policy: Policy,
               shift: Callable[[datetime], datetime], run: Run) -> None:
-    started_at, epoch = run.epochs.get(alert.id) or escalation_epoch(session, alert)
+    started_at, epoch = known_epoch(session, alert, run.epochs)
     already: set[tuple[str, int]] = set()  # catching up: nobody gets the same channel twice
     # Steps done but nobody told (their messages died): as if they had reached nobody, the
     # next step fires at once rather than waiting out its timer.

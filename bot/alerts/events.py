@@ -1,9 +1,10 @@
 """Alert events for the outgoing webhook (municipal case systems), enqueued in the outbox.
 
 `emit` is called in the same transaction as the change it reports (raise, notify, acknowledge,
-resolve, reopen), so an event is sent exactly when the change is committed. It is a no-op unless
-the webhook was switched on for the session factory with `enable` (the runtime does this when
-ALERT_WEBHOOK_URL and ALERT_WEBHOOK_SECRET are set): the domain functions need no settings.
+resolve, reopen, a retrigger, reaching nobody and reaching someone again), so an event is sent
+exactly when the change is committed. It is a no-op unless the webhook was switched on for the
+session factory with `enable` (the runtime does this when ALERT_WEBHOOK_URL and
+ALERT_WEBHOOK_SECRET are set): the domain functions need no settings.
 
 The JSON carries ids, states and times only: never names, message text or health details. The
 receiver looks the tenant up in its own system if it is allowed to.
@@ -31,7 +32,14 @@ EVENTS = {
     "acknowledged": OutboxKind.ALERT_ACKNOWLEDGED,
     "resolved": OutboxKind.ALERT_RESOLVED,
     "reopened": OutboxKind.ALERT_REOPENED,
+    "retriggered": OutboxKind.ALERT_RETRIGGERED,
+    "undelivered": OutboxKind.ALERT_UNDELIVERED,
+    "delivered": OutboxKind.ALERT_DELIVERED,
 }
+# Detail keys a receiver gets: ids, states and times. The rest (the tenant's words, summaries,
+# an unknown sender's number) stays here.
+DETAIL_KEYS = frozenset({"via", "step", "target", "channel", "caseworker_id", "reminder",
+                         "source", "severity", "from_state", "from_severity", "retry_at"})
 
 
 def enable(sessions: sessionmaker[Session], url: str) -> None:
@@ -47,8 +55,7 @@ def enabled(session: Session) -> bool:
 
 
 def event_body(alert: Alert, event: AlertEvent) -> dict[str, Any]:
-    detail = {k: v for k, v in (event.detail or {}).items()
-              if k in ("via", "step", "target", "channel", "caseworker_id", "reminder")}
+    detail = {k: v for k, v in (event.detail or {}).items() if k in DETAIL_KEYS}
     return {
         "event": EVENTS[event.kind],
         "event_id": event.id,
@@ -66,6 +73,7 @@ def event_body(alert: Alert, event: AlertEvent) -> dict[str, Any]:
             "owner_id": alert.owner_id,
             "trigger_count": alert.trigger_count,
             "raised_at": _iso(alert.created_at),
+            "undelivered_since": _iso(alert.undelivered_at),
         },
     }
 

@@ -23,6 +23,11 @@ __all__ = ["describe", "load_policy", "parse_step", "policy_from_row", "policy_f
            "policy_rows_sql", "save_policy"]
 
 
+# session.info key of the policies (and working hours) a transaction has read: see
+# bot.alerts.shifts.policy_and_hours.
+RULES_MEMO = "alert_rules"
+
+
 class PolicyError(ValueError):
     """A policy or step the caller typed cannot be used; the message says why."""
 
@@ -102,6 +107,7 @@ def save_policy(session: Session, team_id: int | None, severity: Severity | str,
     """Create or replace the stored policy (steps are replaced as a whole), in the caller's
     transaction."""
     sev = Severity(severity)
+    session.info.pop(RULES_MEMO, None)  # bot.alerts.shifts read the old one in this transaction
     row = _row(session, team_id, sev)
     if row is None:
         row = EscalationPolicy(team_id=team_id, severity=sev.value)

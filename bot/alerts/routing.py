@@ -24,6 +24,7 @@ from functools import partial
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.alerts.shifts import policy_and_hours
 from bot.core.config import Settings
 from bot.models import Alert, Caseworker, Organisation, Role, Team
 from bot.models.enums import Channel, Target
@@ -34,6 +35,8 @@ __all__ = ["Delivery", "blind_problem", "intake_people", "intake_team_id", "last
 
 # The channels that reach a person (the outgoing webhook reaches a system, not a person).
 PERSON_CHANNELS = ("sms", "telegram", "email")
+# The channels the escalator's fallback (intake route and team leads) uses: every one of them.
+FALLBACK_CHANNELS = (Channel.SMS, Channel.TELEGRAM, Channel.EMAIL)
 
 
 @dataclass(frozen=True)
@@ -162,18 +165,27 @@ def recipients(session: Session, alert: Alert, target: Target) -> list[Caseworke
 
 
 def route_reachable(session: Session, alert: Alert, delivery: Delivery) -> bool:
-    """Whether someone on the alert's route (its owner, team, leads, or the intake route) has
-    an address on a configured channel: then a notification that waits for working hours will
-    reach a person when its time comes (the fallback covers the whole route). Not while the
-    alert is flagged undelivered: its route has addresses, and they have been reaching nobody."""
+    """Whether someone the alert's escalation would notify has an address on a configured
+    channel that notifies them: a person a step of its policy targets, on that step's channels,
+    or the fallback (the intake route and the team's leads, on every channel; as
+    `bot.alerts.escalator` sends it). Then a notification that waits for working hours will
+    reach a person when its time comes. A colleague the policy never names does not count. Not
+    while the alert is flagged undelivered: its route has addresses, and they have been
+    reaching nobody."""
     if alert.undelivered_at is not None:
         return False
-    channels = [Channel(c) for c in delivery.person_channels()]
-    # Group by group, nearest first, so the usual answer (the owner) costs no query; the team's
-    # leads are among its members.
-    groups: tuple[Callable[[], list[Caseworker]], ...] = (
-        partial(recipients, session, alert, Target.ASSIGNED),
-        partial(recipients, session, alert, Target.TEAM),
-        partial(intake_people, session, alert.organisation_id))
+    configured = {Channel(c) for c in delivery.person_channels()}
+    policy, _ = policy_and_hours(session, alert, delivery.settings)  # read by its escalation
+    wanted: dict[Target, set[Channel]] = {}  # target: the channels its steps notify it on
+    for step in policy.steps:
+        wanted.setdefault(step.target, set()).update(configured.intersection(step.channels))
+    # Group by group, nearest first, so the usual answer (the owner) costs no query.
+    groups: list[tuple[Callable[[], list[Caseworker]], Collection[Channel]]] = [
+        (partial(recipients, session, alert, target), wanted[target])
+        for target in (Target.ASSIGNED, Target.TEAM_LEAD, Target.TEAM) if wanted.get(target)]
+    fallback = configured.intersection(FALLBACK_CHANNELS)
+    groups += [(partial(intake_people, session, alert.organisation_id), fallback),
+               (partial(team_leads, session, alert.team_id), fallback)]
     return any(person.active and address_for(person, channel) is not None
-               for group in groups for person in group() for channel in channels)
+               for group, channels in groups if channels
+               for person in group() for channel in channels)

@@ -1,20 +1,20 @@
 """An alert's working hours: its team's hours in its municipality's time zone.
 
 The escalator reads them beside the alert's policy, in one statement (`policy_and_hours`),
-once per team and municipality per run."""
+once per team and municipality per run, and at most once per transaction."""
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, time
 from functools import partial
 from typing import Any
 
-from sqlalchemy import Select, bindparam, select, true
+from sqlalchemy import Row, Select, bindparam, select, true
 from sqlalchemy.orm import Session
 
-from bot.alerts.policies import policy_from_rows, policy_rows_sql
+from bot.alerts.policies import RULES_MEMO, policy_from_rows, policy_rows_sql
 from bot.alerts.timetable import Policy
 from bot.core.config import Settings
 from bot.core.public_holidays import closing_time
@@ -62,11 +62,22 @@ def _rules_sql() -> Select[Any]:
 def policy_and_hours(session: Session, alert: Alert, settings: Settings
                      ) -> tuple[Policy, Callable[[datetime], datetime]]:
     """The alert's escalation policy (`bot.alerts.policies`) and working hours, read in one
-    statement: the escalator needs both for an alert, and a first alert's step runs in the
-    request that raised it."""
-    rows = session.connection().execute(_rules_sql(), {
-        "team_id": alert.team_id, "organisation_id": alert.organisation_id,
-        "severity": alert.severity}).all()
+    statement, once per transaction: the escalator needs both for an alert, a first alert's
+    step runs in the request that raised it, and the reply then asks whether anyone its policy
+    names can be reached (`bot.alerts.routing.route_reachable`)."""
+    conn = session.connection()  # begins the transaction the memo belongs to
+    transaction = session.get_transaction()
+    # (the transaction, {(team, municipality, severity): rows}); save_policy drops it.
+    memo = session.info.get(RULES_MEMO)
+    if memo is None or memo[0] is not transaction:
+        memo = session.info[RULES_MEMO] = (transaction, {})
+    read: dict[tuple[int | None, int | None, str], Sequence[Row[Any]]] = memo[1]
+    key = (alert.team_id, alert.organisation_id, str(alert.severity))
+    rows = read.get(key)
+    if rows is None:
+        rows = read[key] = conn.execute(_rules_sql(), {
+            "team_id": alert.team_id, "organisation_id": alert.organisation_id,
+            "severity": alert.severity}).all()
     hours = rows[0]  # the hours subquery is one row: never empty
     return (policy_from_rows(rows, alert.team_id, alert.severity),
             shift_from(hours.work_start, hours.work_end, hours.tz_name, settings))

@@ -54,6 +54,9 @@ class OutboxKind(StrEnum):
     ALERT_ACKNOWLEDGED = "alert.acknowledged"
     ALERT_RESOLVED = "alert.resolved"
     ALERT_REOPENED = "alert.reopened"
+    ALERT_RETRIGGERED = "alert.retriggered"  # a new cry reopened the case's escalation
+    ALERT_UNDELIVERED = "alert.undelivered"  # even the fallback reached nobody
+    ALERT_DELIVERED = "alert.delivered"  # that flag cleared: a provider took a message
 
 
 # Messages that tell a caseworker about an alert: one that dies or never arrives told nobody.

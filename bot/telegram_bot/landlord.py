@@ -275,11 +275,13 @@ async def show_summary(update: Update, context: Context, draft: Draft) -> int:
     text = t.summary(who.lang, address=home_address, category_key=draft.category,
                      urgency_key=draft.urgency, description=draft.description or "",
                      has_photo=bool(draft.photo_file_id))
-    await reply(update, text, reply_markup=InlineKeyboardMarkup([
-        [_button(t.confirm_button(who.lang), "c:confirm"),
-         _button(t.edit_button(who.lang), "c:edit")],
-        _cancel_row(who.lang)]))
+    await reply(update, text, reply_markup=_confirm_buttons(who.lang))
     return CONFIRM
+
+
+def _confirm_buttons(lang: str) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[_button(t.confirm_button(lang), "c:confirm"),
+                                  _button(t.edit_button(lang), "c:edit")], _cancel_row(lang)])
 
 
 async def confirm(update: Update, context: Context) -> int:
@@ -293,14 +295,24 @@ async def confirm(update: Update, context: Context) -> int:
         return report_concern(session, load_landlord(session, who), draft,
                               deps(context).delivery, now)
 
-    await _close_buttons(update, t.confirm_button(who.lang))
     try:
         receipt = await in_db(context, submit)
     except InvalidChoice as exc:
         log.warning("telegram.concern_invalid", landlord_id=who.landlord_id, error=str(exc))
+        await _close_buttons(update, t.confirm_button(who.lang))
         await reply(update, t.concern_failed(who.lang), reply_markup=landlord_keyboard(who.lang))
         _clear(context)
         return END
+    except Exception as exc:  # the database, or anything else: not saved, and they must know
+        log.error("telegram.concern_not_saved", landlord_id=who.landlord_id, error=repr(exc),
+                  exc_info=True)
+        await _close_buttons(update)  # no "✓ Confirm": nothing was confirmed
+        # The draft stays (still CONFIRM): one press sends it again, buttons on the newest line.
+        await reply(update, t.concern_not_saved(who.lang),
+                    reply_markup=_confirm_buttons(who.lang))
+        return CONFIRM
+    # Only now, with the concern committed, does the pressed button say it was confirmed.
+    await _close_buttons(update, t.confirm_button(who.lang))
     _clear(context)
     await reply(update, t.concern_received(who.lang, receipt.reference, told=receipt.told,
                                            waits=receipt.waits),

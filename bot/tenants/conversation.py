@@ -129,13 +129,14 @@ def handle_tenant_sms(session: Session, tenant: Tenant, body: str | None, *,
     waits = False  # the trigger is in an escalation still to come (new, retriggered, running)
     via = delivery or Delivery()
 
-    def alert(source: Source, summary: str, **detail: Any) -> Alert:
+    def alert(source: Source, summary: str, *, pass_on: bool = True, **detail: Any) -> Alert:
         nonlocal told, waits
         raised, created = raise_alert(session, source=source, summary=summary, tenant=tenant,
                                       detail={**ref, **{k: v for k, v in detail.items() if v}},
                                       now=now, case_locked=case_locked)
         waits = raised.state == AlertState.OPEN and raised.next_action_at is not None
-        told = escalate_now(session, raised, via, now, new=created, source=source)
+        told = escalate_now(session, raised, via, now, new=created, source=source,
+                            pass_on_dormant=pass_on)
         return raised
 
     def passed_on(raised: Alert) -> bool:
@@ -203,8 +204,11 @@ def handle_tenant_sms(session: Session, tenant: Tenant, body: str | None, *,
         checkin = record_answer(session, tenant, None, now, looked)
         reply = texts.call_me_ack(lang, told)
     else:  # FREE_TEXT, GREETING
+        # "tak", "hej" on a case someone holds: on its timeline, not a message to their phone
+        # at any hour (the reply only says the caseworker can see it).
         raised = alert(Source.MESSAGE, sms_staff_texts.summary_message(staff, tenant.name),
-                       text=intent.text, pictures=pictures)
+                       text=intent.text, pictures=pictures,
+                       pass_on=kind is not IntentKind.GREETING or bool(pictures))
         checkin = record_answer(session, tenant, None, now, looked)
         reply = (texts.greeting_received(lang) if kind is IntentKind.GREETING
                  else texts.free_text_received(lang, passed_on(raised)))

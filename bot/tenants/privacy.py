@@ -10,8 +10,11 @@
   with its person blanked out is one nobody can act on, so it is resolved first.
 - Consent: given/withdrawn with a timestamp. Withdrawn consent also sets `opted_out_at`, which
   the dispatcher already honours, so no check-in goes out; giving consent again clears it.
-- Retention: message bodies and audit details older than RETENTION_DAYS are blanked, and sent
-  outbox rows older than 30 days deleted (`retention_purge`, a daily worker job).
+- Retention: message bodies, audit details and finished outbox rows' texts older than
+  RETENTION_DAYS are blanked, and so are the tenant's words on the timelines of alerts resolved
+  longer ago and the descriptions of concerns resolved longer ago (never an open or
+  acknowledged alert's); sent outbox rows older than 30 days are deleted (`retention_purge`, a
+  daily worker job).
 Every operation writes an audit record in the same transaction.
 """
 
@@ -21,7 +24,22 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import String, and_, cast, delete, or_, select, update
+from sqlalchemy import (
+    JSON,
+    ColumnElement,
+    String,
+    and_,
+    bindparam,
+    case,
+    cast,
+    delete,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from bot.alerts.lifecycle import lock_case
@@ -30,10 +48,13 @@ from bot.core.db import affected_rows
 from bot.core.phones import InvalidPhone, normalise_phone
 from bot.models import (
     Alert,
+    AlertEvent,
     AlertState,
     AuditEvent,
     CaseNote,
     CheckIn,
+    Concern,
+    ConcernStatus,
     Consent,
     Message,
     OutboxItem,
@@ -227,14 +248,33 @@ class PurgeReport:
     messages_blanked: int
     audit_details_blanked: int
     outbox_deleted: int
+    alert_details_blanked: int = 0
+    concerns_blanked: int = 0
+    outbox_blanked: int = 0
 
     def __bool__(self) -> bool:
         return any(asdict(self).values())
 
 
+# Timeline detail kept past retention: routing (STAFF_DETAIL_KEYS) and the facts about a
+# trigger that the alert's summary, the queue and the statistics are rendered from (a count of
+# misses, an answer digit, a carrier's error code, a concern's category...). Every other key,
+# the tenant's words ("text", "matched") first among them, is dropped, including keys added
+# later.
+RETAINED_DETAIL_KEYS = STAFF_DETAIL_KEYS | frozenset({
+    "summary", "missed", "answer", "pictures", "code", "opted_out_at", "urgency", "category",
+    "phone", "message_id", "outbox_id", "goes_at", "key", "error", "retrying"})
+# Outbox rows that will not be sent (again): their texts go with the messages'.
+_FINISHED = (OutboxStatus.SENT, OutboxStatus.DEAD, OutboxStatus.CANCELLED)
+_PURGE_BATCH = 500
+
+
 def retention_purge(session: Session, *, retention_days: int,
                     now: datetime | None = None) -> PurgeReport:
-    """Blank old message bodies and audit details; delete old sent outbox rows."""
+    """Blank what people wrote once it is older than the retention: message bodies, audit
+    details, the words on the timelines of alerts resolved before the cut-off, the
+    descriptions of concerns resolved before it, finished outbox rows' texts; delete old sent
+    outbox rows. An open or acknowledged alert keeps everything: someone is acting on it."""
     now = now or utcnow()
     cutoff = now - timedelta(days=retention_days)
     messages = affected_rows(session.execute(update(Message).where(
@@ -248,9 +288,63 @@ def retention_purge(session: Session, *, retention_days: int,
         OutboxItem.status == OutboxStatus.SENT,
         OutboxItem.sent_at < now - OUTBOX_SENT_KEEP)
         .execution_options(synchronize_session=False)))
-    report = PurgeReport(messages, details, outbox)
+    texts = affected_rows(session.execute(update(OutboxItem).where(
+        OutboxItem.status.in_(_FINISHED), OutboxItem.created_at < cutoff,
+        or_(OutboxItem.body != "", cast(OutboxItem.payload, String) != "{}"))
+        .values(body="", payload={}).execution_options(synchronize_session=False)))
+    report = PurgeReport(messages, details, outbox, _purge_timelines(session, cutoff),
+                         _purge_concerns(session, cutoff), texts)
     if report:
         audit.record(session, "system", "retention_purge", "database", None,
                      retention_days=retention_days, **asdict(report))
     return report
 
+
+
+def _has_key_besides(column: Any, keys: frozenset[str], dialect: str) -> ColumnElement[bool]:
+    """Whether the JSON object in ``column`` has a key not in ``keys``, asked of the database
+    (only the rows that need it come back, however long the history)."""
+    if dialect == "postgresql":
+        # json_object_keys refuses anything but an object: give it {} instead.
+        obj = case((func.json_typeof(column) == "object", column), else_=literal({}, JSON))
+        key: Any = func.json_object_keys(obj).column_valued("key")
+    else:
+        key = func.json_each(column).table_valued("key").c.key
+    return exists(select(key).where(key.not_in(sorted(keys))))
+
+
+def _purge_timelines(session: Session, cutoff: datetime) -> int:
+    """Drop the tenant's words from the timelines of alerts resolved before ``cutoff``."""
+    dialect = session.get_bind().dialect.name
+    old = (select(AlertEvent.id, AlertEvent.detail).join(Alert, Alert.id == AlertEvent.alert_id)
+           .where(Alert.state == AlertState.RESOLVED, Alert.resolved_at < cutoff,
+                  _has_key_besides(AlertEvent.detail, RETAINED_DETAIL_KEYS, dialect),
+                  AlertEvent.id > bindparam("after"))
+           .order_by(AlertEvent.id).limit(_PURGE_BATCH))
+    write = (update(AlertEvent).where(AlertEvent.id == bindparam("event_id"))
+             .values(detail=bindparam("kept", type_=JSON))
+             .execution_options(synchronize_session=False))
+    blanked = after = 0
+    while rows := session.execute(old, {"after": after}).all():
+        session.connection().execute(write, [
+            {"event_id": event_id, "kept": {k: v for k, v in detail.items()
+                                            if k in RETAINED_DETAIL_KEYS}
+             if isinstance(detail, dict) else {}}
+            for event_id, detail in rows])
+        blanked, after = blanked + len(rows), rows[-1][0]
+    return blanked
+
+
+def _purge_concerns(session: Session, cutoff: datetime) -> int:
+    """Blank the landlord's words (and photo) on concerns resolved before ``cutoff``; the
+    reference, category, urgency, status and dates stay for the statistics."""
+    resolved_before = (select(Alert.concern_id)
+                       .where(Alert.concern_id.is_not(None),
+                              Alert.state == AlertState.RESOLVED, Alert.resolved_at < cutoff))
+    return affected_rows(session.execute(
+        update(Concern).where(Concern.id.in_(resolved_before),
+                              Concern.status == ConcernStatus.RESOLVED,
+                              or_(Concern.description != "", Concern.photo_file_id.is_not(None)))
+        # updated_at as it was: the landlord's list shows it, and a purge is no news to them.
+        .values(description="", photo_file_id=None, updated_at=Concern.updated_at)
+        .execution_options(synchronize_session=False)))

@@ -112,8 +112,8 @@ def test_critical_escalates_to_team_then_lead_then_repeats(
                                                          ("telegram", "5550001")}
     tg = next(r for r in first if r.channel == "telegram")
     assert tg.payload == {"buttons": [[
-        {"text": "Kvittér", "data": f"alert:{alert_id}:ack"},
-        {"text": "Løst", "data": f"alert:{alert_id}:resolve"}]]}
+        {"text": "Kvittér", "data": f"alert:{alert_id}:e0:ack"},  # its first escalation
+        {"text": "Løst", "data": f"alert:{alert_id}:e0:resolve"}]]}
     assert tg.body.startswith(f"Trygt Hjem #{alert_id} KRITISK: Anna (Vollsmose)")
     assert "OK" not in tg.body  # buttons instead of reply codes
 
@@ -494,3 +494,25 @@ def test_a_broken_alert_does_not_block_the_others(
     assert len(events(session, broken, "escalation_failed")) == 1
     session.expire_all()
     assert session.get(Alert, broken).next_action_at == minutes(5)  # type: ignore[union-attr]
+
+
+def test_webhook_reports_a_case_reopened_by_a_new_cry(
+        sessions: sessionmaker[Session], session: Session, settings: Settings) -> None:
+    """An acknowledged case that a new cry reopens (`retriggered`) is open again and needs a new
+    acknowledgement: the case system hears it (`alert.retriggered`, what the cry was), without
+    the tenant's words."""
+    w = make_world(session)
+    alert_webhook.enable(sessions, "https://case.example/hook")
+    alert_id = raise_(sessions, w, "need_help", T0)
+    run_escalation(sessions, settings, now=T0)
+    acting(sessions, alert_id, "acknowledge", w.caseworker.id, minutes(2))
+    raise_(sessions, w, "crisis", minutes(60),
+           detail={"text": "jeg vil ikke leve mere", "matched": "ikke leve"})
+    hooks = [r for r in rows(session) if r.channel == "webhook"]
+    assert [r.kind for r in hooks] == ["alert.raised", "alert.notified", "alert.acknowledged",
+                                       "alert.retriggered"]
+    body = json.loads(hooks[-1].body)
+    assert body["alert"]["id"] == alert_id and body["alert"]["state"] == "open"
+    assert body["detail"] == {"source": "crisis", "severity": "critical",
+                              "from_state": "acknowledged", "from_severity": "high"}
+    assert "leve" not in " ".join(r.body for r in hooks)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session, sessionmaker
 
 from bot.alerts.lifecycle import raise_alert
 from bot.alerts.policies import PolicyError, build_policy, load_policy, parse_step, save_policy
@@ -19,6 +19,7 @@ from bot.core.config import ConfigError, Settings, load_settings
 from bot.models import AuditEvent, EscalationPolicy, EscalationStep
 from bot.models.enums import Severity, Target
 from tests.support.factories import make_world
+from tests.support.statements import counted
 
 CUSTOM = Policy(steps=(Step(0, Target.TEAM, ("sms",)),  # type: ignore[arg-type]
                        Step(5, Target.TEAM_LEAD, ("sms", "email"))),  # type: ignore[arg-type]
@@ -57,6 +58,25 @@ def test_a_policy_without_steps_does_not_count_and_the_escalator_reads_what_load
     save_policy(session, w.team.id, "high", team_own)
     assert policy_and_hours(session, alert, settings)[0] == team_own == load_policy(
         session, w.team.id, "high")
+
+
+def test_the_policy_is_read_once_per_transaction_and_afresh_in_the_next(
+        sessions: sessionmaker[Session], session: Session, settings: Settings,
+        engine: Engine) -> None:
+    """Escalating an alert and then asking whether its route can be reached read its policy
+    once in a request (bot.alerts.shifts keeps it for the transaction); a policy another
+    process saved is seen by the next transaction."""
+    w = make_world(session)
+    alert, _ = raise_alert(session, source="need_help", summary="3", tenant=w.tenant)
+    session.commit()
+    with counted(engine) as statements:
+        assert policy_and_hours(session, alert, settings)[0] == DEFAULT_POLICIES[Severity.HIGH]
+        assert policy_and_hours(session, alert, settings)[0] == DEFAULT_POLICIES[Severity.HIGH]
+    assert len(statements) == 1
+    with sessions() as other, other.begin():
+        save_policy(other, w.team.id, "high", CUSTOM)
+    session.commit()
+    assert policy_and_hours(session, alert, settings)[0] == CUSTOM
 
 
 def test_save_replaces_steps(session: Session) -> None:

@@ -465,3 +465,45 @@ def test_words_on_a_case_that_reached_nobody_are_not_called_passed_on(
                                     delivery=Delivery(settings, frozenset({"sms"})))
         assert outcome.reply == texts.free_text_received(w.tenant.language, told=False)
     assert _kinds(session, alert_id)[-1] == "folded"
+
+
+def test_the_webhook_reports_reaching_nobody_and_reaching_someone_again(
+        sessions: sessionmaker[Session], session: Session, settings: Settings) -> None:
+    """The case system hears that an alert reached nobody (`alert.undelivered`, when to try
+    again) and when a provider took one of its messages after all (`alert.delivered`): the
+    state every queue shows first, not only the dashboard's."""
+    import json
+
+    from bot.alerts import events as alert_webhook
+
+    w = make_world(session)
+    for cw in (w.lead, w.caseworker, w.colleague):
+        cw.phone = None
+    session.commit()
+    alert_webhook.enable(sessions, "https://case.example/hook")
+    alert_id = _unknown_crisis(sessions)
+    run_escalation(sessions, settings, channels={"sms"}, now=T0)
+    hooks = [r for r in _outbox(session) if r.channel == "webhook"]
+    assert [r.kind for r in hooks] == ["alert.raised", "alert.undelivered"]
+    body = json.loads(hooks[-1].body)
+    assert body["event"] == "alert.undelivered" and body["alert"]["id"] == alert_id
+    assert body["alert"]["undelivered_since"] == "2026-03-03T09:00:00Z"
+    assert body["detail"] == {"retry_at": (T0 + RETRY_UNDELIVERED).isoformat()}
+    # Someone with a phone; the provider takes the message: reached after all.
+    _admin(session, w)
+    retry = T0 + RETRY_UNDELIVERED
+    run_escalation(sessions, settings, channels={"sms"}, now=retry)
+    Dispatcher(sessions, {"sms": ConsoleChannel("sms", io.StringIO())}).run_once()
+    run_escalation(sessions, settings, channels={"sms"}, now=retry + CHECK_UNDELIVERED)
+    hooks = [r for r in _outbox(session) if r.channel == "webhook"]
+    assert [r.kind for r in hooks][-2:] == ["alert.notified", "alert.delivered"]
+    body = json.loads(hooks[-1].body)
+    assert body["alert"]["undelivered_since"] is None and body["alert"]["id"] == alert_id
+    assert "+4520304050" not in " ".join(r.body for r in hooks)  # the sender's number stays
+
+
+def test_route_reachable_asks_about_the_channels_the_fallback_sends_on() -> None:
+    """routing.route_reachable mirrors the escalator's fallback: change both together."""
+    from bot.alerts import escalator, routing
+
+    assert routing.FALLBACK_CHANNELS == escalator._FALLBACK_CHANNELS

@@ -102,6 +102,23 @@ def test_words_after_acknowledgement_are_passed_on_to_who_acknowledged(
     assert words.told and words.reply == texts.free_text_received("da", told=True)
 
 
+def test_a_thank_you_after_acknowledgement_stays_on_the_timeline(
+        session: Session, world: World) -> None:
+    """'tak' on an acknowledged case joins its timeline but sends the colleague no SMS (at
+    any hour): the reply only says the caseworker can see it."""
+    first = handle_tenant_sms(session, world.tenant, "3", now=NOW, delivery=SMS_ONLY)
+    assert first.alert is not None
+    act(session, first.alert, "acknowledge", actor=world.colleague, via="sms",
+        now=NOW + timedelta(minutes=5))
+    queued = len(_rows(session))
+
+    thanks = handle_tenant_sms(session, world.tenant, "tak", now=NOW + timedelta(hours=12),
+                               delivery=SMS_ONLY)
+    assert thanks.alert is first.alert and first.alert.state == "acknowledged"
+    assert _rows(session)[queued:] == []
+    assert _kinds(session, first.alert.id)[-1] == "folded"
+    assert thanks.reply == texts.greeting_received("da")
+
 def test_words_on_a_dormant_case_whose_holder_cannot_be_reached_are_not_claimed_sent(
         session: Session, world: World) -> None:
     """Nobody on the case can be reached now: the reply must not say the words were sent, even

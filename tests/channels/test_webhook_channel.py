@@ -20,6 +20,7 @@ from bot.alerts import events as alert_webhook
 from bot.alerts.lifecycle import act, raise_alert
 from bot.channels.base import OutgoingMessage, PermanentError, TransientError
 from bot.channels.webhook import WebhookChannel, sign, verify_signature
+from bot.core.config import Settings
 from bot.delivery.dispatcher import Dispatcher
 from bot.models import OutboxItem, OutboxStatus, utcnow
 from tests.support.factories import make_world
@@ -144,3 +145,32 @@ def test_docs_receiver_snippet_verifies_our_signatures() -> None:
     assert copied(SECRET, ts, body.encode(), header, now=1767225600)
     assert not copied(SECRET, ts, body, header, now=1767225600 + 301)
     assert not copied(SECRET, ts, body + " ", header, now=1767225600)
+
+
+def test_reaching_nobody_is_posted_signed(sessions: sessionmaker[Session], session: Session,
+                                          settings: Settings, httpserver: HTTPServer) -> None:
+    """`alert.undelivered` goes the way every event goes: signed, with its idempotency key."""
+    from bot.alerts.escalator import run_escalation
+
+    received: list[tuple[str, bool]] = []
+
+    def handler(request: Request) -> Response:
+        body = request.get_data()
+        received.append((json.loads(body)["event"], verify_signature(
+            SECRET, request.headers["X-TrygtHjem-Timestamp"], body,
+            request.headers["X-TrygtHjem-Signature"])))
+        return Response("", status=204)
+
+    httpserver.expect_request("/hook", method="POST").respond_with_handler(handler)
+    w = make_world(session)
+    for cw in (w.lead, w.caseworker, w.colleague):
+        cw.phone = None
+    session.commit()
+    alert_webhook.enable(sessions, httpserver.url_for("/hook"))
+    now = utcnow()
+    with sessions() as s, s.begin():
+        raise_alert(s, source="crisis", summary="c", tenant=s.get(type(w.tenant), w.tenant.id),
+                    now=now)
+    run_escalation(sessions, settings, channels={"sms"}, now=now)
+    assert Dispatcher(sessions, {"webhook": WebhookChannel(SECRET)}).run_once().sent == 2
+    assert received == [("alert.raised", True), ("alert.undelivered", True)]

@@ -9,11 +9,16 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+import pytest
+from sqlalchemy import Engine, event, func, select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from telegram import Update
 from telegram.ext import ApplicationBuilder
 
+from bot.alerts.lifecycle import act, raise_alert
+from bot.alerts.routing import Delivery
+from bot.core.config import Settings
 from bot.landlords.flow import Draft, expire_abandoned, submit_concern
 from bot.landlords.invites import caseworker_payload, create_caseworker_link, create_invite
 from bot.models import Alert, BotState, Concern, Landlord, OutboxItem, utcnow
@@ -29,11 +34,11 @@ class LocalBot:
     """One 'process' of the bot: an Application on the in-process Bot API."""
 
     def __init__(self, sessions: sessionmaker[Session],
-                 clock: Callable[[], datetime] = utcnow) -> None:
+                 clock: Callable[[], datetime] = utcnow, delivery: Delivery | None = None) -> None:
         self.request = LocalBotRequest()
         builder = ApplicationBuilder().token("1:local").request(self.request) \
             .get_updates_request(LocalBotRequest())
-        self.app = configure(builder, sessions, clock)
+        self.app = configure(builder, sessions, clock, delivery)
 
     async def __aenter__(self) -> LocalBot:
         await self.app.initialize()
@@ -180,6 +185,60 @@ def test_skip_photo_edit_and_forged_home(sessions: sessionmaker[Session]) -> Non
         concerns = list(session.scalars(select(Concern)))
         assert [(c.home_id, c.category, c.photo_file_id) for c in concerns] == [
             (w.home.id, "arrears", None)]
+
+
+class _Levels:
+    """Stands in for a module's logger: (level, event) of every call."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str]] = []
+
+    def __getattr__(self, level: str) -> Callable[..., None]:
+        return lambda event, *_a, **_kw: self.calls.append((level, event))
+
+
+def test_a_database_error_at_submit_says_not_saved_and_keeps_the_draft(
+        sessions: sessionmaker[Session], engine: Engine,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The database fails as the concern is saved: the pressed button does not turn into
+    "✓ Bekræft", the landlord reads that nothing was saved and can press Bekræft again on the
+    same draft, and the failure is logged as an error. The second press saves it."""
+    from bot.telegram_bot import landlord
+
+    with sessions() as session:
+        w, token = _world(session)
+    logged = _Levels()
+    monkeypatch.setattr(landlord, "log", logged)
+    failures = [OperationalError("INSERT INTO concerns", {}, Exception("connection lost"))]
+
+    def fail_once(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.lstrip().upper().startswith("INSERT INTO CONCERNS") and failures:
+            raise failures.pop()
+
+    async def scenario() -> None:
+        async with LocalBot(sessions) as bot:
+            await _to_description(bot, w, token)
+            await bot.send(message(USER, "Vandskade i badeværelset"))
+            await bot.send(callback(USER, "c:skip"))
+            event.listen(engine, "before_cursor_execute", fail_once)
+            try:
+                calls = await bot.send(callback(USER, "c:confirm", text="Opsummering"))
+            finally:
+                event.remove(engine, "before_cursor_execute", fail_once)
+            assert not failures  # the database did fail
+            assert not any("✓" in text for text in texts(calls, "editMessageText"))
+            [said] = texts(calls)
+            assert "IKKE gemt" in said and "tryk Bekræft" in said and "112" in said
+            assert buttons(calls) == ["c:confirm", "c:edit", "c:cancel"]
+            assert ("error", "telegram.concern_not_saved") in logged.calls
+            calls = await bot.send(callback(USER, "c:confirm", text="Beklager"))
+            assert "TH-" in texts(calls)[0]
+            assert texts(calls, "editMessageText") == ["Beklager\n✓ Bekræft"]
+
+    asyncio.run(scenario())
+    with sessions() as session:
+        [concern] = session.scalars(select(Concern)).all()
+        assert concern.description == "Vandskade i badeværelset"
 
 
 def test_cancel_by_command_and_by_button(sessions: sessionmaker[Session]) -> None:
@@ -376,6 +435,42 @@ def test_caseworker_links_and_acts_on_alert_buttons(sessions: sessionmaker[Sessi
         assert alert is not None and alert.state == "resolved"
         assert alert.resolved_by_id == w.caseworker.id
         assert session.get(Concern, concern.id).status == "resolved"  # type: ignore[union-attr]
+
+
+def test_a_button_from_an_earlier_escalation_says_the_case_has_news(
+        sessions: sessionmaker[Session], settings: Settings) -> None:
+    """Last week's message's buttons act on nothing once a new cry has reopened the case: a
+    pop-up says so, and the old message loses its buttons (they never work again) and says
+    where to act instead, with the dashboard's link."""
+    cw_chat = 31337
+    with sessions() as session:
+        w = make_world(session)
+        w.caseworker.telegram_chat_id = cw_chat
+        alert, _ = raise_alert(session, source="need_help", summary="3", tenant=w.tenant)
+        act(session, alert, "acknowledge", actor=w.caseworker, via="telegram")
+        raise_alert(session, source="crisis", summary="x", tenant=w.tenant)  # the same case
+        session.commit()
+        alert_id = alert.id
+    markup = {"inline_keyboard": [[{"text": "Løst",
+                                    "callback_data": f"alert:{alert_id}:e0:resolve"}]]}
+
+    async def scenario() -> None:
+        async with LocalBot(sessions, delivery=Delivery(settings)) as bot:
+            calls = await bot.send(callback(cw_chat, f"alert:{alert_id}:e0:resolve",
+                                            text="Alarm 1", reply_markup=markup))
+            [(_, answer)] = [c for c in calls if c[0] == "answerCallbackQuery"]
+            assert (answer["text"], answer["show_alert"]) == (
+                "Sagen har fået nyt siden denne besked, så intet er ændret. Brug knapperne "
+                "under den nyeste besked, eller åbn sagen i oversigten.", True)
+            [(_, edit)] = [c for c in calls if c[0] == "editMessageText"]
+            assert edit["text"] == (
+                "Alarm 1\n\n⚠ Sagen har fået nyt siden denne besked. Brug knapperne under den "
+                f"nyeste besked, eller åbn sagen: https://trygthjem.test/dashboard/alerts/{alert_id}")
+            assert "reply_markup" not in edit
+
+    asyncio.run(scenario())
+    with sessions() as session:
+        assert session.get(Alert, alert_id).state == "open"  # type: ignore[union-attr]
 
 
 def test_worker_ends_abandoned_reports_politely(sessions: sessionmaker[Session]) -> None:

@@ -11,15 +11,19 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.alerts.lifecycle import act
+from bot.alerts.policies import save_policy
 from bot.alerts.routing import Delivery
+from bot.alerts.timetable import Policy, Step
 from bot.core.config import Settings
 from bot.landlords.flow import Draft, report_concern
 from bot.landlords.texts import concern_received
 from bot.models import Alert, AlertEvent, Caseworker, Organisation, OutboxItem, Role
+from bot.models.enums import Channel, Target
 from bot.ops.heartbeat import WORKER_STALE, beat
 from bot.tenants import inbound as sms_inbound
 from bot.tenants import texts
 from bot.tenants.conversation import UNKNOWN_REPLIES_PER_DAY, handle_tenant_sms
+from tests.support.alerts import intake_team
 from tests.support.factories import World
 
 NOW = datetime(2026, 3, 10, 10, 30, tzinfo=UTC)  # a Tuesday, 11:30 in Copenhagen
@@ -118,6 +122,60 @@ def test_words_for_the_caseworker_at_night_say_sent_when_someone_will_see_them(
     assert not words.told and words.reply == texts.free_text_received("da", told=True)
 
 
+NIGHT = datetime(2026, 3, 10, 21, 0, tzinfo=UTC)  # a Tuesday, 22:00 in Copenhagen
+
+
+def _owner_gone_lead_without_phone(session: Session, w: World) -> None:
+    """The tenant's caseworker has left and the lead has no phone; a colleague has one."""
+    w.caseworker.active = False
+    w.lead.phone = None
+    session.flush()
+
+
+def test_words_at_night_are_not_called_sent_when_only_a_colleague_the_policy_skips_has_a_phone(
+        session: Session, world: World) -> None:
+    """The low policy names the owner and the lead, the fallback the intake route and the lead:
+    a colleague's phone is no route for these words, so the reply may not say they were sent
+    (at 08:00 nobody would be told)."""
+    _owner_gone_lead_without_phone(session, world)
+    words = handle_tenant_sms(session, world.tenant, "min bror er død, jeg ved ikke hvad jeg "
+                              "skal gøre", now=NIGHT, delivery=SMS_ONLY)
+    assert words.reply == texts.free_text_received("da", told=False)
+    assert "sendt til din kontaktperson" not in (words.reply or "")
+
+
+@pytest.mark.parametrize("route", ["team step", "intake route"])
+def test_words_at_night_are_called_sent_when_the_policy_or_fallback_names_someone_reachable(
+        session: Session, world: World, route: str) -> None:
+    """The same team, but a policy step to the whole team (the colleague), or an intake team
+    with a phone (the fallback): someone will be told when the hours come."""
+    _owner_gone_lead_without_phone(session, world)
+    if route == "team step":
+        save_policy(session, world.team.id, "low", Policy(
+            steps=(Step(0, Target.ASSIGNED, (Channel.SMS,)), Step(60, Target.TEAM, (Channel.SMS,))),
+            repeat=0, working_hours_only=True))
+    else:
+        intake_team(session, world)
+    words = handle_tenant_sms(session, world.tenant, "varmen virker ikke", now=NIGHT,
+                              delivery=SMS_ONLY)
+    assert words.reply == texts.free_text_received("da", told=True)
+
+
+def test_the_owners_phone_counts_only_when_the_policy_texts_them(
+        session: Session, world: World) -> None:
+    """The low policy reaches the owner by Telegram only, and they have not linked it: their
+    phone will never carry these words."""
+    world.lead.phone = None
+    world.colleague.phone = None
+    save_policy(session, world.team.id, "low", Policy(
+        steps=(Step(0, Target.ASSIGNED, (Channel.TELEGRAM,)),), repeat=0,
+        working_hours_only=True))
+    both = Delivery(Settings(), frozenset({"sms", "telegram"}))
+    words = handle_tenant_sms(session, world.tenant, "varmen virker ikke", now=NIGHT,
+                              delivery=both)
+    assert words.reply == texts.free_text_received("da", told=False)
+
+
 def test_a_channel_that_is_not_configured_does_not_count_as_told(
         session: Session, world: World) -> None:
     """Only Telegram configured, and nobody has linked Telegram: nobody can be told."""
@@ -157,9 +215,9 @@ def test_need_help_after_acknowledgement_tells_the_owner_again_at_once(
     assert again.alert is first.alert and first.alert.state == "open" and again.told
     rows = session.scalars(select(OutboxItem).where(
         OutboxItem.recipient == world.caseworker.phone).order_by(OutboxItem.id)).all()
-    # The "tak" is passed on to who acknowledged; the new "3" tells the owner at once, in the
-    # same transaction as the message.
-    assert len(rows) == 3 and "har sendt en besked" in rows[1].body
+    # The "tak" stays on the timeline (no SMS for a thank-you); the new "3" tells the owner at
+    # once, in the same transaction as the message.
+    assert len(rows) == 2 and "har sendt en besked" not in rows[1].body
     kinds = [e.kind for e in first.alert.events]
     assert kinds.count("retriggered") == 1 and kinds.count("folded") == 1
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -37,7 +38,7 @@ from bot.models import (
 )
 from bot.tenants import privacy
 from tests.support.alerts import RefusingSms, intake_team, pending_recipients, told_once
-from tests.support.factories import World, make_world
+from tests.support.factories import World, add_tenant, make_world
 
 NAME, PHONE = "Anna Sørensen", "+4528000301"
 
@@ -251,6 +252,139 @@ def test_retention_purge_blanks_old_bodies_and_audit_details(session: Session) -
     assert sorted(session.scalars(select(OutboxItem.idempotency_key))) == ["o2", "o3"]
     # A second run finds nothing more to do and writes no audit noise.
     assert not privacy.retention_purge(session, retention_days=365, now=now)
+
+
+WORDS = "jeg drikker igen og har ikke taget min medicin"
+
+
+def _tenant_alert(session: Session, w: World, phone: str, *, at: datetime,
+                  then: str | None = None) -> int:
+    """A need-help alert raised at ``at`` from a new tenant's words, told to its owner; then
+    acknowledged or resolved a minute later (``then``)."""
+    tenant = add_tenant(session, w, name=f"T {phone}", phone=phone)
+    alert, _ = raise_alert(session, source="need_help", summary="x", tenant=tenant, now=at,
+                           detail={"text": WORDS, "matched": "medicin", "message_id": 7,
+                                   "transcript": WORDS})  # a key added some day: words too
+    session.add(AlertEvent(alert=alert, at=at, kind="notified", detail={
+        "step": 0, "target": "assigned", "channel": "sms", "caseworker_id": w.caseworker.id,
+        "key": f"alert:{alert.id}:e0:step:0:sms:{w.caseworker.id}"}))
+    if then is not None:
+        act(session, alert, then, actor=w.caseworker, via="dashboard",
+            now=at + timedelta(minutes=1))
+    session.commit()
+    return alert.id
+
+
+def _details(session: Session, alert_id: int) -> list[dict[str, Any]]:
+    session.expire_all()
+    return [dict(d) for d in session.scalars(select(AlertEvent.detail).where(
+        AlertEvent.alert_id == alert_id).order_by(AlertEvent.id))]
+
+
+def test_retention_drops_the_tenants_words_from_alerts_resolved_long_ago(
+        session: Session) -> None:
+    """An alert resolved before the cut-off keeps its record (who was told, on which channel,
+    the trigger's severity) but not the tenant's words; an open or acknowledged alert as old,
+    and one resolved recently, keep everything: someone may still act on them."""
+    w = make_world(session)
+    now = utcnow()
+    old, recent = now - timedelta(days=400), now - timedelta(days=10)
+    resolved = _tenant_alert(session, w, "+4528000401", at=old, then="resolve")
+    still_open = _tenant_alert(session, w, "+4528000402", at=old)
+    acknowledged = _tenant_alert(session, w, "+4528000403", at=old, then="acknowledge")
+    resolved_lately = _tenant_alert(session, w, "+4528000404", at=recent, then="resolve")
+    kept = {a: _details(session, a) for a in (still_open, acknowledged, resolved_lately)}
+    before = _details(session, resolved)
+
+    report = privacy.retention_purge(session, retention_days=365, now=now)
+    session.commit()
+
+    assert report.alert_details_blanked == 1
+    after = _details(session, resolved)
+    assert WORDS not in json.dumps(after, ensure_ascii=False) and "medicin" not in str(after)
+    assert after[0] == {"severity": "high", "summary": "x", "message_id": 7}
+    assert after[1:] == before[1:]  # notified (with its key) and resolved: staff's record
+    assert {a: _details(session, a) for a in kept} == kept
+    assert WORDS in json.dumps(kept[still_open], ensure_ascii=False)
+    # Nothing left to do: a second run changes nothing and writes no audit record.
+    assert not privacy.retention_purge(session, retention_days=365, now=now)
+
+
+def _concern(session: Session, w: World, *, at: datetime, then: str | None) -> int:
+    from bot.landlords import concern_status  # noqa: F401  (the concern follows its alert)
+    from bot.landlords.flow import Draft, submit_concern
+
+    concern = submit_concern(session, w.landlord, Draft(
+        home_id=w.home.id, category="wellbeing", urgency="this_week",
+        description=f"Vi er bekymrede for {NAME}", photo_file_id="photo123"), now=at)
+    alert = session.scalars(select(Alert).where(Alert.concern_id == concern.id)).one()
+    if then is not None:
+        act(session, alert, then, actor=w.caseworker, via="dashboard",
+            now=at + timedelta(minutes=1))
+    session.commit()
+    return concern.id
+
+
+def test_retention_blanks_the_description_of_concerns_resolved_long_ago(
+        session: Session) -> None:
+    """The landlord's words and photo go; the reference, category, urgency, status and dates
+    stay (statistics, the landlord's list). A concern whose alert is still acknowledged, or
+    was resolved recently, keeps its text."""
+    from bot.landlords.flow import my_concerns
+
+    w = make_world(session)
+    now = utcnow()
+    old = now - timedelta(days=400)
+    resolved = _concern(session, w, at=old, then="resolve")
+    acknowledged = _concern(session, w, at=old, then="acknowledge")
+    lately = _concern(session, w, at=now - timedelta(days=10), then="resolve")
+    before = session.get_one(Concern, resolved)
+    stamps = (before.reference, before.category, before.urgency, before.status,
+              before.created_at, before.updated_at)
+
+    report = privacy.retention_purge(session, retention_days=365, now=now)
+    session.commit()
+
+    assert report.concerns_blanked == 1
+    session.expire_all()
+    purged = session.get_one(Concern, resolved)
+    assert (purged.description, purged.photo_file_id) == ("", None)
+    assert (purged.reference, purged.category, purged.urgency, purged.status,
+            purged.created_at, purged.updated_at) == stamps
+    for concern_id in (acknowledged, lately):
+        concern = session.get_one(Concern, concern_id)
+        assert concern.description == f"Vi er bekymrede for {NAME}"
+        assert concern.photo_file_id == "photo123"
+    # Not news to the landlord: it stays out of their list of recent concerns.
+    assert resolved not in {c.id for c in my_concerns(session, w.landlord, now)}
+    assert not privacy.retention_purge(session, retention_days=365, now=now)
+
+
+def test_retention_blanks_the_texts_of_finished_outbox_rows(session: Session) -> None:
+    """Dead, cancelled and sent rows older than the retention lose their text (and channel
+    extras: an e-mail's HTML, buttons); a row still to be sent keeps it, as do recent ones."""
+    w = make_world(session)
+    now = utcnow()
+    old = now - timedelta(days=40)
+    for key, status, created in (("dead", "dead", old), ("cancelled", "cancelled", old),
+                                 ("sent", "sent", old), ("pending", "pending", old),
+                                 ("recent", "dead", now - timedelta(days=5))):
+        session.add(OutboxItem(idempotency_key=key, channel="sms", recipient=PHONE,
+                               body=f"Hej {NAME}", payload={"html": f"<p>{NAME}</p>"},
+                               status=status, created_at=created, tenant_id=w.tenant.id,
+                               sent_at=now - timedelta(days=20) if status == "sent" else None))
+    session.commit()
+
+    report = privacy.retention_purge(session, retention_days=30, now=now)
+    session.commit()
+
+    assert report.outbox_blanked == 3
+    session.expire_all()
+    rows = {r.idempotency_key: (r.body, r.payload) for r in session.scalars(select(OutboxItem))}
+    blank = ("", {})
+    assert rows["dead"] == rows["cancelled"] == rows["sent"] == blank
+    assert rows["pending"] == rows["recent"] == (f"Hej {NAME}", {"html": f"<p>{NAME}</p>"})
+    assert not privacy.retention_purge(session, retention_days=30, now=now)
 
 
 def test_retention_job_is_in_the_worker(runtime) -> None:  # type: ignore[no-untyped-def]
