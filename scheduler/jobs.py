@@ -70,6 +70,14 @@ def reconcile_sms_status(runtime: Runtime) -> object:
         return reconcile_kept(session) or None
 
 
+def process_stranded_inbound(runtime: Runtime) -> object:
+    """Inbound SMS stored but left unprocessed (the webhook's processing failed): process them,
+    their replies by the outbox."""
+    from bot.tenants.stranded import process_stranded
+
+    return process_stranded(runtime.sessions, runtime.delivery) or None
+
+
 def escalate_alerts(runtime: Runtime) -> EscalationStats | None:
     """Notify caseworkers about due alert steps and acknowledged-but-open reminders."""
     stats = run_escalation(runtime.sessions, runtime.settings, channels=set(runtime.channels))

@@ -46,6 +46,9 @@ JOBS: tuple[JobSpec, ...] = (
     JobSpec("mark_missed", jobs.mark_missed, 60),
     # Before escalation: a kept "failed" callback makes its alert due, and escalation acts on it.
     JobSpec("reconcile_sms_status", jobs.reconcile_sms_status, 10),
+    # Before escalation and dispatch: a stranded "3" raises its alert (and its first step)
+    # and queues its reply, and `worker --once` sends them in the same run.
+    JobSpec("process_stranded_inbound", jobs.process_stranded_inbound, 30),
     JobSpec("escalate_alerts", jobs.escalate_alerts, 5, on_wake=True),
     JobSpec("retention_purge", jobs.retention_purge, 24 * 3600),
     JobSpec("expire_concern_drafts", jobs.expire_concern_drafts, 60),

@@ -50,8 +50,8 @@ from bot.alerts.routing import Delivery, last_resort
 from bot.alerts.shifts import policy_and_hours
 from bot.alerts.timetable import Policy, Step, ack_reminder_due, next_notification
 from bot.alerts.told import (
-    escalation_epoch,
     flag_undelivered,
+    known_epoch,
     last_event_id,
     last_fallback_at,
     live,
@@ -180,7 +180,7 @@ def _handle(session: Session, alert: Alert, run: Run) -> None:
 
 def _escalate(session: Session, alert: Alert, policy: Policy,
               shift: Callable[[datetime], datetime], run: Run) -> None:
-    started_at, epoch = run.epochs.get(alert.id) or escalation_epoch(session, alert)
+    started_at, epoch = known_epoch(session, alert, run.epochs)
     already: set[tuple[str, int]] = set()  # catching up: nobody gets the same channel twice
     # Steps done but nobody told (their messages died): as if they had reached nobody, the
     # next step fires at once rather than waiting out its timer.

@@ -16,6 +16,7 @@ from bot.alerts import texts as alert_texts
 from bot.alerts import timeline
 from bot.alerts.routing import MISSING_ADDRESS, address_for, counts_as_told, recipients
 from bot.alerts.timetable import Policy, Step
+from bot.alerts.told import known_epoch
 from bot.core import outbox
 from bot.core.config import Settings
 from bot.models import Alert, Caseworker, OutboxStatus
@@ -96,8 +97,10 @@ def notify(session: Session, alert: Alert, index: int | None, step: Step, key_pa
                         "reason": reason, "fallback": fallback}))
                 continue
             key = f"alert:{alert.id}:{key_part}:{channel.value}:{person.id}"
-            body, payload = alert_texts.notification(alert, person, channel, reminder,
-                                                     run.settings, cause=cause)
+            body, payload = alert_texts.notification(  # Telegram's buttons carry the epoch
+                alert, person, channel, reminder, run.settings, cause=cause,
+                epoch=known_epoch(session, alert, run.epochs)[1] if channel is Channel.TELEGRAM
+                else 0)
             if outbox.enqueue(session, channel=channel.value, recipient=address, body=body,
                               key=key,
                               kind=OutboxKind.ALERT_REMINDER if reminder else OutboxKind.ALERT,

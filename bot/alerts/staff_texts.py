@@ -26,6 +26,9 @@ SUMMARY_UNKNOWN_CRISIS = N_("Unregistered number {phone} wrote words that may me
 SUMMARY_UNKNOWN_NEED_HELP = N_("Unregistered number {phone} asks for help")
 SUMMARY_UNKNOWN_CALL_ME = N_("Unregistered number {phone} asks to be called")
 SUMMARY_UNKNOWN_MESSAGE = N_("Unregistered number {phone} sent a message")
+SUMMARY_UNHANDLED = N_("A text from {name} could not be handled by Trygt Hjem: call them")
+SUMMARY_UNKNOWN_UNHANDLED = N_(
+    "A text from unregistered number {phone} could not be handled by Trygt Hjem: call them")
 
 CW_ACKNOWLEDGED = N_("Alert {alert_id} is acknowledged. Thank you.")
 CW_RESOLVED = N_("Alert {alert_id} is closed. Thank you.")
@@ -38,6 +41,13 @@ CW_NOT_TOLD = N_(
     "Alert {alert_id} is not one of your alerts, so nothing was changed. Check the number in "
     "the alert SMS."
 )
+# A code typed for an earlier escalation of a case that has news since (a new cry reopened it):
+# the news, then how to act on it. Nothing was changed.
+CW_STALE = N_("Nothing was changed: alert {alert_id} has news since you were told. {headline}")
+CW_STALE_ACKNOWLEDGE = N_("Reply {alert_id} OK again to acknowledge it as it is now.")
+CW_STALE_RESOLVE = N_("Reply {alert_id} LØST again if it is closed now too.")
+CW_STALE_OPEN = N_("Or open it: {url}")
+CW_STALE_OPEN_DASHBOARD = N_("Or open it in the dashboard.")
 # A reply that is no code: the example is one of the caseworker's own current alerts, so it
 # works as written (bot.casework.sms_replies picks it), else how codes are made.
 CW_UNKNOWN_CODE = N_(
@@ -130,6 +140,16 @@ def not_told(lang: str | None, alert_id: int) -> str:
     return _render(lang, CW_NOT_TOLD, alert_id=alert_id)
 
 
+def stale(lang: str | None, alert_id: int, action: str, headline: str, url: str | None) -> str:
+    """A code for an escalation the caseworker knew (``action``: acknowledge or resolve) while
+    the case has a newer one: ``headline`` says what, the rest how to act on it."""
+    how = CW_STALE_RESOLVE if action == "resolve" else CW_STALE_ACKNOWLEDGE
+    return " ".join((_render(lang, CW_STALE, alert_id=alert_id, headline=headline),
+                     _render(lang, how, alert_id=alert_id),
+                     _render(lang, CW_STALE_OPEN, url=url) if url
+                     else _render(lang, CW_STALE_OPEN_DASHBOARD)))
+
+
 def unknown_code(lang: str | None, alert_id: int | None = None,
                  acknowledged: bool = False) -> str:
     """How to answer, with ``alert_id`` as the example: OK and LØST while it is open, only LØST
@@ -148,3 +168,11 @@ def missed_summary(lang: str | None, name: str, n: int) -> str:
 def opted_out_summary(lang: str | None, name: str) -> str:
     """Low alert raised once per opt-out, so the caseworker knows check-ins have stopped."""
     return gettext(lang, OPTED_OUT_SUMMARY, name=name)
+
+
+def summary_unhandled(lang: str | None, name: str) -> str:
+    return _render(lang, SUMMARY_UNHANDLED, name=name)
+
+
+def summary_unknown_unhandled(lang: str | None, phone: str) -> str:
+    return _render(lang, SUMMARY_UNKNOWN_UNHANDLED, phone=phone)

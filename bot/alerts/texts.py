@@ -16,7 +16,8 @@ from bot.core.phones import display_phone
 from bot.models import Alert, Caseworker
 from bot.models.enums import Channel, Severity, Source
 
-__all__ = ["email_parts", "headline", "reminder_sms", "sms_text", "telegram_payload"]
+__all__ = ["button_data", "email_parts", "headline", "reminder_sms", "sms_text",
+           "telegram_payload"]
 
 SEVERITY_LABELS = {
     Severity.LOW: N_("LOW"),
@@ -91,12 +92,19 @@ def reminder_sms(alert: Alert, lang: str) -> str:
     return gettext(lang, REMINDER, id=alert.id)
 
 
-def telegram_payload(alert: Alert, lang: str) -> dict[str, object]:
-    """Inline buttons; callback data `alert:<id>:ack|resolve` is the Telegram branch's
-    contract."""
+def button_data(alert_id: int, epoch: int, action: str) -> str:
+    """A Telegram button's callback data, ``alert:<id>:e<epoch>:ack|resolve`` (at most 36 of
+    Telegram's 64 bytes): the escalation it was sent in (`bot.alerts.told.escalation_epoch`)
+    rides along, so a button under an earlier escalation's message closes nothing
+    (`bot.casework.alert_buttons`). The action stays last: the bot keeps ``*:resolve``."""
+    return f"alert:{alert_id}:e{epoch}:{action}"
+
+
+def telegram_payload(alert: Alert, lang: str, epoch: int) -> dict[str, object]:
+    """Inline buttons Acknowledge / Resolved for the escalation ``epoch``."""
     return {"buttons": [[
-        {"text": gettext(lang, BUTTON_ACK), "data": f"alert:{alert.id}:ack"},
-        {"text": gettext(lang, BUTTON_RESOLVE), "data": f"alert:{alert.id}:resolve"},
+        {"text": gettext(lang, BUTTON_ACK), "data": button_data(alert.id, epoch, "ack")},
+        {"text": gettext(lang, BUTTON_RESOLVE), "data": button_data(alert.id, epoch, "resolve")},
     ]]}
 
 
@@ -122,9 +130,11 @@ def email_parts(alert: Alert, lang: str, base_url: str | None,
 
 
 def notification(alert: Alert, person: Caseworker, channel: Channel, reminder: bool,
-                 settings: Settings, cause: Source | None = None) -> tuple[str, dict[str, object]]:
+                 settings: Settings, cause: Source | None = None, *,
+                 epoch: int) -> tuple[str, dict[str, object]]:
     """The body and channel payload of one alert notification, in the person's language.
-    ``cause``: a trigger that joined the alert, named instead of the alert's own cause."""
+    ``cause``: a trigger that joined the alert, named instead of the alert's own cause.
+    ``epoch``: the alert's current escalation (Telegram buttons carry it)."""
     lang = person.language
     detail = settings.alert_sms_detail
     if reminder:
@@ -132,12 +142,12 @@ def notification(alert: Alert, person: Caseworker, channel: Channel, reminder: b
         if channel is Channel.EMAIL:
             return text, {"subject": text, "html": f"<p>{html.escape(text)}</p>"}
         if channel is Channel.TELEGRAM:
-            return text, telegram_payload(alert, lang)
+            return text, telegram_payload(alert, lang, epoch)
         return text, {}
     if channel is Channel.SMS:
         return sms_text(alert, lang, detail, cause), {}
     if channel is Channel.TELEGRAM:
-        return headline(alert, lang, detail, cause), telegram_payload(alert, lang)
+        return headline(alert, lang, detail, cause), telegram_payload(alert, lang, epoch)
     subject, plain, body_html = email_parts(alert, lang, settings.public_base_url,
                                             detail, cause)
     return plain, {"subject": subject, "html": body_html}

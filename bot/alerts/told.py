@@ -63,6 +63,15 @@ def _accepted_sql() -> Select[int]:
         OutboxItem.status == OutboxStatus.SENT).limit(1)
 
 
+def known_epoch(session: Session, alert: Alert,
+                known: dict[int, tuple[datetime, int]]) -> tuple[datetime, int]:
+    """`escalation_epoch`, read once per run: ``known`` (by alert id) keeps it. Its id goes into
+    every Telegram button, so a button from an earlier escalation acts on nothing."""
+    if alert.id not in known:
+        known[alert.id] = escalation_epoch(session, alert)
+    return known[alert.id]
+
+
 def escalation_epoch(session: Session, alert: Alert) -> tuple[datetime, int]:
     """When the current escalation started, and an id for it: the last reopen or retrigger, or
     the raise (0)."""

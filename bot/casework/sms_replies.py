@@ -10,10 +10,18 @@ A code is a number typed by hand, and "24 OK" for "42 OK" would silence a collea
 that the replier never heard of (its escalation stops while nobody knows about it). So a code
 also acts only on an alert the replier knows: they own it, were notified about it (any channel,
 any escalation), or have acted on it before (acknowledged it, say, in the dashboard). Otherwise
-they are told it is not one of their alerts; nothing changes. A Telegram button needs no such
-check: it sits under the very message that told them. Answers are in the
-caseworker's language. Every action lands on the alert's timeline via :func:`bot.alerts.act`
-(actor and ``via="sms"``) and in the audit log.
+they are told it is not one of their alerts; nothing changes.
+
+One case per tenant: a case id lives for weeks, and a new cry reopens it (a new escalation,
+`bot.alerts.told.escalation_epoch`) while last week's "42 LØST" is still on the phone. So a code
+that would change the alert acts only when its sender was notified in, or acted in, the
+current escalation. One who knew only an earlier one is answered that the case has news since,
+with the news itself (the alert SMS's headline) and how to act: the same code again, or the
+dashboard; nothing changes. The answer told them, so it goes on the timeline under their name
+(``stale_code``) and their next code acts. A Telegram button carries its escalation
+(`bot.casework.alert_buttons`). Answers are in the caseworker's language. Every action lands
+on the alert's timeline via :func:`bot.alerts.act` (actor and ``via="sms"``) and in the audit
+log.
 """
 
 from __future__ import annotations
@@ -24,11 +32,14 @@ from sqlalchemy import case, exists, or_, select
 from sqlalchemy.orm import Session
 
 from bot.alerts import staff_texts as sms_staff_texts
+from bot.alerts import texts as alert_texts
 from bot.alerts.lifecycle import act
-from bot.alerts.rules import InvalidTransition
+from bot.alerts.rules import InvalidTransition, transition
+from bot.alerts.told import escalation_epoch
 from bot.casework.queries import may_act_on_alert, viewer_for
 from bot.casework.reply_codes import parse_reply_code
 from bot.core import audit
+from bot.core.config import Settings
 from bot.models import Alert, AlertEvent, AlertState, Caseworker, utcnow
 
 # Candidates looked at for the example in "not understood" (the newest; most have one or two).
@@ -45,11 +56,32 @@ def knows_of(session: Session, caseworker: Caseworker, alert: Alert) -> bool:
     the alerts a reply code of theirs may change."""
     if caseworker.id in (alert.owner_id, alert.acknowledged_by_id):
         return True
+    return _told_or_acted(session, caseworker, alert, since=0)
+
+
+def knows_current(session: Session, caseworker: Caseworker, alert: Alert, epoch: int) -> bool:
+    """Whether the caseworker was notified in, or acted in, the alert's escalation ``epoch``
+    (its current one): the escalation a code of theirs was typed for. The first escalation
+    (0) is `knows_of`."""
+    if epoch == 0:
+        return knows_of(session, caseworker, alert)
+    return _told_or_acted(session, caseworker, alert, since=epoch)
+
+
+def _told_or_acted(session: Session, caseworker: Caseworker, alert: Alert, since: int) -> bool:
     return session.scalar(select(exists().where(
-        AlertEvent.alert_id == alert.id,
+        AlertEvent.alert_id == alert.id, AlertEvent.id > since,
         or_(AlertEvent.actor == f"caseworker:{caseworker.id}",
             (AlertEvent.kind == "notified")
             & (AlertEvent.detail["caseworker_id"].as_integer() == caseworker.id))))) is True
+
+
+def _changes(alert: Alert, action: str) -> bool:
+    """Whether ``action`` would change the alert (else the usual answers say why not)."""
+    try:
+        return transition(alert.state, action) != alert.state
+    except InvalidTransition:
+        return False
 
 
 def example_alert(session: Session, caseworker: Caseworker) -> Alert | None:
@@ -71,8 +103,9 @@ def example_alert(session: Session, caseworker: Caseworker) -> Alert | None:
 
 
 def handle_caseworker_sms(session: Session, caseworker: Caseworker, body: str | None, *,
-                          now: datetime | None = None) -> str:
-    """Apply a reply code from ``caseworker``; returns the answer to text back."""
+                          now: datetime | None = None, settings: Settings | None = None) -> str:
+    """Apply a reply code from ``caseworker``; returns the answer to text back. ``settings``:
+    how much an alert SMS may say, and the dashboard's address (None: the defaults)."""
     now = now or utcnow()
     lang = caseworker.language
     code = parse_reply_code(body or "")
@@ -94,6 +127,19 @@ def handle_caseworker_sms(session: Session, caseworker: Caseworker, body: str | 
         audit.record(session, f"caseworker:{caseworker.id}", "refused", "alert", alert.id,
                      via="sms", wanted=code.action, reason="not_told")
         return sms_staff_texts.not_told(lang, alert.id)
+    epoch = escalation_epoch(session, alert)[1]
+    if _changes(alert, code.action) and not knows_current(session, caseworker, alert, epoch):
+        session.add(AlertEvent(alert=alert, at=now, kind="stale_code",
+                               actor=f"caseworker:{caseworker.id}",
+                               detail={"via": "sms", "wanted": code.action}))
+        audit.record(session, f"caseworker:{caseworker.id}", "refused", "alert", alert.id,
+                     via="sms", wanted=code.action, reason="stale")
+        settings = settings or Settings()
+        base = settings.public_base_url
+        return sms_staff_texts.stale(
+            lang, alert.id, code.action,
+            alert_texts.headline(alert, lang, settings.alert_sms_detail),
+            alert_texts.alert_url(base, alert.id) if base else None)
     before = alert.state
     try:
         changed = act(session, alert, code.action, actor=caseworker, via="sms", now=now)

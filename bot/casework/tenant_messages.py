@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from bot.casework.access import Viewer
@@ -32,6 +32,7 @@ from bot.core.storable import storable
 from bot.core.timing import defer_past_quiet_hours
 from bot.models import AlertEvent, Direction, Message, Organisation, OutboxItem, Tenant, utcnow
 from bot.models.enums import OutboxKind
+from bot.models.messaging import UNPROCESSED
 
 KIND = OutboxKind.CASEWORKER_MESSAGE  # outbox kind and Message.intent of a caseworker's SMS
 MAX_SEGMENTS = 3
@@ -135,7 +136,9 @@ class Line:
     at: datetime
     direction: str  # "in" or "out"
     body: str
-    status: str  # delivery label key: received, pending, sent, delivered, failed, dead, ...
+    # Label key: outbound, its delivery (pending, sent, delivered, failed, dead, ...); inbound,
+    # received (not processed yet), processed, or stuck (processing failed again and again).
+    status: str
     kind: str | None  # outbound: the outbox kind / message intent (caseworker_message, ...)
     goes_at: datetime | None = None  # a pending message that waits for quiet hours to end
     error: str | None = None
@@ -144,16 +147,22 @@ class Line:
 def conversation(session: Session, tenant_id: int, limit: int = 20) -> list[Line]:
     """The last ``limit`` SMS both ways, newest first, with delivery status. Outbox rows not
     sent yet (waiting, retrying, cancelled, dead) are included, so nothing looks sent that
-    was not."""
-    messages = session.scalars(
+    was not; so are the tenant's texts not processed yet (only processing ties a message to
+    its tenant): one whose processing keeps failing is visible here, not only to operators."""
+    messages = list(session.scalars(
         select(Message).where(Message.tenant_id == tenant_id, Message.channel == "sms")
-        .order_by(Message.created_at.desc(), Message.id.desc()).limit(limit)).all()
+        .order_by(Message.created_at.desc(), Message.id.desc()).limit(limit)))
+    messages += session.scalars(
+        select(Message).where(text(UNPROCESSED), Message.channel == "sms",
+                              Message.tenant_id.is_(None),
+                              Message.sender == select(Tenant.phone)
+                              .where(Tenant.id == tenant_id).scalar_subquery())
+        .limit(limit))
     unsent = session.scalars(
         select(OutboxItem).where(OutboxItem.tenant_id == tenant_id, OutboxItem.channel == "sms",
                                  OutboxItem.message_id.is_(None))
         .order_by(OutboxItem.id.desc()).limit(limit)).all()
-    lines = [Line(m.created_at, m.direction, m.body,
-                  m.status if m.direction == Direction.OUT else "received", m.intent,
+    lines = [Line(m.created_at, m.direction, m.body, m.status, m.intent,
                   error=m.error_code) for m in messages]
     lines += [Line(o.created_at, "out", o.body, o.status, o.kind,
                    goes_at=o.next_attempt_at if o.status == "pending" else None,

@@ -73,6 +73,7 @@ def status(as_json: bool) -> None:
                        for (s, st), n in sorted(snap.alerts.items())],
             "past_policy": snap.past_policy,
             "undelivered_alerts": snap.undelivered_alert_ids,
+            "stuck_inbound_sms": snap.stuck_inbound_ids,
         }, indent=2))
         return
     out = ["Trygt Hjem status " + snap.now.strftime("%Y-%m-%d %H:%M:%S UTC"), "", "Channels"]
@@ -112,4 +113,7 @@ def status(as_json: bool) -> None:
     undelivered = snap.undelivered_alert_ids
     out += ["", f"Undelivered alerts (no step reached anyone): {len(undelivered)}"
             + (": #" + ", #".join(map(str, undelivered[:20])) if undelivered else "")]
+    stuck = snap.stuck_inbound_ids
+    out += [f"Inbound SMS not processed (failed again and again): {len(stuck)}"
+            + (": message #" + ", #".join(map(str, stuck[:20])) if stuck else "")]
     click.echo("\n".join(out))

@@ -31,6 +31,11 @@ ESCALATION_STEPS = Counter(
     f"{PREFIX}_escalation_steps", "Escalation steps performed, by result (delivered: at least "
     "one person was notified; unreachable: nobody could be)", ["result"])
 
+INBOUND_STRANDED = Counter(
+    f"{PREFIX}_inbound_sms_stranded", "Inbound SMS the worker took up after the webhook could "
+    "not process them, by outcome (processed; failed again; stuck: failed often enough to "
+    "need a person)", ["outcome"])
+
 JOB_RUNS = Counter(f"{PREFIX}_job_runs", "Worker job runs (finished, with or without error)",
                    ["job"])
 JOB_FAILURES = Counter(f"{PREFIX}_job_failures", "Worker job runs that raised", ["job"])

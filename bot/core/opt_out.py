@@ -3,9 +3,10 @@ to an opted-out tenant) and by the dispatcher (which checks STOP right before ev
 
 Only the answers to the tenant's own STOP, START and HELP-info go out after an opt-out: Twilio's
 Advanced Opt-Out lets exactly these through, and a person who said STOP must hear nothing else.
-Today those answers leave as the immediate reply to that SMS (TwiML), not through the outbox; so
-every queued message to an opted-out tenant (check-in, reminder) is cancelled. A queued answer
-would carry the intent's name as its outbox kind and pass the same check.
+Those answers usually leave as the immediate reply to that SMS (TwiML), not through the outbox;
+every other queued message to an opted-out tenant (check-in, reminder) is cancelled. An answer
+that is queued (the worker processing an SMS the webhook could not, bot.tenants.stranded) carries
+the intent's name as its outbox kind and passes the same check.
 """
 
 from __future__ import annotations

@@ -102,9 +102,10 @@ def claim_rows(
     channels: Collection[str] | None = None,
     exclude: Collection[str] = (),
     more_urgent_than: int | None = None,
+    not_to: Collection[str] = (),
 ) -> list[int]:
     """Mark up to `limit` due rows as claimed under `token` until `until`, in the caller's
-    transaction; returns their ids.
+    transaction; returns their ids. `not_to`: recipients whose rows are left alone.
 
     PostgreSQL: FOR UPDATE SKIP LOCKED lets any number of dispatchers share the queue. SQLite has
     one writer at a time, and the conditional UPDATE only succeeds for still-unclaimed rows.
@@ -116,6 +117,8 @@ def claim_rows(
         query = query.where(OutboxItem.channel.not_in(exclude))
     if more_urgent_than is not None:
         query = query.where(OutboxItem.priority < more_urgent_than)
+    if not_to:
+        query = query.where(OutboxItem.recipient.not_in(not_to))
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     ids = list(session.scalars(query))

@@ -224,13 +224,14 @@ class Dispatcher:
             return
         self._sent(claim.token, item, provider_id, stats)
 
-    def _make_way(self, claim: Claim) -> None:
+    def _make_way(self, claim: Claim, head: OutboxItem | None = None) -> None:
         """Alerts committed while this claim's prompts go out are sent next, in this claim.
 
         Checked right before a send (after the slot wait), at most every URGENT_LOOK_S, so an
         alert waits for at most the send in progress or that long, not for the rest of a claim
-        that may hold minutes of check-ins; at high rates the look is not paid per send."""
-        head = claim.items[0]
+        that may hold minutes of check-ins; at high rates the look is not paid per send.
+        `head`: the row about to go (the lanes skip rows waiting for their recipient)."""
+        head = head or claim.items[0]
         now_s = self.clock()
         if (head.priority <= OutboxPriority.ALERT
                 or now_s - claim.looked_for_urgent_at < URGENT_LOOK_S):

@@ -11,6 +11,14 @@ for a free send thread before it books, so no slot is booked that nobody can use
 A lane claims again as soon as its claim is empty, while the claim's last sends are still in
 flight; a lane that found nothing looks again every LANE_POLL_S while other lanes still send
 (an e-mail alert does not wait for an SMS backlog), and the run ends when all find nothing.
+
+One recipient's messages go one at a time, in claim order; the recipient waits, not the lane.
+A lane hands out the first row held whose recipient has nothing in flight, so a slow recipient
+(the alert webhook's one URL behind a receiver that takes seconds) holds one send thread and its
+own rows, never other recipients' rows. When every row held waits for its recipient, the
+uncapped lane claims due rows for other recipients into its claim (`claims.top_up`, at most every
+LANE_POLL_S) and holds no send thread meanwhile. Rows held longer than half a lease get a new one
+(`claims.renew`), so no other worker takes a row this one still means to send.
 """
 
 from __future__ import annotations
@@ -18,10 +26,14 @@ from __future__ import annotations
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-from bot.delivery.claims import Claim
+from bot.core.db import write_turn
+from bot.core.logs import get_logger
+from bot.delivery.claims import Claim, renew, top_up
 from bot.delivery.dispatcher import TAKE_LEAD_S, URGENT_LOOK_S, Dispatcher, DispatchStats
 from bot.delivery.send_slots import SenderKey
 from bot.models import OutboxItem
+
+log = get_logger(__name__)
 
 # How often a lane with nothing to send looks again while other lanes of the run still send.
 LANE_POLL_S = URGENT_LOOK_S
@@ -73,7 +85,13 @@ class Lanes:
                     if not busy:  # others still send: rows due meanwhile go in this run
                         d.sleep(LANE_POLL_S)
                         continue
-                if not self._acquire():
+                self._keep(claim)
+                with self.lock:
+                    blocked = self._next(claim) is None
+                if blocked:  # every row held waits for its recipient's message in flight
+                    self._unblock(claim)
+                    continue
+                if not self._acquire(claim):
                     return
                 if not self._fly(claim, pool):
                     self.permits.release()
@@ -86,30 +104,70 @@ class Lanes:
             except BaseException as exc:
                 self.error = self.error or exc
 
-    def _acquire(self) -> bool:
+    def _next(self, claim: Claim) -> int | None:
+        """The first row held whose recipient has nothing in flight (under the lock)."""
+        return next((n for n, item in enumerate(claim.items)
+                     if (item.channel, item.recipient) not in self.recipients), None)
+
+    def _unblock(self, claim: Claim) -> None:
+        """Every row held waits for its recipient. The uncapped lane claims due rows for other
+        recipients meanwhile (a capped lane's claim is bounded by its cap: it waits); else wait
+        for a send to end, holding no send thread."""
+        d = self.d
+        if claim.key is None and d.clock() - claim.topped_up_at >= LANE_POLL_S:
+            claim.topped_up_at = d.clock()
+            with self.lock:
+                busy = {recipient for _, recipient in self.recipients}
+            with write_turn(d.sessions.kw["bind"]):
+                if top_up(d.sessions, claim, now=d.clock(), limit=self.batch, lease=d.lease,
+                          exclude=frozenset(k.channel for k in d.paced),
+                          not_to=frozenset(busy | {i.recipient for i in claim.items})):
+                    return
+        with self.lock:
+            if self._next(claim) is None:
+                self.done.wait(LANE_POLL_S)
+
+    def _keep(self, claim: Claim) -> None:
+        """Rows held for half a lease (behind their recipient, or waiting for a send thread)
+        get a new lease; rows whose lease ran out meanwhile are dropped, never sent."""
+        d = self.d
+        if not claim.items or d.clock() < claim.renew_at:
+            return
+        with d._writing() as session:
+            lost = renew(session, claim, now=d.clock(), lease=d.lease)
+        if lost:
+            log.warning("outbox.lease_lost", outbox_ids=[i.id for i in lost])
+            with self.lock:
+                self.stats.lease_lost += len(lost)
+
+    def _acquire(self, claim: Claim) -> bool:
         """A free send thread (a permit), unless the run stops first."""
         while not self.permits.acquire(timeout=URGENT_LOOK_S):
             if self.d.stopping() or self.error is not None:
                 return False
+            self._keep(claim)
         return True
 
     def _fly(self, claim: Claim, pool: ThreadPoolExecutor) -> bool:
-        """Book the head row's slot, wait for it, hand the row to a send thread (which owns
-        the permit from here). False if the run stopped during the wait."""
+        """Book a slot (capped), wait for it, hand the first row whose recipient is free to a
+        send thread (which owns the permit from here). False if the run stopped during the
+        wait."""
         d, slot = self.d, None
         if claim.key is not None:
             slot = d._book(claim.key, claim.rate)
             if not d._wait_until(slot - TAKE_LEAD_S) or self.error is not None:
                 return False
-        d._make_way(claim)
-        head = claim.items[0]
-        recipient = (head.channel, head.recipient)
         with self.lock:
-            # One person's messages leave in order: never two of them in flight at once.
-            while recipient in self.recipients:
+            n = self._next(claim)
+        d._make_way(claim, None if n is None else claim.items[n])
+        with self.lock:
+            # One person's messages leave in order: never two of them in flight at once. (Only
+            # this lane sends on its channels, so the row found free above still is.)
+            while (n := self._next(claim)) is None:
                 self.done.wait()
-            self.recipients.add(recipient)
-        item = claim.items.popleft()
+            item = claim.items[n]
+            del claim.items[n]
+            self.recipients.add((item.channel, item.recipient))
         pool.submit(self._send, claim, item, slot)
         return True
 

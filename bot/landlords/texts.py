@@ -303,3 +303,18 @@ def alert_acted(lang: str, action: str, name: str) -> str:
 
 def alert_already(lang: str) -> str:
     return gettext(lang, "Already done.")
+
+
+def alert_stale(lang: str) -> str:
+    """A button from an earlier escalation of the case (a pop-up: at most 200 characters)."""
+    return gettext(lang, "The case has news since this message, so nothing was changed. Use the "
+                         "buttons under the newest message, or open the case in the dashboard.")
+
+
+def alert_stale_note(lang: str, url: str | None) -> str:
+    """Under the old message, whose buttons go: where to act instead."""
+    if url is None:
+        return gettext(lang, "The case has news since this message. Use the newest message's "
+                             "buttons, or open the case in the dashboard.")
+    return gettext(lang, "The case has news since this message. Use the newest message's "
+                         "buttons, or open the case: {url}", url=url)

@@ -25,6 +25,12 @@ class OutboxStatus(StrEnum):
     CANCELLED = "cancelled"  # e.g. the tenant opted out before it went
 
 
+# An inbound message not processed yet (SQL, the partial index's and its readers' predicate).
+UNPROCESSED = "direction = 'in' AND processed_at IS NULL"
+# The status of an inbound message whose processing failed again and again (bot.tenants.stranded).
+STUCK = "stuck"
+
+
 class Message(Timestamped, Base):
     """The log of every inbound and outbound message (also the inbound dedup record)."""
 
@@ -36,6 +42,10 @@ class Message(Timestamped, Base):
         Index("uq_messages_inbound_provider_id", "channel", "provider_id", unique=True,
               sqlite_where=text("direction = 'in'"), postgresql_where=text("direction = 'in'")),
         Index("ix_messages_channel_provider_id", "channel", "provider_id"),
+        # Inbound messages not processed yet: the worker's stranded-SMS job reads only these
+        # (almost none: the webhook processes a message in the request that stored it).
+        Index("ix_messages_unprocessed", "channel", "created_at",
+              sqlite_where=text(UNPROCESSED), postgresql_where=text(UNPROCESSED)),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -49,12 +59,16 @@ class Message(Timestamped, Base):
     caseworker_id: Mapped[int | None] = mapped_column(ForeignKey("caseworkers.id"))
     landlord_id: Mapped[int | None] = mapped_column(ForeignKey("landlords.id"))
     intent: Mapped[str | None] = mapped_column(String(32))
-    # Inbound: received -> processed. Outbound: provider's status (queued, sent, delivered, ...).
+    # Inbound: received -> processed, or received -> stuck (processing failed again and again,
+    # bot.tenants.stranded) -> processed. Outbound: provider's status (queued, sent, ...).
     status: Mapped[str] = mapped_column(String(16), default="received")
     error_code: Mapped[str | None] = mapped_column(String(16))
     # The reply given for an inbound message, so a provider retry gets the same answer.
     reply: Mapped[str | None] = mapped_column(Text)
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Inbound only: the worker's failed attempts at processing it, and when it tries again.
+    process_failures: Mapped[int] = mapped_column(SmallInteger, server_default="0")
+    process_retry_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class OutboxItem(Timestamped, Base):

@@ -73,6 +73,9 @@ class DatabaseStateCollector(Collector):
         yield GaugeMetricFamily(f"{PREFIX}_alerts_undelivered", "Active alerts no escalation "
                                 "step has reached anyone for",
                                 value=len(snap.undelivered_alert_ids))
+        yield GaugeMetricFamily(f"{PREFIX}_inbound_sms_stuck", "Inbound SMS whose processing "
+                                "failed again and again: nothing has acted on them",
+                                value=len(snap.stuck_inbound_ids))
 
         age = snap.worker.age(snap.now)
         yield GaugeMetricFamily(f"{PREFIX}_worker_heartbeat_age_seconds",

@@ -9,11 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, case, func, or_, select, text
 from sqlalchemy.orm import Session
 
-from bot.models import Alert, AlertState, OutboxItem, OutboxStatus, utcnow
+from bot.models import Alert, AlertState, Message, OutboxItem, OutboxStatus, utcnow
 from bot.models.enums import OutboxPriority
+from bot.models.messaging import STUCK, UNPROCESSED
 from bot.ops.heartbeat import ProcessHealth, bot_health, worker_health
 
 ACTIVE = (AlertState.OPEN, AlertState.ACKNOWLEDGED)
@@ -51,6 +52,9 @@ class Snapshot:
     # active alerts the escalator flagged undelivered: no step and not even the intake route
     # reached a person (bot.alerts.escalator sets and clears Alert.undelivered_at)
     undelivered_alert_ids: list[int] = field(default_factory=list)
+    # inbound SMS whose processing failed again and again (bot.tenants.stranded): nothing has
+    # acted on what the tenant wrote; the worker still retries them hourly
+    stuck_inbound_ids: list[int] = field(default_factory=list)
 
 
 def snapshot(session: Session, *, now: datetime | None = None,
@@ -93,6 +97,9 @@ def snapshot(session: Session, *, now: datetime | None = None,
     snap.undelivered_alert_ids = list(session.scalars(
         select(Alert.id).where(Alert.state.in_(ACTIVE), Alert.undelivered_at.is_not(None))
         .order_by(Alert.id)))
+    snap.stuck_inbound_ids = list(session.scalars(
+        select(Message.id).where(text(UNPROCESSED), Message.status == STUCK)
+        .order_by(Message.id)))
     return snap
 
 

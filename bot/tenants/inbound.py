@@ -4,8 +4,9 @@ The webhook calls :func:`store` in its own transaction and commits it before any
 message is never lost to a processing error; then :func:`process` in a second transaction. A
 provider retry of the same MessageSid finds the stored row: if it was processed, the remembered
 reply is given again and nothing is done twice; if processing never finished (a crash, an error),
-the retry processes it. The claim is a conditional UPDATE, so two concurrent deliveries of one
-MessageSid cannot both process it, on PostgreSQL or SQLite.
+the retry processes it, and failing that the worker does (bot.tenants.stranded), its reply then
+going through the outbox. The claim is a conditional UPDATE, so two concurrent deliveries of one
+MessageSid, or a delivery and the worker, cannot both process it, on PostgreSQL or SQLite.
 """
 
 from __future__ import annotations
@@ -35,8 +36,9 @@ from bot.casework.sms_replies import handle_caseworker_sms
 from bot.checkins.rows import Looked, newest_open_checkin_id
 from bot.core.db import insert_for_dialect
 from bot.core.logs import get_logger
+from bot.core.outbox import enqueue
 from bot.core.storable import storable
-from bot.models import Caseworker, CheckIn, Direction, Message, Tenant, utcnow
+from bot.models import Caseworker, CheckIn, Direction, Message, OutboxItem, Tenant, utcnow
 from bot.models.enums import Channel
 from bot.tenants.conversation import handle_tenant_sms, handle_unknown_sms
 from bot.tenants.intents import Intent, parse
@@ -72,6 +74,11 @@ class Processed:
     intent: str | None = None
 
 
+def reply_key(message_id: int) -> str:
+    """Outbox key of the reply to an inbound SMS sent as an SMS of its own (not as TwiML)."""
+    return f"sms-reply:{message_id}"
+
+
 def _clean_body(body: str | None) -> str:
     return storable(body or "", MAX_STORED)
 
@@ -99,8 +106,10 @@ _CLAIM = (update(MESSAGES)
           .where(MESSAGES.c.id == bindparam("message_id"), MESSAGES.c.processed_at.is_(None))
           .values(processed_at=bindparam("now"), status="processed")
           .returning(MESSAGES.c.sender, MESSAGES.c.recipient, MESSAGES.c.body))
-_ANSWERED = select(MESSAGES.c.reply, MESSAGES.c.intent).where(
-    MESSAGES.c.id == bindparam("message_id"))
+# A retry's remembered reply, and whether the worker sent it by SMS instead (reply_key).
+_ANSWERED = select(MESSAGES.c.reply, MESSAGES.c.intent,
+                   exists().where(OutboxItem.idempotency_key == bindparam("reply_key"))
+                   .label("queued")).where(MESSAGES.c.id == bindparam("message_id"))
 # Bound by names no column has: executed with a column's name as a key, a statement would set
 # that column too, and in the WITH form below that would reach the UPDATE.
 _OUTCOME = (update(MESSAGES).where(MESSAGES.c.id == bindparam("message_id"))
@@ -197,12 +206,16 @@ def _sender(session: Session, phone: str, row: Row[Any] | None) -> _Sender:
 
 def process(session: Session, message_id: int, *, pictures: int = 0,
             carrier_opt: str | None = None, delivery: Delivery | None = None,
-            now: datetime | None = None, ahead: ReadAhead | None = None) -> Processed:
+            now: datetime | None = None, ahead: ReadAhead | None = None,
+            queue_reply: bool = False) -> Processed:
     """Process a stored inbound SMS once; a second call returns the first call's reply.
 
     ``delivery``: the process's settings and configured channels, for the alert's first
     notification in this transaction (None: every channel). ``ahead``: the posted body read
-    before the transaction; used only if it is the body stored (a retry's could differ)."""
+    before the transaction; used only if it is the body stored (a retry's could differ).
+    ``queue_reply``: nobody waits to return the reply as TwiML (the worker processing a
+    stranded message): it goes through the outbox, once (``reply_key``). A later call then
+    returns no reply, so a late provider retry does not send it a second time."""
     now = now or utcnow()
     conn = session.connection()
     postgresql = conn.dialect.name == "postgresql"
@@ -210,8 +223,10 @@ def process(session: Session, message_id: int, *, pictures: int = 0,
     claimed = (session.execute(_claim_and_sender_sql(), claim) if postgresql
                else conn.execute(_CLAIM, claim)).first()
     if claimed is None:  # processed before (a retry) or by a concurrent delivery
-        before = conn.execute(_ANSWERED, {"message_id": message_id}).one()
-        return Processed(message_id, before.reply, duplicate=True, intent=before.intent)
+        before = conn.execute(_ANSWERED, {"message_id": message_id,
+                                          "reply_key": reply_key(message_id)}).one()
+        return Processed(message_id, None if before.queued else before.reply,
+                         duplicate=True, intent=before.intent)
 
     sender, recipient, body = claimed.sender, claimed.recipient, claimed.body
     said = ahead.intent if ahead is not None and ahead.body == body else None
@@ -220,7 +235,9 @@ def process(session: Session, message_id: int, *, pictures: int = 0,
     caseworker, tenant = who.caseworker, who.tenant
     tenant_id = caseworker_id = None
     if caseworker is not None:
-        reply: str | None = handle_caseworker_sms(session, caseworker, body, now=now)
+        reply: str | None = handle_caseworker_sms(
+            session, caseworker, body, now=now,
+            settings=delivery.settings if delivery is not None else None)
         caseworker_id, intent = caseworker.id, "reply_code"
     elif tenant is not None:
         # The case lock is held: PostgreSQL took it with the claim; on SQLite the claim is a
@@ -239,7 +256,14 @@ def process(session: Session, message_id: int, *, pictures: int = 0,
            "outcome": intent, "reply_text": reply}
     # The immediate (TwiML) reply, in the log like every other outbound message.
     replied = {"reply_from": recipient, "reply_to": sender, "replied_at": now}
-    if reply and conn.dialect.name == "postgresql":
+    if reply and queue_reply:
+        conn.execute(_OUTCOME, row)
+        # The intent is the kind: the dispatcher lets STOP/START/INFO answers past an opt-out
+        # and cancels anything else (bot.core.opt_out), as the conversation chose `reply`.
+        enqueue(session, channel=CHANNEL, recipient=sender, body=reply,
+                key=reply_key(message_id), kind=intent, tenant_id=tenant_id,
+                caseworker_id=caseworker_id)
+    elif reply and postgresql:
         conn.execute(_OUTCOME_AND_REPLY, {**row, **replied})
     else:
         conn.execute(_OUTCOME, row)

@@ -112,8 +112,8 @@ def test_critical_escalates_to_team_then_lead_then_repeats(
                                                          ("telegram", "5550001")}
     tg = next(r for r in first if r.channel == "telegram")
     assert tg.payload == {"buttons": [[
-        {"text": "Kvittér", "data": f"alert:{alert_id}:ack"},
-        {"text": "Løst", "data": f"alert:{alert_id}:resolve"}]]}
+        {"text": "Kvittér", "data": f"alert:{alert_id}:e0:ack"},  # its first escalation
+        {"text": "Løst", "data": f"alert:{alert_id}:e0:resolve"}]]}
     assert tg.body.startswith(f"Trygt Hjem #{alert_id} KRITISK: Anna (Vollsmose)")
     assert "OK" not in tg.body  # buttons instead of reply codes
 

@@ -385,7 +385,7 @@ def test_telegram_kvitter_button_acknowledges_and_edits_the_message(
     assert text.startswith(f"Trygt Hjem #{alert.id} HØJ: Anna (Vollsmose)")
     markup = shown["message"]["reply_markup"]
     assert [(b["text"], b["callback_data"]) for b in markup["inline_keyboard"][0]] == [
-        ("Kvittér", f"alert:{alert.id}:ack"), ("Løst", f"alert:{alert.id}:resolve")]
+        ("Kvittér", f"alert:{alert.id}:e0:ack"), ("Løst", f"alert:{alert.id}:e0:resolve")]
     assert tg_row.provider_id == f"{CASEWORKER_CHAT}:{message_id}"
     acked = f"{text}\n\n✓ {landlord_texts.alert_acted('da', 'ack', 'Jonas Berg')}"
 
@@ -396,7 +396,7 @@ def test_telegram_kvitter_button_acknowledges_and_edits_the_message(
             async with running_application(app):
                 await asyncio.to_thread(emulator.send_callback, TEST_BOT_TOKEN,
                                         CASEWORKER_CHAT, CASEWORKER_CHAT, message_id,
-                                        f"alert:{alert.id}:ack", message_text=text)
+                                        f"alert:{alert.id}:e0:ack", message_text=text)
                 return str(await asyncio.to_thread(
                     _wait_for, lambda: _edited(emulator, message_id, "✓"), "the edit"))
 
@@ -410,7 +410,7 @@ def test_telegram_kvitter_button_acknowledges_and_edits_the_message(
         headers = {"X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET}
         try:
             pressed = tg_stack.client.post("/webhooks/telegram", headers=headers, json=callback(
-                CASEWORKER_CHAT, f"alert:{alert.id}:ack", message_id=message_id, text=text,
+                CASEWORKER_CHAT, f"alert:{alert.id}:e0:ack", message_id=message_id, text=text,
                 reply_markup=markup, update_id=810001))
             assert pressed.status_code == 200, pressed.get_data(as_text=True)
             assert _wait_for(lambda: _edited(emulator, message_id, "✓"), "the edit") == acked
@@ -419,7 +419,7 @@ def test_telegram_kvitter_button_acknowledges_and_edits_the_message(
                                          if b["callback_data"].endswith(":resolve")]]}
             resolved = tg_stack.client.post("/webhooks/telegram", headers=headers,
                                             json=callback(CASEWORKER_CHAT,
-                                                          f"alert:{alert.id}:resolve",
+                                                          f"alert:{alert.id}:e0:resolve",
                                                           message_id=message_id, text=acked,
                                                           reply_markup=kept,
                                                           update_id=810002))

@@ -26,6 +26,7 @@ from bot.alerts.lifecycle import raise_alert
 from bot.channels.registry import build_channels
 from bot.core.config import TelegramSettings
 from bot.models import Alert, Concern, Message, OutboxItem, OutboxStatus
+from bot.models.messaging import STUCK
 from bot.runtime import Runtime
 from scheduler.runner import run_once
 from tests.support.dashboard import PASSWORD, admin, with_passwords
@@ -187,6 +188,10 @@ def test_every_page_fits_a_phone_and_is_photographed(
     alert, _ = raise_alert(session, source="need_help", summary="x", tenant=w.tenant,
                            detail={"answer": 3, "text": WORDS * 3})
     concern_alert = _concern(session, w)
+    # A text whose processing failed for good: the tenant's page shows it as not handled.
+    session.add(Message(direction="in", channel="sms", provider_id="SMstuck", body="3",
+                        sender=w.tenant.phone, recipient="+4570103000", status=STUCK,
+                        process_failures=5))
     session.commit()
     _login(page, live, boss.email)
     for name, path in _pages(live, w, alert.id, concern_alert.id).items():

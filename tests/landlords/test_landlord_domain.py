@@ -256,8 +256,9 @@ def test_other_alerts_are_untouched_by_the_hook(session: Session) -> None:
 
 
 def test_alert_buttons_payload_shape() -> None:
-    assert buttons(42, "Kvittér", "Løst") == [[{"text": "Kvittér", "data": "alert:42:ack"},
-                                                {"text": "Løst", "data": "alert:42:resolve"}]]
+    assert buttons(42, 7, "Kvittér", "Løst") == [[
+        {"text": "Kvittér", "data": "alert:42:e7:ack"},
+        {"text": "Løst", "data": "alert:42:e7:resolve"}]]
 
 
 def test_button_press_rules(session: Session) -> None:

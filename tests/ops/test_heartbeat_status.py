@@ -23,7 +23,7 @@ from werkzeug import Request, Response
 from bot.alerts.lifecycle import raise_alert
 from bot.cli import main
 from bot.core.outbox import enqueue
-from bot.models import AlertEvent, Heartbeat, OutboxItem, OutboxStatus, utcnow
+from bot.models import AlertEvent, Direction, Heartbeat, Message, OutboxItem, OutboxStatus, utcnow
 from bot.ops.heartbeat import (
     BOT,
     PRUNE_AFTER,
@@ -144,6 +144,9 @@ def _seed(session: Session) -> None:
     alert, _ = raise_alert(session, source="crisis", summary="privat", tenant=w.tenant)
     session.add(AlertEvent(alert=alert, kind="unreachable", detail={"step": 0}))
     alert.undelivered_at = alert.created_at  # as the escalator flags it when nobody is reached
+    # An inbound SMS the worker failed to process again and again (bot.tenants.stranded).
+    session.add(Message(direction=Direction.IN, channel="sms", body="hemmelig 3",
+                        sender="+4520000003", status="stuck"))
     session.commit()
 
 
@@ -163,10 +166,13 @@ def test_status_one_screen(db_url: str, session: Session, monkeypatch: Any) -> N
     assert "gave up after 8 attempts: ConnectError" in out
     assert "critical  1 open, 0 acknowledged" in out
     assert "Undelivered alerts (no step reached anyone): 1" in out
+    assert "Inbound SMS not processed (failed again and again): 1: message #" in out
     # An operator's screen, not a case file: no message text, phone or alert summary.
     assert "hemmelig" not in out and "+4520000001" not in out and "privat" not in out
+    assert "+4520000003" not in out
     data = json.loads(CliRunner().invoke(main, ["status", "--json"]).output)
     assert data["worker"]["running"] is False and len(data["undelivered_alerts"]) == 1
+    assert len(data["stuck_inbound_sms"]) == 1
     assert {"channel": "sms", "status": "dead", "rows": 1} in data["outbox"]
     assert session.scalar(select(func.count()).select_from(Heartbeat)) == 0
 

@@ -29,7 +29,7 @@ from bot.core import metrics
 from bot.core.config import ConfigError, load_settings
 from bot.core.outbox import enqueue
 from bot.delivery.dispatcher import Dispatcher
-from bot.models import OutboxItem, OutboxStatus, Tenant, utcnow
+from bot.models import Direction, Message, OutboxItem, OutboxStatus, Tenant, utcnow
 from bot.ops import exposition
 from bot.ops.collector import DatabaseStateCollector
 from bot.ops.heartbeat import beat
@@ -194,6 +194,8 @@ def test_state_gauges_from_the_database(client: Any, session: Session,
     low, _ = raise_alert(session, source="missed", summary="x", tenant=bo,
                          now=now - timedelta(minutes=30), detail={"missed": 1})
     low.undelivered_at = now - timedelta(minutes=25)  # as the escalator flags it
+    session.add(Message(direction=Direction.IN, channel="sms", body="3", sender="+4528000398",
+                        status="stuck"))  # processing failed again and again
     beat(session, "worker", now=now - timedelta(minutes=5), process="worker:test:1")
     session.commit()
 
@@ -213,6 +215,7 @@ def test_state_gauges_from_the_database(client: Any, session: Session,
                      severity="critical")
     assert oldest is not None and 2.9 * 3600 < oldest < 3.1 * 3600
     assert _sample(text, "trygthjem_alerts_undelivered") == 1
+    assert _sample(text, "trygthjem_inbound_sms_stuck") == 1
     heartbeat = _sample(text, "trygthjem_worker_heartbeat_age_seconds")
     assert heartbeat is not None and 290 < heartbeat < 400
     assert _sample(text, "trygthjem_worker_processes") == 0
@@ -275,7 +278,7 @@ def _exposed(sessions: sessionmaker[Session]) -> dict[str, set[str]]:
                 "gauge": ("",)}
     defined = [metrics.HTTP_REQUESTS, metrics.HTTP_LATENCY, metrics.DISPATCH,
                metrics.ESCALATION_STEPS, metrics.JOB_RUNS, metrics.JOB_FAILURES,
-               metrics.JOB_DURATION]
+               metrics.JOB_DURATION, metrics.INBOUND_STRANDED]
     for metric in defined:
         for family in metric.collect():
             for suffix in suffixes[family.type]:

@@ -16,6 +16,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from telegram import Update
 from telegram.ext import ApplicationBuilder
 
+from bot.alerts.lifecycle import act, raise_alert
+from bot.alerts.routing import Delivery
+from bot.core.config import Settings
 from bot.landlords.flow import Draft, expire_abandoned, submit_concern
 from bot.landlords.invites import caseworker_payload, create_caseworker_link, create_invite
 from bot.models import Alert, BotState, Concern, Landlord, OutboxItem, utcnow
@@ -31,11 +34,11 @@ class LocalBot:
     """One 'process' of the bot: an Application on the in-process Bot API."""
 
     def __init__(self, sessions: sessionmaker[Session],
-                 clock: Callable[[], datetime] = utcnow) -> None:
+                 clock: Callable[[], datetime] = utcnow, delivery: Delivery | None = None) -> None:
         self.request = LocalBotRequest()
         builder = ApplicationBuilder().token("1:local").request(self.request) \
             .get_updates_request(LocalBotRequest())
-        self.app = configure(builder, sessions, clock)
+        self.app = configure(builder, sessions, clock, delivery)
 
     async def __aenter__(self) -> LocalBot:
         await self.app.initialize()
@@ -432,6 +435,42 @@ def test_caseworker_links_and_acts_on_alert_buttons(sessions: sessionmaker[Sessi
         assert alert is not None and alert.state == "resolved"
         assert alert.resolved_by_id == w.caseworker.id
         assert session.get(Concern, concern.id).status == "resolved"  # type: ignore[union-attr]
+
+
+def test_a_button_from_an_earlier_escalation_says_the_case_has_news(
+        sessions: sessionmaker[Session], settings: Settings) -> None:
+    """Last week's message's buttons act on nothing once a new cry has reopened the case: a
+    pop-up says so, and the old message loses its buttons (they never work again) and says
+    where to act instead, with the dashboard's link."""
+    cw_chat = 31337
+    with sessions() as session:
+        w = make_world(session)
+        w.caseworker.telegram_chat_id = cw_chat
+        alert, _ = raise_alert(session, source="need_help", summary="3", tenant=w.tenant)
+        act(session, alert, "acknowledge", actor=w.caseworker, via="telegram")
+        raise_alert(session, source="crisis", summary="x", tenant=w.tenant)  # the same case
+        session.commit()
+        alert_id = alert.id
+    markup = {"inline_keyboard": [[{"text": "Løst",
+                                    "callback_data": f"alert:{alert_id}:e0:resolve"}]]}
+
+    async def scenario() -> None:
+        async with LocalBot(sessions, delivery=Delivery(settings)) as bot:
+            calls = await bot.send(callback(cw_chat, f"alert:{alert_id}:e0:resolve",
+                                            text="Alarm 1", reply_markup=markup))
+            [(_, answer)] = [c for c in calls if c[0] == "answerCallbackQuery"]
+            assert (answer["text"], answer["show_alert"]) == (
+                "Sagen har fået nyt siden denne besked, så intet er ændret. Brug knapperne "
+                "under den nyeste besked, eller åbn sagen i oversigten.", True)
+            [(_, edit)] = [c for c in calls if c[0] == "editMessageText"]
+            assert edit["text"] == (
+                "Alarm 1\n\n⚠ Sagen har fået nyt siden denne besked. Brug knapperne under den "
+                f"nyeste besked, eller åbn sagen: https://trygthjem.test/dashboard/alerts/{alert_id}")
+            assert "reply_markup" not in edit
+
+    asyncio.run(scenario())
+    with sessions() as session:
+        assert session.get(Alert, alert_id).state == "open"  # type: ignore[union-attr]
 
 
 def test_worker_ends_abandoned_reports_politely(sessions: sessionmaker[Session]) -> None:

@@ -24,6 +24,7 @@ from bot.models import (
     Message,
     OutboxItem,
     Tenant,
+    utcnow,
 )
 from tests.support.dashboard import csrf_from, login, with_passwords
 from tests.support.factories import World, make_world
@@ -167,6 +168,31 @@ def test_tenant_page_schedule_language_and_cadence(client: Any, session: Session
     assert "Vælg mindst én ugedag" in html
     session.expire_all()
     assert session.get(Tenant, w.tenant.id).checkin_weekdays == "1,4"
+
+
+def test_tenant_page_shows_their_texts_that_were_not_handled(client: Any,
+                                                              session: Session) -> None:
+    """Only processing ties an inbound SMS to its tenant; one whose processing failed
+    (bot.tenants.stranded) is still shown on their page, found by their number, saying so."""
+    w = _world(session)
+    session.add_all([
+        Message(direction=Direction.IN, channel="sms", body="3", sender=w.tenant.phone,
+                status="stuck"),
+        Message(direction=Direction.IN, channel="sms", body="ring mig", sender=w.tenant.phone),
+        Message(direction=Direction.IN, channel="sms", body="fra en anden", sender="+4528009999",
+                status="stuck"),
+        Message(direction=Direction.IN, channel="sms", body="1 tak", sender=w.tenant.phone,
+                tenant_id=w.tenant.id, status="processed", processed_at=utcnow()),
+    ])
+    session.commit()
+    login(client, "cw@odense.example")
+    html = _page(client, f"/dashboard/tenants/{w.tenant.id}")
+    lines = {body: line for line in html[html.index('id="messages"'):].split("</li>")
+             for body in ("3", "ring mig", "1 tak") if f'<p class="body">{body}</p>' in line}
+    assert "Kunne ikke behandles: ring til lejeren" in lines["3"]
+    assert "Modtaget, endnu ikke behandlet" in lines["ring mig"]
+    assert "delivery" not in lines["1 tak"]  # handled: nothing to say
+    assert "fra en anden" not in html
 
 
 def test_resume_and_contact_person(client: Any, session: Session) -> None:

@@ -77,6 +77,10 @@ def describe(kind: str, detail: Mapping[str, Any], names: Mapping[int, str], lan
                        before=before, after=_person(names, d.get("to")))
     if kind == "message_sent":
         return gettext(lang, "SMS to the tenant: \u201c{text}\u201d", text=d.get("text", ""))
+    if kind == "stale_code":  # bot.casework.sms_replies
+        return gettext(lang, "{action} by SMS not done: the code was for an earlier message. "
+                             "The answer told them the news; the same code again acts.",
+                       action=label(lang, "action", d.get("wanted", "")))
     if kind == "escalation_failed":
         return gettext(lang, "An error stopped the escalation; it is tried again shortly.")
     if kind in ("raised", "folded", "retriggered"):
