@@ -42,9 +42,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.alerts import timeline
-from bot.alerts.lifecycle import reminded_people
 from bot.alerts.notify import EscalationStats, Run, notify
-from bot.alerts.passon import pass_on, retry_dead
+from bot.alerts.passon import pass_on, remind, retry_dead
 from bot.alerts.policies import load_policy
 from bot.alerts.routing import Delivery, last_resort
 from bot.alerts.shifts import policy_and_hours
@@ -253,10 +252,8 @@ def _remind(session: Session, alert: Alert, policy: Policy,
     if ack_reminder_due(alert.acknowledged_at, alert.last_reminder_at, policy, run.now,
                         shift=shift):
         since = _reminder_base(alert)
-        people = reminded_people(session, alert)
-        reminder = Step(0, Target.ASSIGNED, policy.steps[0].channels)
-        reached = notify(session, alert, None, reminder,
-                         f"reminder:{int(since.timestamp())}", set(), run, people=people)
+        reached = remind(session, alert, policy, shift, f"reminder:{int(since.timestamp())}",
+                         run)
         run.changes.set(alert, last_reminder_at=run.now)
         run.stats.reminders += 1
         if reached == 0:

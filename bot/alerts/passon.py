@@ -39,7 +39,7 @@ from bot.core.logs import get_logger
 from bot.models import Alert, AlertEvent, Caseworker, OutboxItem
 from bot.models.enums import Channel, Source, Target
 
-__all__ = ["DeadAttempt", "dead_attempts", "pass_on", "retry_dead"]
+__all__ = ["DeadAttempt", "dead_attempts", "pass_on", "remind", "retry_dead"]
 
 log = get_logger(__name__)
 
@@ -75,6 +75,15 @@ def pass_on(session: Session, alert: Alert, source: Source, run: Run) -> int:
     # trigger_count numbers the case's triggers: one message per trigger, replay-safe.
     return _walk(session, alert, policy, shift, _groups(session, alert),
                  f"joined:{alert.trigger_count}", run, cause=source)
+
+
+def remind(session: Session, alert: Alert, policy: Policy,
+           shift: Callable[[datetime], datetime], key_part: str, run: Run) -> int:
+    """An acknowledged alert's reminder: to who holds it, else (they left, or cannot be reached
+    on the policy's channels) its owner, its team, and the last resort, the first group that
+    reaches someone. Returns how many were reached."""
+    return _walk(session, alert, policy, shift, _groups(session, alert, last=True), key_part,
+                 run, cause=None)
 
 
 def retry_dead(session: Session, alert: Alert, policy: Policy,

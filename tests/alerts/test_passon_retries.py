@@ -189,6 +189,21 @@ def test_a_reminder_whose_sms_dies_goes_to_the_next_person(
     assert reminded_at is not None and alert.next_action_at == reminded_at + timedelta(days=1)
 
 
+def test_a_reminder_whose_acknowledger_has_left_goes_to_the_owner(
+        session: Session, sessions: sessionmaker[Session], settings: Settings) -> None:
+    """The colleague who acknowledged the case has left (deactivated) before its reminder is
+    due: the reminder goes to the case's owner, not only an 'unreachable' on the timeline."""
+    w = make_world(session)
+    start = utcnow() - timedelta(days=2)
+    alert_id = _acknowledged(session, sessions, settings, w, w.colleague, start)
+    w.colleague.active = False
+    session.commit()
+    mark = _last_row(session)
+    _escalate(sessions, settings)  # the reminder, 24 h after the acknowledgement
+    [reminder] = _rows(session, mark)
+    assert reminder.recipient == w.caseworker.phone and reminder.kind == "alert_reminder"
+    assert session.get_one(Alert, alert_id).last_reminder_at is not None
+
 def test_words_on_a_case_whose_policy_ended_go_to_the_team_when_the_owners_sms_dies(
         session: Session, sessions: sessionmaker[Session], settings: Settings) -> None:
     """Open, its policy done (the owner's SMS went out). The words passed on to the owner die:
