@@ -189,7 +189,9 @@ def test_stranger_cries() -> None:
 def test_a_stranger_reply_echoed_back_is_no_cry(told: bool) -> None:
     """A machine that echoes our reply must not make it a cry (a cry is always answered: that
     would be a loop)."""
-    for reply in (texts.need_help_reply_stranger(told), texts.call_me_reply_stranger(told)):
+    for reply in (texts.need_help_reply_stranger(told), texts.call_me_reply_stranger(told),
+                  texts.crisis_reply_stranger(told), texts.violence_reply_stranger(),
+                  texts.crisis_lines(), texts.violence_lines(), texts.unknown_sender()):
         for text in (reply, *reply.split("\n")):
             assert stranger_cry(parse(text), STRANGER) is None, text
 
