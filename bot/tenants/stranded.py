@@ -98,8 +98,10 @@ def process_stranded(sessions: sessionmaker[Session], delivery: Delivery, *,
     result = StrandedResult()
     window = {"stranded_before": now - STRANDED_AFTER, "given_up_before": now - GIVE_UP_AFTER}
     with write_turn(engine), transaction(sessions) as session:
-        for message_id in session.scalars(_GIVEN_UP, window):
-            _stuck(result, message_id, "never processed, and now too old to be processed")
+        given_up = list(session.scalars(_GIVEN_UP, window))
+    for message_id in given_up:
+        _stuck(result, message_id, "never processed, and now too old to be processed")
+        alert_unhandled(sessions, message_id, delivery, now)  # a person calls, late or not
     seen: set[int] = set()
     while True:
         with sessions() as session:
@@ -152,10 +154,11 @@ def alert_unhandled(sessions: sessionmaker[Session], message_id: int, delivery: 
                     now: datetime) -> int | None:
     """A message that could not be processed told no person what it said, and its writer got
     no answer: raise it on its writer's case (one per tenant or unknown number) for a person to
-    call them, high (critical for crisis words, with the cry's source read from its words),
-    and escalate it now. Not for a caseworker's own number (a reply code). Returns the alert's
-    id; raising runs apart from the conversation that failed, and if it fails too the log's
-    error and the stuck gauge are what is left."""
+    call them, high (critical for crisis words, with the cry's source read from its words;
+    other words count as a call request, a cry), and escalate it now. Not for a caseworker's
+    own number (a reply code). Returns the alert's id; raising runs apart from the
+    conversation that failed, and if it fails too the log's error and the stuck gauge are what
+    is left."""
     try:
         with write_turn(sessions.kw["bind"]), transaction(sessions) as session:
             message = session.get_one(Message, message_id)
@@ -166,7 +169,10 @@ def alert_unhandled(sessions: sessionmaker[Session], message_id: int, delivery: 
             tenant = session.scalar(select(Tenant).where(Tenant.phone == sender,
                                                          Tenant.erased_at.is_(None)))
             cry = stranger_cry(parse(body), sender)
-            source = cry or Source.MESSAGE
+            # Not a cry in words, but a person must call: as a call request it restarts a
+            # dormant case or one about something else (bot.alerts.rules.join_trigger), where
+            # a plain message would only fold into it or be passed on as "sent a message".
+            source = cry or Source.CALL_ME
             detail = {"message_id": message_id, "unhandled": True, "text": body}
             severity = Severity.CRITICAL if cry is Source.CRISIS else Severity.HIGH
             if tenant is not None:

@@ -325,3 +325,39 @@ def test_a_caseworkers_stuck_reply_code_raises_no_tenant_alert(
     _fail_until_stuck(sms_runtime, sessions, monkeypatch)
     assert _message(session, message_id).status == "stuck"
     assert _count(session, Alert) == 0
+
+
+@time_machine.travel(NOW, tick=True)
+def test_stuck_words_on_a_case_about_a_missed_check_in_restart_it_for_a_call(
+        sms_runtime: Runtime, sessions: sessionmaker[Session], session: Session, world: World,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Words that are no cry, stuck, on a case already escalating about missed check-ins: a
+    plain message would fold into it unseen. As a call request it restarts the case, and its
+    owner is asked to call now."""
+    from bot.alerts.lifecycle import raise_alert
+
+    with sessions() as s, s.begin():
+        raise_alert(s, source="missed", summary="missed", severity="high", now=NOW,
+                    tenant=s.get_one(Tenant, world.tenant.id), detail={"missed": 2})
+    message_id = _store(sessions, world.tenant.phone, "jeg ved ikke hvad jeg skal gøre",
+                        NOW - timedelta(minutes=2))
+    _fail_until_stuck(sms_runtime, sessions, monkeypatch)
+    assert _message(session, message_id).status == "stuck"
+    [alert] = session.scalars(select(Alert)).all()
+    kinds = [e.kind for e in session.scalars(select(AlertEvent).where(
+        AlertEvent.alert_id == alert.id).order_by(AlertEvent.id))]
+    assert alert.source == "call_me" and "retriggered" in kinds
+    calls = session.scalars(select(OutboxItem).where(
+        OutboxItem.recipient == world.caseworker.phone, OutboxItem.kind == "alert")).all()
+    assert any("ringet op" in row.body for row in calls)  # Danish: "asks to be called"
+
+
+@time_machine.travel(NOW, tick=True)
+def test_a_message_given_up_unprocessed_is_raised_for_a_call(
+        sms_runtime: Runtime, sessions: sessionmaker[Session], session: Session,
+        world: World) -> None:
+    """Never processed for over a day (the worker was down): marked stuck and raised."""
+    _store(sessions, world.tenant.phone, "3", NOW - stranded.GIVE_UP_AFTER - timedelta(hours=1))
+    assert stranded.process_stranded(sessions, sms_runtime.delivery, now=NOW).stuck == 1
+    [alert] = session.scalars(select(Alert)).all()
+    assert (alert.tenant_id, alert.source) == (world.tenant.id, "need_help")
