@@ -5,8 +5,8 @@ Cancel). "No sign of life" is always urgent: it skips the urgency question and t
 to call 112 if they fear for the tenant's life before the remaining steps. Each pressed button's
 message is edited to show the choice (so old buttons cannot be pressed again) and the next step
 comes as a new message. ``/cancel`` and the Cancel button work in every step; an abandoned
-report is ended by the worker (bot.landlords.flow.expire_abandoned)
-and, on the next update, by ``sync_conversation`` in app.py.
+report is ended by the worker (bot.landlords.flow.expire_abandoned) and, on the next update, by
+``sync_conversation`` in app.py.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import TelegramError
 from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
@@ -69,6 +70,7 @@ NEW_CONCERN = filters.Regex(
     "^(" + "|".join(re.escape(v) for v in t.NEW_CONCERN_BUTTON.values()) + ")$")
 MINE = filters.Regex("^(" + "|".join(re.escape(v) for v in t.MINE_BUTTON.values()) + ")$")
 FREE_TEXT = filters.TEXT & ~filters.COMMAND & ~NEW_CONCERN & ~MINE
+IMAGE = filters.PHOTO | filters.Document.IMAGE
 
 
 def _button(text: str, data: str) -> InlineKeyboardButton:
@@ -95,14 +97,16 @@ def _clear(context: Context) -> None:
 
 
 async def _close_buttons(update: Update, chosen: str | None = None) -> None:
-    """Answer the button press and replace the pressed message's buttons by the choice."""
-    query = update.callback_query
-    if query is None:
-        return
-    await query.answer()
-    message = query.message
-    text = getattr(message, "text", None) or ""
-    await query.edit_message_text(f"{text}\n✓ {chosen}" if chosen else text, reply_markup=None)
+    """Answer the press, replace its message's buttons by the choice: best effort (Telegram
+    refuses a press answered late), never what decides a step."""
+    query, text = update.callback_query, getattr(update.effective_message, "text", None) or ""
+    try:
+        if query is not None:
+            await query.answer()
+            await query.edit_message_text(f"{text}\n✓ {chosen}" if chosen else text,
+                                          reply_markup=None)
+    except TelegramError as exc:
+        log.warning("telegram.buttons_not_closed", error=repr(exc))
 
 
 # -- steps
@@ -224,10 +228,8 @@ async def got_description(update: Update, context: Context) -> int:
 def photo_file_id(update: Update) -> str | None:
     """The largest size of a photo, or an image sent as a file."""
     message = update.effective_message
-    if message is None:
-        return None
-    if message.photo:
-        return message.photo[-1].file_id
+    if message is None or message.photo:
+        return message.photo[-1].file_id if message is not None else None
     if message.document and (message.document.mime_type or "").startswith("image/"):
         return message.document.file_id
     return None
@@ -288,8 +290,7 @@ async def confirm(update: Update, context: Context) -> int:
     who = await linked_landlord(update, context)
     if who is None:
         return END
-    draft = _draft(context)
-    now = deps(context).clock()
+    draft, now = _draft(context), deps(context).clock()
 
     def submit(session: Session) -> Receipt:
         return report_concern(session, load_landlord(session, who), draft,
@@ -311,9 +312,10 @@ async def confirm(update: Update, context: Context) -> int:
         await reply(update, t.concern_not_saved(who.lang),
                     reply_markup=_confirm_buttons(who.lang))
         return CONFIRM
-    # Only now, with the concern committed, does the pressed button say it was confirmed.
-    await _close_buttons(update, t.confirm_button(who.lang))
+    # Only now, with the concern committed, does the pressed button say it was confirmed; the
+    # draft goes and the receipt is sent whatever Telegram made of the press.
     _clear(context)
+    await _close_buttons(update, t.confirm_button(who.lang))
     await reply(update, t.concern_received(who.lang, receipt.reference, told=receipt.told,
                                            waits=receipt.waits),
                 reply_markup=landlord_keyboard(who.lang))
@@ -371,9 +373,8 @@ def _conversation(entry: list[BaseHandler[Any, Any, Any]]) -> ConversationHandle
             CATEGORY: [CallbackQueryHandler(chose_category, pattern=r"^c:cat:")],
             URGENCY: [CallbackQueryHandler(chose_urgency, pattern=r"^c:urg:")],
             DESCRIPTION: [MessageHandler(FREE_TEXT, got_description),
-                          MessageHandler(filters.PHOTO | filters.Document.IMAGE,
-                                         got_description)],
-            PHOTO: [MessageHandler(filters.PHOTO | filters.Document.IMAGE, got_photo),
+                          MessageHandler(IMAGE, got_description)],
+            PHOTO: [MessageHandler(IMAGE, got_photo),
                     CallbackQueryHandler(skipped_photo, pattern=r"^c:skip$"),
                     MessageHandler(FREE_TEXT, photo_expected)],
             CONFIRM: [CallbackQueryHandler(confirm, pattern=r"^c:confirm$"),
@@ -383,13 +384,11 @@ def _conversation(entry: list[BaseHandler[Any, Any, Any]]) -> ConversationHandle
                    CallbackQueryHandler(cancel, pattern=r"^c:cancel$"),
                    CallbackQueryHandler(stale_button, pattern=r"^c:"),
                    MessageHandler(FREE_TEXT, use_the_buttons)],
-        name=CONVERSATION_NAME,
-        persistent=True,
-        allow_reentry=True,
+        name=CONVERSATION_NAME, persistent=True, allow_reentry=True,
         # No PTB conversation_timeout: its in-memory job is lost on restart and, with several
-        # web processes, could end a conversation another process is carrying on. The worker's
-        # expire_concern_drafts job (bot.landlords.flow.expire_abandoned) ends abandoned reports
-        # politely, and app.sync_conversation catches any the job has not reached yet.
+        # web processes, could end another process's conversation. The worker's job
+        # (bot.landlords.flow.expire_abandoned) ends abandoned reports, app.sync_conversation
+        # any it has not reached yet.
     )
 
 

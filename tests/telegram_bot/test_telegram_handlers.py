@@ -241,6 +241,38 @@ def test_a_database_error_at_submit_says_not_saved_and_keeps_the_draft(
         assert concern.description == "Vandskade i badeværelset"
 
 
+def test_a_press_telegram_refuses_after_the_save_still_gets_the_receipt_and_files_once(
+        sessions: sessionmaker[Session]) -> None:
+    """The concern is saved, then Telegram refuses to answer the press ("query is too old",
+    as after a slow save): the landlord still gets the receipt, the draft is gone, and a second
+    press of the old Confirm files nothing more."""
+    from telegram.error import BadRequest
+
+    with sessions() as session:
+        w, token = _world(session)
+
+    async def scenario() -> None:
+        async with LocalBot(sessions) as bot:
+            await _to_description(bot, w, token)
+            await bot.send(message(USER, "Vandskade i badeværelset"))
+            await bot.send(callback(USER, "c:skip"))
+            sent, refused = bot.request.do_request, [True]
+
+            async def too_old(url: str, method: str, *args: Any, **kwargs: Any) -> Any:
+                if url.rsplit("/", 1)[-1].lower() == "answercallbackquery" and refused:
+                    refused.pop()
+                    raise BadRequest("Query is too old and response timeout expired")
+                return await sent(url, method, *args, **kwargs)
+
+            bot.request.do_request = too_old  # type: ignore[method-assign]
+            calls = await bot.send(callback(USER, "c:confirm", text="Opsummering"))
+            assert not refused and "TH-" in texts(calls)[0]
+            await bot.send(callback(USER, "c:confirm", text="Opsummering"))
+
+    asyncio.run(scenario())
+    with sessions() as session:
+        assert len(session.scalars(select(Concern)).all()) == 1
+
 def test_cancel_by_command_and_by_button(sessions: sessionmaker[Session]) -> None:
     with sessions() as session:
         w, token = _world(session)
