@@ -18,7 +18,7 @@ from bot.channels.base import PermanentError
 from bot.channels.telegram import BLOCKED, CHAT_GONE
 from bot.core import audit
 from bot.core.logs import get_logger
-from bot.models import Caseworker, Home, Landlord, OutboxItem, PhoneStatus, Tenant, utcnow
+from bot.models import Caseworker, Home, Landlord, OutboxItem, PhoneStatus, Team, Tenant, utcnow
 from bot.models.enums import Channel, Source
 
 log = get_logger(__name__)
@@ -94,20 +94,25 @@ def telegram_failure(session: Session, row: OutboxItem, exc: PermanentError) -> 
     if landlord is not None and landlord.telegram_active:
         landlord.telegram_active = False
         audit.record(session, "system", action, "landlord", landlord.id, outbox_id=row.id)
-        team_id = session.scalar(
-            select(Caseworker.team_id).join(Tenant, Tenant.caseworker_id == Caseworker.id)
-            .join(Home, Tenant.home_id == Home.id).where(Home.landlord_id == landlord.id)
-            .limit(1))
-        org_id = session.scalar(select(Home.organisation_id).where(
-            Home.landlord_id == landlord.id, Home.organisation_id.is_not(None)).limit(1))
-        # No tenant's team: the municipality's intake route takes it (bot.alerts.routing).
-        alert, created = raise_alert(
-            session, source=Source.DELIVERY_FAILED, organisation_id=org_id,
-            summary=f"Landlord {landlord.name} ({landlord.company}) {why}: "
-                    "status updates cannot reach them",
-            detail={"channel": Channel.TELEGRAM.value, "landlord_id": landlord.id})
-        if created and team_id is not None:
-            alert.team_id = team_id
+        # One alert per municipality the landlord has homes in, each for a team of that same
+        # municipality (a tenant's caseworker's there), else its intake route: never a team of
+        # another municipality, whose people could neither see nor act on it.
+        orgs = session.scalars(select(Home.organisation_id).where(
+            Home.landlord_id == landlord.id, Home.organisation_id.is_not(None))
+            .distinct().order_by(Home.organisation_id)).all()
+        for org_id in orgs or [None]:
+            team_id = session.scalar(
+                select(Caseworker.team_id).join(Tenant, Tenant.caseworker_id == Caseworker.id)
+                .join(Home, Tenant.home_id == Home.id).join(Team, Team.id == Caseworker.team_id)
+                .where(Home.landlord_id == landlord.id, Team.organisation_id == org_id)
+                .order_by(Tenant.id).limit(1)) if org_id is not None else None
+            alert, created = raise_alert(
+                session, source=Source.DELIVERY_FAILED, organisation_id=org_id,
+                summary=f"Landlord {landlord.name} ({landlord.company}) {why}: "
+                        "status updates cannot reach them",
+                detail={"channel": Channel.TELEGRAM.value, "landlord_id": landlord.id})
+            if created and team_id is not None:
+                alert.team_id = team_id
     caseworker = session.scalar(select(Caseworker).where(Caseworker.telegram_chat_id == chat_id))
     if caseworker is not None:
         caseworker.telegram_chat_id = None

@@ -311,6 +311,30 @@ def test_blocked_by_landlord_marks_inactive_and_tells_staff(session: Session) ->
     assert session.scalar(select(AuditEvent).where(AuditEvent.action == "telegram.blocked"))
 
 
+def test_blocked_by_a_landlord_of_two_municipalities_tells_each_its_own_people(
+        session: Session) -> None:
+    """Homes in Odense (a tenant with an Odense caseworker) and Svendborg (empty): one alert
+    per municipality, each for a team of that municipality (Svendborg's intake route, having
+    no tenant there), never an Odense team on a Svendborg alert nobody there could see."""
+    from bot.models import Home, Organisation, Team
+
+    w = make_world(session)
+    svendborg = Organisation(name="Svendborg Kommune")
+    intake = Team(organisation=svendborg, name="Modtagelsen Svendborg")
+    session.add_all([svendborg, intake,
+                     Home(reference="SB-1", address="Svendborgvej 1", postcode="5700",
+                          city="Svendborg", landlord=w.landlord, organisation=svendborg)])
+    session.flush()
+    svendborg.intake_team_id = intake.id
+    w.landlord.telegram_user_id = w.landlord.telegram_chat_id = 4242
+    session.commit()
+    delivery_failures.handle(session, _dead_row(session, "4242"),
+                             PermanentError("Forbidden: bot was blocked", "403"))
+    session.commit()
+    alerts = {a.organisation_id: a.team_id for a in session.scalars(
+        select(Alert).where(Alert.source == "delivery_failed"))}
+    assert alerts == {w.org.id: w.team.id, svendborg.id: intake.id}
+
 def test_blocked_by_caseworker_unlinks_chat(session: Session) -> None:
     w = make_world(session)
     w.caseworker.telegram_chat_id = 100
