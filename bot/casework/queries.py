@@ -15,6 +15,7 @@ from sqlalchemy import ColumnElement, Select, case, false, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from bot.alerts.escalator import notify_new_owner
+from bot.alerts.routing import Delivery
 from bot.casework.access import (
     AlertRef,
     Role,
@@ -358,18 +359,24 @@ def caseworker_by_chat(session: Session, chat_id: int) -> Caseworker | None:
 class Handover:
     changed: bool  # the owner changed
     told: bool = False  # the new owner was reached on at least one channel
+    # Their message is queued, but no worker has been sending for minutes: not told yet.
+    no_sender: bool = False
 
 
 def reassign_and_tell(session: Session, viewer: Viewer, alert: Alert, new_owner: Caseworker,
-                      settings: Settings, channels: Collection[str] | None) -> Handover:
+                      settings: Settings, channels: Collection[str] | None, *,
+                      delivery: Delivery | None = None) -> Handover:
     """:func:`reassign`, and the new owner is told at once on their channels (the timeline
     shows the handover, whether it reached them, and each message). Whoever handed it over may
-    only be told "they have been told" when ``told``: otherwise nobody knows it changed hands."""
+    only be told "they have been told" when ``told``: otherwise nobody knows it changed hands.
+    ``delivery``: the process's, to check as a tenant's reply does that a sender is running."""
     event = reassign(session, viewer, alert, new_owner)
     if event is None:
         return Handover(changed=False)
     session.flush()
     told = notify_new_owner(session, alert, new_owner, settings, channels=channels,
                             handover_id=event.id) > 0
-    event.detail = {**event.detail, "told": told}
-    return Handover(changed=True, told=told)
+    no_sender = bool(told and delivery is not None and delivery.needs_running_sender
+                     and not delivery.sender_running(session, utcnow()))
+    event.detail = {**event.detail, "told": told and not no_sender}
+    return Handover(changed=True, told=told and not no_sender, no_sender=no_sender)

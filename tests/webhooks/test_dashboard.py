@@ -7,9 +7,10 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from flask import Blueprint
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from bot.alerts.lifecycle import raise_alert
 from bot.casework.queries import LOGIN_MAX_FAILURES
@@ -328,3 +329,25 @@ def test_pause_from_dashboard_closes_the_open_checkin(client: Any, session: Sess
     client.post(f"{page}/pause", data={"until": "", "csrf_token": token})
     session.expire_all()
     assert session.get(Tenant, w.tenant.id).checkins_paused_until is None
+
+
+@pytest.mark.parametrize("worker", [True, False], ids=["worker running", "no worker"])
+def test_the_handover_flash_says_told_only_while_a_worker_sends(
+        client: Any, session: Session, sessions: sessionmaker[Session], worker: bool) -> None:
+    """The new owner has a phone and their SMS is queued, but it goes out only if a worker
+    is sending: without one the flash says so, as a tenant's reply would."""
+    if worker:
+        from bot.ops.heartbeat import beat
+
+        with sessions() as s, s.begin():
+            beat(s, "worker", process="worker:tests")
+    w = with_passwords(session, make_world(session))
+    alert, _ = raise_alert(session, source="need_help", summary="x", tenant=w.tenant)
+    session.commit()
+    login(client, "cw@odense.example")
+    url = f"/dashboard/alerts/{alert.id}"
+    page = client.post(f"{url}/reassign", data={"owner_id": w.colleague.id,
+                                                "csrf_token": _form_token(client, url)},
+                       follow_redirects=True).get_data(as_text=True)
+    assert ("som har fået besked" in page) is worker
+    assert ("ingen worker sender beskeder lige nu" in page) is not worker

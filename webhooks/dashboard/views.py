@@ -180,7 +180,7 @@ def alert_reassign(alert_id: int) -> Response:
     rt = runtime()
     try:
         handover = reassign_and_tell(s, current_user.viewer, a, target, rt.settings,
-                                    list(rt.channels) or None)
+                                    list(rt.channels) or None, delivery=rt.delivery)
     except NotAllowed:
         flash(_("You cannot hand the alert to that caseworker."), "error")
         return redirect(url_for("dashboard.alert", alert_id=alert_id))
@@ -188,6 +188,10 @@ def alert_reassign(alert_id: int) -> Response:
     if handover.told:
         flash(_("Alert #{id} handed to {name}, who has been told.", id=alert_id,
                 name=target.name))
+    elif handover.no_sender:
+        flash(_("Alert #{id} handed to {name}, but no worker is sending messages right now, so "
+                "they have not been told. Tell them yourself.", id=alert_id, name=target.name),
+              "error")
     elif handover.changed and a.state == AlertState.RESOLVED:
         flash(_("Alert #{id} handed to {name}.", id=alert_id, name=target.name))
     elif handover.changed:
