@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from datetime import timedelta
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, object_session, sessionmaker
 
 from bot.alerts.told import UNREACHED_AFTER_ATTEMPTS, notification_died
@@ -305,8 +305,7 @@ class Dispatcher:
             return channel, OutgoingMessage(row.recipient, row.body, row.idempotency_key,
                                              row.payload)
 
-    def _sent(self, token: str, item: OutboxItem, provider_id: str,
-              stats: DispatchStats) -> None:
+    def _sent(self, token: str, item: OutboxItem, provider_id: str, stats: DispatchStats) -> None:
         """Record the send: a Message row, and the outbox row closed as sent (two statements:
         the claim already holds everything the Message needs)."""
         with self._writing() as session:
@@ -320,12 +319,19 @@ class Dispatcher:
                         message_id=msg.id, locked_until=None, claim_token=None)
             mine = session.execute(update(OutboxItem)
                                    .where(OutboxItem.id == item.id,
-                                          OutboxItem.claim_token == token)
+                                          OutboxItem.claim_token == token,
+                                          OutboxItem.status == OutboxStatus.SENDING)
                                    .values(**sent).execution_options(synchronize_session=False))
             if not affected_rows(mine):
-                # Sent after our lease ran out (a provider call longer than the lease). Marking
-                # it sent still stops the new claimer if it has not reached its own check.
-                log.error("outbox.sent_after_lease_lost", outbox_id=item.id)
+                now = session.execute(select(OutboxItem.status, OutboxItem.recipient,
+                                             OutboxItem.body).where(OutboxItem.id == item.id)
+                                      ).one_or_none()
+                if now is not None and now.status == OutboxStatus.CANCELLED:
+                    # Cancelled at the provider (tenant erased): the log keeps what it left.
+                    msg.recipient, msg.body = now.recipient, now.body
+                    log.warning("outbox.sent_after_cancel", outbox_id=item.id)
+                else:  # sent after our lease ran out: "sent" still stops a new claimer
+                    log.error("outbox.sent_after_lease_lost", outbox_id=item.id)
                 session.execute(update(OutboxItem).where(OutboxItem.id == item.id).values(**sent)
                                 .execution_options(synchronize_session=False))
             stats.sent += 1

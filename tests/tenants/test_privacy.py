@@ -480,3 +480,31 @@ def test_erasure_covers_alerts_raised_from_their_number_before_they_were_registe
         erased = s.get_one(Alert, alert_id)
         assert erased.summary == "" and erased.sender_phone is None
         assert all(w.tenant.phone not in json.dumps(e.detail) for e in erased.events)
+
+
+def test_erasure_while_a_message_is_at_the_provider_leaves_no_number_or_text(
+        sessions: sessionmaker[Session], session: Session) -> None:
+    """The tenant is erased while their check-in prompt is being handed to the provider: the
+    prompt went out, but neither the outbox row nor the message log keeps their number or the
+    text once the erasure has run."""
+    w = make_world(session)
+    tenant_id, phone = w.tenant.id, w.tenant.phone
+    session.commit()
+    with sessions() as s, s.begin():
+        outbox.enqueue(s, channel="sms", recipient=phone, body="Hej Anna, hvordan går det?",
+                       key="checkin:erased", kind="checkin", tenant_id=tenant_id)
+
+    class ErasedMeanwhile:
+        name = "sms"
+
+        def send(self, message: Any) -> str:
+            with sessions() as s, s.begin():  # an admin presses "erase" during the call
+                privacy.erase_tenant(s, s.get_one(Tenant, tenant_id), actor="caseworker:1")
+            return "SM123"
+
+    assert Dispatcher(sessions, {"sms": ErasedMeanwhile()}).run_once().sent == 1  # type: ignore[dict-item]
+    session.expire_all()
+    [row] = session.scalars(select(OutboxItem)).all()
+    [sent] = session.scalars(select(Message).where(Message.direction == "out")).all()
+    assert phone not in (row.recipient, sent.recipient)
+    assert "Anna" not in row.body and "Anna" not in (sent.body or "")
