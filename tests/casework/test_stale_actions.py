@@ -60,11 +60,10 @@ def _sms(sessions: sessionmaker[Session], person: Caseworker, body: str,
                                      body, now=now, settings=settings)
 
 
-@pytest.fixture
-def acknowledged(sessions: sessionmaker[Session], session: Session, settings: Settings,
-                 world: World) -> int:
-    """A tenant asked for help a week ago: the owner (SMS and Telegram) and at 30 min the team
-    were told, and the owner acknowledged it with the message's button. Returns its id."""
+def _told_on_telegram(sessions: sessionmaker[Session], session: Session, settings: Settings,
+                      world: World) -> int:
+    """A tenant asked for help at T0 and the owner, linked on Telegram, was told (its first
+    step). Returns the alert's id."""
     world.caseworker.telegram_chat_id = CHAT
     session.commit()
     with sessions() as s, s.begin():
@@ -72,6 +71,14 @@ def acknowledged(sessions: sessionmaker[Session], session: Session, settings: Se
                                tenant=s.get(Tenant, world.tenant.id))
         alert_id = alert.id
     run_escalation(sessions, settings, now=T0)
+    return alert_id
+
+@pytest.fixture
+def acknowledged(sessions: sessionmaker[Session], session: Session, settings: Settings,
+                 world: World) -> int:
+    """A tenant asked for help a week ago: the owner (SMS and Telegram) and at 30 min the team
+    were told, and the owner acknowledged it with the message's button. Returns its id."""
+    alert_id = _told_on_telegram(sessions, session, settings, world)
     run_escalation(sessions, settings, now=T0 + timedelta(minutes=30))  # the team step
     first = _telegram_rows(session, alert_id)[0]  # the owner's step-0 message
     _sent(session, first, 901)
@@ -147,13 +154,7 @@ def test_an_old_button_without_epoch_acts_while_its_escalation_is_the_cases(
         world: World) -> None:
     """Buttons already out in the field (``alert:<id>:ack``) keep working on a case with no new
     escalation since their message; after one, only the message sent in it (its outbox row)."""
-    world.caseworker.telegram_chat_id = CHAT
-    session.commit()
-    with sessions() as s, s.begin():
-        alert, _ = raise_alert(s, source="need_help", summary="3", now=T0,
-                               tenant=s.get(Tenant, world.tenant.id))
-        alert_id = alert.id
-    run_escalation(sessions, settings, now=T0)
+    alert_id = _told_on_telegram(sessions, session, settings, world)
     assert _press(sessions, f"alert:{alert_id}:ack").outcome == ButtonOutcome.DONE
     _crisis_a_week_later(sessions, world, alert_id)
     old, new = _telegram_rows(session, alert_id)

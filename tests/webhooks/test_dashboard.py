@@ -17,7 +17,7 @@ from bot.casework.queries import LOGIN_MAX_FAILURES
 from bot.core.tokens import matches
 from bot.models import Alert, AuditEvent, Caseworker, OutboxItem, Tenant
 from tests.support.dashboard import PASSWORD, admin, csrf_from, login, other_team, with_passwords
-from tests.support.factories import make_world
+from tests.support.factories import World, make_world
 
 DASH = Path(__file__).resolve().parents[2] / "webhooks" / "dashboard"
 
@@ -253,12 +253,9 @@ def test_reassign_and_invalid_transition_flash(client: Any, session: Session) ->
     assert [(r.channel, r.recipient) for r in rows] == [("sms", w.colleague.phone)]
 
 
-def test_the_handover_flash_says_told_only_when_the_new_owner_was_reached(
-        client: Any, session: Session) -> None:
-    """The new owner has no phone and no Telegram chat: nothing reaches them, so the dashboard
-    must not say they have been told; it says to tell them, and so does the timeline."""
-    w = with_passwords(session, make_world(session))
-    w.colleague.phone = None
+def _hand_to_colleague(client: Any, session: Session, w: World) -> tuple[str, str]:
+    """A need-help alert, handed by its owner to their colleague in the dashboard: the alert's
+    page address and the page the handover lands on."""
     alert, _ = raise_alert(session, source="need_help", summary="x", tenant=w.tenant)
     session.commit()
     login(client, "cw@odense.example")
@@ -266,6 +263,15 @@ def test_the_handover_flash_says_told_only_when_the_new_owner_was_reached(
     page = client.post(f"{url}/reassign", data={"owner_id": w.colleague.id,
                                                 "csrf_token": _form_token(client, url)},
                        follow_redirects=True).get_data(as_text=True)
+    return url, page
+
+def test_the_handover_flash_says_told_only_when_the_new_owner_was_reached(
+        client: Any, session: Session) -> None:
+    """The new owner has no phone and no Telegram chat: nothing reaches them, so the dashboard
+    must not say they have been told; it says to tell them, and so does the timeline."""
+    w = with_passwords(session, make_world(session))
+    w.colleague.phone = None
+    url, page = _hand_to_colleague(client, session, w)
     assert session.scalars(select(OutboxItem).where(
         OutboxItem.caseworker_id == w.colleague.id)).all() == []
     assert "som har fået besked" not in page
@@ -341,13 +347,7 @@ def test_the_handover_flash_says_told_only_while_a_worker_sends(
 
         with sessions() as s, s.begin():
             beat(s, "worker", process="worker:tests")
-    w = with_passwords(session, make_world(session))
-    alert, _ = raise_alert(session, source="need_help", summary="x", tenant=w.tenant)
-    session.commit()
-    login(client, "cw@odense.example")
-    url = f"/dashboard/alerts/{alert.id}"
-    page = client.post(f"{url}/reassign", data={"owner_id": w.colleague.id,
-                                                "csrf_token": _form_token(client, url)},
-                       follow_redirects=True).get_data(as_text=True)
+    _url, page = _hand_to_colleague(client, session,
+                                    with_passwords(session, make_world(session)))
     assert ("som har fået besked" in page) is worker
     assert ("ingen worker sender beskeder lige nu" in page) is not worker
