@@ -45,7 +45,7 @@ from bot.alerts import timeline
 from bot.alerts.notify import EscalationStats, Run, notify
 from bot.alerts.passon import pass_on, remind, retry_dead
 from bot.alerts.policies import load_policy
-from bot.alerts.routing import Delivery, last_resort
+from bot.alerts.routing import FALLBACK_CHANNELS, Delivery, last_resort
 from bot.alerts.shifts import policy_and_hours
 from bot.alerts.timetable import Policy, Step, ack_reminder_due, next_notification
 from bot.alerts.told import (
@@ -63,7 +63,7 @@ from bot.core import metrics
 from bot.core.config import Settings
 from bot.core.logs import get_logger
 from bot.models import Alert, AlertEvent, AlertState, Caseworker, utcnow
-from bot.models.enums import Channel, Source, Target
+from bot.models.enums import Source, Target
 
 __all__ = ["EscalationStats", "escalate_now", "person_told", "run_escalation"]
 
@@ -73,7 +73,6 @@ RETRY_BROKEN = timedelta(minutes=5)  # an alert whose handling raised is tried a
 RETRY_UNDELIVERED = timedelta(minutes=5)  # an alert that reached nobody is tried again after this
 # An undelivered alert with a message queued again looks for it having been sent this often.
 CHECK_UNDELIVERED = timedelta(minutes=1)
-_FALLBACK_CHANNELS = (Channel.SMS, Channel.TELEGRAM, Channel.EMAIL)
 
 
 def run_escalation(sessions: sessionmaker[Session], settings: Settings, *,
@@ -225,7 +224,7 @@ def _after_policy(session: Session, alert: Alert, epoch: int, policy: Policy,
             return
     if alert.intake_at is None and alert.team_id is not None:
         run.changes.set(alert, intake_at=run.now)  # the intake team it tells may act on it
-    fallback = Step(0, Target.TEAM_LEAD, _FALLBACK_CHANNELS)
+    fallback = Step(0, Target.TEAM_LEAD, FALLBACK_CHANNELS)
     retry = alert.undelivered_at is not None  # its skips are on the timeline already
     # Keyed by the newest event, so each attempt has its own keys (a dead row's never match).
     # An e-mail about an urgent alert this escalation sent already is not sent again: it

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 from bot.alerts import timeline
 from bot.alerts.lifecycle import reminded_people
 from bot.alerts.notify import GONE, Run, notify
-from bot.alerts.routing import last_resort, recipients
+from bot.alerts.routing import FALLBACK_CHANNELS, last_resort, recipients
 from bot.alerts.shifts import policy_and_hours
 from bot.alerts.timetable import Policy, Step
 from bot.alerts.told import ToldRow, last_event_id
@@ -43,8 +43,6 @@ __all__ = ["DeadAttempt", "dead_attempts", "pass_on", "remind", "retry_dead"]
 
 log = get_logger(__name__)
 
-# The last resort goes out on every channel, as the escalator's fallback does.
-_LAST_RESORT_CHANNELS = (Channel.SMS, Channel.TELEGRAM, Channel.EMAIL)
 # Key parts (`alert:<id>:<part>:<channel>:<caseworker>`) of what is sent again when it died.
 _RETRIED = ("joined", "reminder")
 
@@ -61,7 +59,7 @@ def _groups(session: Session, alert: Alert, *, last: bool = False) -> list[_Grou
               _Group(partial(recipients, session, alert, Target.ASSIGNED)),
               _Group(partial(recipients, session, alert, Target.TEAM))]
     if last:
-        groups.append(_Group(partial(last_resort, session, alert), _LAST_RESORT_CHANNELS, True))
+        groups.append(_Group(partial(last_resort, session, alert), FALLBACK_CHANNELS, True))
     return groups
 
 

@@ -50,7 +50,8 @@ def counts_as_told(severity: Severity | str, channel: Channel | str) -> bool:
     if name in INSTANT_CHANNELS:
         return True
     return name in PERSON_CHANNELS and Severity(severity) is Severity.LOW
-# The channels the escalator's fallback (intake route and team leads) uses: every one of them.
+# The channels the fallback (intake route and team leads: the escalator's, and the last resort
+# of words or reminders passed on again) uses: every one of them.
 FALLBACK_CHANNELS = (Channel.SMS, Channel.TELEGRAM, Channel.EMAIL)
 
 

@@ -500,10 +500,3 @@ def test_the_webhook_reports_reaching_nobody_and_reaching_someone_again(
     body = json.loads(hooks[-1].body)
     assert body["alert"]["undelivered_since"] is None and body["alert"]["id"] == alert_id
     assert "+4520304050" not in " ".join(r.body for r in hooks)  # the sender's number stays
-
-
-def test_route_reachable_asks_about_the_channels_the_fallback_sends_on() -> None:
-    """routing.route_reachable mirrors the escalator's fallback: change both together."""
-    from bot.alerts import escalator, routing
-
-    assert routing.FALLBACK_CHANNELS == escalator._FALLBACK_CHANNELS
