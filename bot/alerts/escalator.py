@@ -142,7 +142,7 @@ def escalate_now(session: Session, alert: Alert, delivery: Delivery,
     told = run.told or (running and person_told(session, alert))
     if not told or alert.undelivered_at is not None:  # flagged: its route reaches nobody
         return False
-    if delivery.needs_running_sender and not delivery.sender_running(session, run.now):
+    if not delivery.queued_goes_out(session, run.now):
         # In the outbox, but no worker or dispatcher has beaten for minutes: it goes out only
         # when one starts again, so nobody may be told it has reached a person yet.
         log.error("alert.no_running_sender", alert_id=alert.id)

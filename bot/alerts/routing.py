@@ -79,6 +79,11 @@ class Delivery:
             return self.senders.running(session, now)
         return sender_running(session, now)
 
+    def queued_goes_out(self, session: Session, now: datetime) -> bool:
+        """Whether a message queued now will be sent: unless this process needs a running
+        sender and none has beaten for minutes, so nobody may be told it reached a person."""
+        return not self.needs_running_sender or self.sender_running(session, now)
+
     def person_channels(self) -> list[str]:
         """Configured channels that can reach a person."""
         return [c for c in PERSON_CHANNELS if self.channels is None or c in self.channels]

@@ -376,7 +376,7 @@ def reassign_and_tell(session: Session, viewer: Viewer, alert: Alert, new_owner:
     session.flush()
     told = notify_new_owner(session, alert, new_owner, settings, channels=channels,
                             handover_id=event.id) > 0
-    no_sender = bool(told and delivery is not None and delivery.needs_running_sender
-                     and not delivery.sender_running(session, utcnow()))
+    no_sender = bool(told and delivery is not None
+                     and not delivery.queued_goes_out(session, utcnow()))
     event.detail = {**event.detail, "told": told and not no_sender}
     return Handover(changed=True, told=told and not no_sender, no_sender=no_sender)
