@@ -164,6 +164,12 @@ def _staff_sql() -> Any:
                                     Caseworker.active.is_(True))
 
 
+def staff_with_phone(session: Session, phone: str) -> Caseworker | None:
+    """The active caseworker with this number: their texts are reply codes, not a tenant's."""
+    found: Caseworker | None = session.scalar(_staff_sql(), {"phone": phone})
+    return found
+
+
 def store(session: Session, *, provider_id: str, sender: str, recipient: str,
           body: str | None, now: datetime | None = None) -> tuple[int, bool]:
     """Insert the inbound message unless its provider id is known; (message id, created)."""
@@ -198,7 +204,7 @@ def _sender(session: Session, phone: str, row: Row[Any] | None) -> _Sender:
         as_tenant = _Sender(tenant=row.Tenant, looked=Looked(row.CheckIn))
         if not row.staff:
             return as_tenant
-    caseworker = session.scalar(_staff_sql(), {"phone": phone})
+    caseworker = staff_with_phone(session, phone)
     if caseworker is not None:
         return _Sender(caseworker=caseworker)
     return as_tenant or _Sender()

@@ -37,11 +37,11 @@ from bot.alerts.staff_texts import summary_unhandled, summary_unknown_unhandled
 from bot.core import metrics
 from bot.core.db import transaction, write_turn
 from bot.core.logs import get_logger
-from bot.models import Caseworker, Message, Tenant, utcnow
+from bot.models import Message, Tenant, utcnow
 from bot.models.enums import Channel, Severity, Source
 from bot.models.messaging import STUCK, UNPROCESSED
 from bot.tenants.conversation import stranger_cry
-from bot.tenants.inbound import process
+from bot.tenants.inbound import process, staff_with_phone
 from bot.tenants.intents import parse
 
 log = get_logger(__name__)
@@ -163,8 +163,7 @@ def alert_unhandled(sessions: sessionmaker[Session], message_id: int, delivery: 
         with write_turn(sessions.kw["bind"]), transaction(sessions) as session:
             message = session.get_one(Message, message_id)
             sender, body = message.sender, message.body or ""
-            if session.scalar(select(Caseworker.id).where(Caseworker.phone == sender,
-                                                          Caseworker.active.is_(True))):
+            if staff_with_phone(session, sender) is not None:
                 return None
             tenant = session.scalar(select(Tenant).where(Tenant.phone == sender,
                                                          Tenant.erased_at.is_(None)))
